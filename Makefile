@@ -1,0 +1,42 @@
+# Set-up, run and test on a fresh Debian machine: `make run`, `make test`.
+# Every step checks what is already there, so a re-run with everything installed starts in seconds.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.afforest-installed
+APT_PACKAGES := libamplsolver-dev cmake g++
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup system-packages pynumero bench clean
+
+run: setup
+	$(VENV)/bin/afforest solve
+
+test: setup
+	$(PY) -m pytest
+
+setup: $(STAMP) pynumero
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+# Debian packages that PyNumero's ASL library is compiled against (skipped when present).
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing with apt-get"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+pynumero: $(STAMP)
+	@$(PY) -c "from pyomo.contrib.pynumero.asl import AmplInterface as A; raise SystemExit(0 if A.available() else 1)" \
+		2>/dev/null || { $(MAKE) --no-print-directory system-packages && $(PY) -m afforest.solvers.pynumero_build; }
+
+bench: setup
+	$(PY) bench/steady_state.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,171 @@
+"""Command line: ``afforest solve``, ``afforest steady-state``, ``afforest solvers``, ``afforest scenarios``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import afforest
+from afforest.errors import InputError, SolverError
+
+_DESCRIPTION = """\
+afforest: is planting trees a cost-effective carbon sink, where, how fast and at what price?
+Reproduces and generalises Wang et al. (2024) for Northwest China.
+
+Start with `afforest solve` (the study's baseline): it prints the analytic steady state of Eq. 3,
+the long-run afforested area of the dynamic program in both representations (fitted ESV curves,
+solved by Ipopt; merit-order land classes, solved by HiGHS), the planting path and where the
+desirable area lies by province and land type."""
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, default=_json_default, allow_nan=False))
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from afforest.data import load_quantities, data_path
+    from afforest.run import solve_landuse
+
+    result = solve_landuse(args.scenario, tee=args.tee)
+    summary = result.to_dict()
+    if args.json:
+        _print_json(summary)
+        return 0
+    published = load_quantities(data_path("published_results.toml"))
+    a0 = result.params.initial_area_10k_ha
+    print(f"afforest {afforest.__version__} - scenario {summary['scenario']} ({summary['scenario_hash']})")
+    print(f"r = {result.params.financial_discount_rate:g}/yr, A0 = {a0:g} x 10^4 ha, "
+          f"tau(0) = {result.params.planting_cost_intercept_yuan_per_ha:g} yuan/ha\n")
+    print("Analytic steady state (Eq. 3), roots in [0, A0]:")
+    for root in result.roots:
+        mark = "  <- reached from A0" if root.reached else ""
+        print(f"  afforested {root.afforested_area_10k_ha:9.3f} x 10^4 ha  ({root.stability.value}){mark}")
+    if not result.roots:
+        print("  none: the long run is a corner")
+    analytic = result.analytic_afforested_area_10k_ha
+    print(f"  long-run afforested area {analytic:.3f} x 10^4 ha = {100 * analytic / a0:.2f} % of A0")
+    study = published["desirable_area"]
+    print(f"  study: {study.value} x 10^4 ha ({study.source}); the gap comes from the study's rounded alpha, beta\n")
+    print("Dynamic program, area afforested by the horizon:")
+    print(f"  curves  (NLP, {result.curves_solver.label}, {result.curves_solver.wall_time_s:.2f} s): "
+          f"{result.numeric_afforested_area_10k_ha:.3f} x 10^4 ha "
+          f"({summary['numeric_gap_to_analytic_pct']:+.3f} % vs analytic)")
+    print(f"  classes (QP,  {result.classes_solver.label}, {result.classes_solver.wall_time_s:.2f} s): "
+          f"{result.classes_afforested_area_10k_ha:.3f} x 10^4 ha (each class keeps its own Table 3 ESV)")
+    path = summary["planting_path"]
+    print(f"  planting path (curves): {path['first_period_rate_10k_ha_per_yr']:.2f} x 10^4 ha/yr at first; "
+          f"50 % by year {path['years_to_50pct']:g}, 90 % by {path['years_to_90pct']:g}, 99 % by {path['years_to_99pct']:g}\n")
+    print("Desirable area by province (analytic area filled in merit order):")
+    for province, share in summary["province_shares"].items():
+        print(f"  {province:<9} {100 * share:6.2f} %")
+    print("\nBy land type and province (10^4 ha):")
+    for row in summary["allocation"]:
+        print(f"  {row['land_type']:<24} {row['province']:<9} {row['area_10k_ha']:8.3f}")
+    return 0
+
+
+def _cmd_steady_state(args: argparse.Namespace) -> int:
+    from afforest.data import load_landuse_parameters
+    from afforest.model.steady_state import long_run_afforested_area, steady_state_sweep
+
+    params = load_landuse_parameters()
+    rates = args.rate or [params.financial_discount_rate]
+    table = steady_state_sweep(params, rates)
+    long_run = long_run_afforested_area(params, rates)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "financial_discount_rate": float(rate),
+                    "analytic_afforested_area_10k_ha": float(area),
+                    "roots": table[table["point"] == i]
+                    .drop(columns=["point", "financial_discount_rate"])
+                    .to_dict(orient="records"),
+                }
+                for i, (rate, area) in enumerate(zip(rates, long_run))
+            ]
+        )
+        return 0
+    for i, (rate, area) in enumerate(zip(rates, long_run)):
+        print(f"r = {rate:g}/yr: long-run afforested area {area:.3f} x 10^4 ha")
+        for row in table[table["point"] == i].itertuples():
+            print(f"    root {row.afforested_area_10k_ha:.3f} ({row.stability}, g' = {row.net_gain_slope:.1f})")
+    return 0
+
+
+def _cmd_solvers(args: argparse.Namespace) -> int:
+    from afforest.solvers import available_solvers
+
+    found = available_solvers()
+    if args.json:
+        _print_json(found)
+        return 0
+    for name, version in found.items():
+        print(f"{name:<24} {version or 'not available'}")
+    return 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from afforest.scenarios import load_scenario, shipped_scenarios
+
+    for name in shipped_scenarios():
+        print(f"{name:<20} {load_scenario(name).description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="afforest", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"afforest {afforest.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("solve", help="solve the land-use problem of a scenario (analytic + both dynamic programs)")
+    p.add_argument("scenario", nargs="?", default="baseline", help="shipped scenario name or path to a TOML file (default: baseline)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    p.add_argument("--tee", action="store_true", help="show the solvers' logs")
+    p.set_defaults(func=_cmd_solve)
+
+    p = sub.add_parser("steady-state", help="roots of Eq. 3 and their stability for one or more discount rates")
+    p.add_argument("--rate", type=float, action="append", help="financial discount rate r (1/yr); repeat for several")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_steady_state)
+
+    p = sub.add_parser("solvers", help="which solvers (and versions) this installation can use")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_solvers)
+
+    p = sub.add_parser("scenarios", help="list the shipped scenarios")
+    p.set_defaults(func=_cmd_scenarios)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except (InputError, SolverError) as exc:
+        print(f"afforest: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

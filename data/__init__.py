@@ -1,0 +1,401 @@
+"""The study's tables and parameters, loaded as validated pandas objects.
+
+Every table is described in ``catalog.toml`` (file, source, unit of each column); every scalar in
+``landuse_parameters.toml`` carries its value, unit and source. Loaders take an optional path so a user
+can point them at their own region's tables; a bad file raises :class:`afforest.errors.InputError`
+naming the file, the line, the column and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from afforest.errors import InputError
+
+__all__ = [
+    "PROVINCES",
+    "AFFORESTABLE_LAND_TYPES",
+    "FOREST_LAND_TYPE",
+    "LandUseParameters",
+    "Quantity",
+    "data_path",
+    "load_afforestable_area",
+    "load_esv",
+    "load_direct_costs",
+    "load_landuse_parameters",
+    "load_quantities",
+]
+
+PROVINCES: tuple[str, ...] = ("Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang")
+"""Provinces of the study region (REFERENCE.md, Table 2 column order)."""
+
+AFFORESTABLE_LAND_TYPES: tuple[str, ...] = (
+    "bare_soil",
+    "unused_land",
+    "sloping_paddy",
+    "sloping_dry_land",
+    "low_cover_grassland",
+    "medium_cover_grassland",
+    "other_forest",
+    "sparse_forest",
+    "shrubland",
+)
+"""Land-use types that Table 1 admits for planting (Table 2 row order)."""
+
+FOREST_LAND_TYPE = "broadleaf_forest"
+"""The land-use type that planting creates (Table 3, last row)."""
+
+# Allowed slack between a printed total and the sum of its printed cells: every number is rounded to
+# 0.01, so each addend and the total may be off by half a unit of the last digit.
+_HALF_LAST_DIGIT_10K_HA = 0.005
+
+
+def data_path(name: str) -> Path:
+    """Path of a file shipped in ``afforest/data``."""
+    return Path(str(files("afforest.data").joinpath(name)))
+
+
+def _catalog() -> dict[str, Any]:
+    with data_path("catalog.toml").open("rb") as fh:
+        return tomllib.load(fh)["tables"]
+
+
+def _read_table(table: str, path: str | Path | None) -> tuple[pd.DataFrame, Path]:
+    """Read a catalogued CSV as strings, checking its header against the catalog."""
+    spec = _catalog()[table]
+    file = Path(path) if path is not None else data_path(spec["file"])
+    if not file.exists():
+        raise InputError("file not found", file=file)
+    try:
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable CSV table ({exc})", file=file) from exc
+    expected = list(spec["columns"])
+    if list(frame.columns) != expected:
+        missing = [c for c in expected if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in expected]
+        raise InputError(
+            f"header must be {expected} (missing {missing}, unexpected {extra})",
+            file=file,
+            row=1,
+            field="header",
+            value=list(frame.columns),
+        )
+    if frame.empty:
+        raise InputError("table has no rows", file=file)
+    return frame, file
+
+
+def _line(index: int) -> int:
+    """CSV line number of a data row (line 1 is the header)."""
+    return int(index) + 2
+
+
+def _parse_number(
+    frame: pd.DataFrame,
+    column: str,
+    file: Path,
+    *,
+    minimum: float | None = 0.0,
+    allow_empty: bool = False,
+    integer: bool = False,
+) -> pd.Series:
+    values: list[float | None] = []
+    for idx, raw in frame[column].items():
+        text = str(raw).strip()
+        if text == "" and allow_empty:
+            values.append(None)
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            raise InputError("not a number", file=file, row=_line(idx), field=column, value=raw) from None
+        if not math.isfinite(number):
+            raise InputError("must be a finite number", file=file, row=_line(idx), field=column, value=raw)
+        if minimum is not None and number < minimum:
+            raise InputError(f"must be >= {minimum:g}", file=file, row=_line(idx), field=column, value=raw)
+        if integer and number != int(number):
+            raise InputError("must be a whole number", file=file, row=_line(idx), field=column, value=raw)
+        values.append(number)
+    if integer:
+        return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+    return pd.Series(values, index=frame.index, dtype=float)
+
+
+def _check_category(frame: pd.DataFrame, column: str, allowed: Sequence[str], file: Path) -> None:
+    for idx, raw in frame[column].items():
+        if raw not in allowed:
+            raise InputError(
+                f"unknown {column.replace('_', ' ')}; expected one of {list(allowed)}",
+                file=file,
+                row=_line(idx),
+                field=column,
+                value=raw,
+            )
+
+
+def _check_unique(frame: pd.DataFrame, keys: list[str], file: Path) -> None:
+    duplicated = frame.duplicated(keys, keep="first")
+    if duplicated.any():
+        idx = duplicated.idxmax()
+        raise InputError(
+            f"duplicate row for {dict(frame.loc[idx, keys])}",
+            file=file,
+            row=_line(idx),
+            field="+".join(keys),
+            value=tuple(frame.loc[idx, keys]),
+        )
+
+
+def load_afforestable_area(
+    path: str | Path | None = None, totals_path: str | Path | None = None
+) -> pd.DataFrame:
+    """Table 2: afforestable area, one row per (land_type, province), column ``area_10k_ha``.
+
+    Checks known provinces and land types, no duplicate, missing, negative or non-finite area, and that
+    row, column and grand totals agree with the printed totals to rounding.
+    """
+    frame, file = _read_table("afforestable_area", path)
+    _check_category(frame, "land_type", AFFORESTABLE_LAND_TYPES, file)
+    _check_category(frame, "province", PROVINCES, file)
+    _check_unique(frame, ["land_type", "province"], file)
+    frame["area_10k_ha"] = _parse_number(frame, "area_10k_ha", file)
+    present = set(zip(frame["land_type"], frame["province"]))
+    for land_type in AFFORESTABLE_LAND_TYPES:
+        for province in PROVINCES:
+            if (land_type, province) not in present:
+                raise InputError(
+                    "missing row (write 0 for no afforestable land)",
+                    file=file,
+                    field="land_type+province",
+                    value=(land_type, province),
+                )
+    _check_totals(frame, load_afforestable_area_totals(totals_path), file)
+    return frame.reset_index(drop=True)
+
+
+def load_afforestable_area_totals(path: str | Path | None = None) -> pd.DataFrame:
+    """The totals printed in Table 2 (by land type, by province, and overall)."""
+    frame, file = _read_table("afforestable_area_totals", path)
+    _check_category(frame, "dimension", ("land_type", "province", "all"), file)
+    frame["total_10k_ha"] = _parse_number(frame, "total_10k_ha", file)
+    _check_unique(frame, ["dimension", "name"], file)
+    return frame.reset_index(drop=True)
+
+
+def _check_totals(cells: pd.DataFrame, totals: pd.DataFrame, file: Path) -> None:
+    for _, total in totals.iterrows():
+        dimension, name, stated = total["dimension"], total["name"], float(total["total_10k_ha"])
+        members = cells if dimension == "all" else cells[cells[dimension] == name]
+        computed = float(members["area_10k_ha"].sum())
+        tolerance = _HALF_LAST_DIGIT_10K_HA * (len(members) + 1)
+        if abs(computed - stated) > tolerance + 1e-9:
+            raise InputError(
+                f"cells of {dimension} {name!r} sum to {computed:.2f} but the stated total is "
+                f"{stated:.2f} (allowed rounding slack {tolerance:.3f})",
+                file=file,
+                field="area_10k_ha",
+                value=round(computed, 4),
+            )
+
+
+def load_esv(path: str | Path | None = None) -> pd.DataFrame:
+    """Table 3: ESV per hectare and year, one row per (land_type, province)."""
+    frame, file = _read_table("esv", path)
+    _check_category(frame, "land_type", (*AFFORESTABLE_LAND_TYPES, FOREST_LAND_TYPE), file)
+    _check_category(frame, "province", PROVINCES, file)
+    _check_unique(frame, ["land_type", "province"], file)
+    frame["esv_yuan_per_ha_yr"] = _parse_number(frame, "esv_yuan_per_ha_yr", file)
+    for province in PROVINCES:
+        if not ((frame["province"] == province) & (frame["land_type"] == FOREST_LAND_TYPE)).any():
+            raise InputError(
+                f"no ESV of the planted forest ({FOREST_LAND_TYPE}) for this province",
+                file=file,
+                field="province",
+                value=province,
+            )
+    return frame.reset_index(drop=True)
+
+
+def load_direct_costs(path: str | Path | None = None) -> pd.DataFrame:
+    """Table 4: direct cost items by stand year; ``last_year`` is <NA> for 'every year'."""
+    frame, file = _read_table("direct_costs", path)
+    frame["first_year"] = _parse_number(frame, "first_year", file, minimum=1, integer=True)
+    frame["last_year"] = _parse_number(frame, "last_year", file, minimum=1, integer=True, allow_empty=True)
+    frame["cost_yuan_per_ha_yr"] = _parse_number(frame, "cost_yuan_per_ha_yr", file)
+    bad = frame["last_year"].notna() & (frame["last_year"] < frame["first_year"])
+    if bad.any():
+        idx = bad.idxmax()
+        raise InputError(
+            "last_year is before first_year",
+            file=file,
+            row=_line(idx),
+            field="last_year",
+            value=int(frame.loc[idx, "last_year"]),
+        )
+    return frame.reset_index(drop=True)
+
+
+def planting_year_cost_yuan_per_ha(costs: pd.DataFrame) -> float:
+    """tau(0): one-off costs of the planting year (items with first_year = last_year = 1), Table 4."""
+    one_off = (costs["first_year"] == 1) & (costs["last_year"] == 1)
+    if not one_off.any():
+        raise InputError("no one-off cost in stand year 1, so tau(0) is undefined", field="first_year")
+    return float(costs.loc[one_off, "cost_yuan_per_ha_yr"].sum())
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A documented scalar: value with its unit, symbol, source and meaning."""
+
+    value: float | tuple[float, ...]
+    unit: str
+    source: str
+    description: str
+    symbol: str = ""
+
+
+def load_quantities(path: str | Path | None = None) -> dict[str, Quantity]:
+    """Read a TOML file of documented scalars (``[name] value, unit, source, description``)."""
+    file = Path(path) if path is not None else data_path("landuse_parameters.toml")
+    if not file.exists():
+        raise InputError("file not found", file=file)
+    try:
+        with file.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", file=file) from exc
+    out: dict[str, Quantity] = {}
+    allowed = {"value", "unit", "source", "description", "symbol"}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise InputError("expected a table with value, unit, source, description", file=file, field=name)
+        unknown = set(entry) - allowed
+        if unknown:
+            raise InputError(f"unknown keys {sorted(unknown)}", file=file, field=name)
+        for key in ("value", "unit", "source", "description"):
+            if key not in entry:
+                raise InputError(f"missing {key!r}", file=file, field=name)
+        value = entry["value"]
+        numbers = value if isinstance(value, list) else [value]
+        for number in numbers:
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                raise InputError("value must be a finite number or a list of them", file=file, field=name, value=value)
+        out[name] = Quantity(
+            value=tuple(float(v) for v in value) if isinstance(value, list) else float(value),
+            unit=entry["unit"],
+            source=entry["source"],
+            description=entry["description"],
+            symbol=entry.get("symbol", ""),
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class LandUseParameters:
+    """Scalar inputs of the planner's problem (Eqs. 1-3).
+
+    B'(A) = sum_i alpha_i A^i is the marginal ESV of unconverted land (A in 10^4 ha, lowest-value land at
+    A = A0); C'(z) = sum_i beta_i z^i the marginal ESV of afforested land when z is afforested; the
+    marginal direct cost of planting is tau(R) = tau0 + tau1 R (yuan/ha, R in 10^4 ha/yr).
+    """
+
+    initial_area_10k_ha: float
+    financial_discount_rate: float
+    planting_cost_intercept_yuan_per_ha: float
+    planting_cost_slope_yuan_per_ha_per_10k_ha_yr: float
+    unconverted_esv_coefficients: tuple[float, ...]
+    afforested_esv_coefficients: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        checks = {
+            "initial_area_10k_ha": (self.initial_area_10k_ha, lambda v: v > 0, "must be > 0"),
+            "financial_discount_rate": (
+                self.financial_discount_rate,
+                lambda v: 0 < v < 1,
+                "must be in (0, 1): Eq. 3 divides by r, and r is a rate per year",
+            ),
+            "planting_cost_intercept_yuan_per_ha": (
+                self.planting_cost_intercept_yuan_per_ha,
+                lambda v: v >= 0,
+                "must be >= 0",
+            ),
+            "planting_cost_slope_yuan_per_ha_per_10k_ha_yr": (
+                self.planting_cost_slope_yuan_per_ha_per_10k_ha_yr,
+                lambda v: v >= 0,
+                "must be >= 0 (the study: marginal cost rises with the planting rate)",
+            ),
+        }
+        for name, (value, ok, reason) in checks.items():
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+                raise InputError(reason, field=name, value=value)
+        for name in ("unconverted_esv_coefficients", "afforested_esv_coefficients"):
+            coefficients = getattr(self, name)
+            if len(coefficients) == 0 or not all(math.isfinite(c) for c in coefficients):
+                raise InputError("needs at least one finite coefficient", field=name, value=coefficients)
+            object.__setattr__(self, name, tuple(float(c) for c in coefficients))
+
+    def replace(self, **changes: Any) -> LandUseParameters:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def unconverted_marginal_esv(self) -> np.polynomial.Polynomial:
+        """B'(A), yuan/(ha yr), A in 10^4 ha."""
+        return np.polynomial.Polynomial(self.unconverted_esv_coefficients)
+
+    @property
+    def afforested_marginal_esv(self) -> np.polynomial.Polynomial:
+        """C'(z), yuan/(ha yr), z in 10^4 ha."""
+        return np.polynomial.Polynomial(self.afforested_esv_coefficients)
+
+
+def load_landuse_parameters(
+    path: str | Path | None = None, direct_costs: pd.DataFrame | None = None
+) -> LandUseParameters:
+    """Study parameters: alpha, beta, r, A0 and tau1 from TOML; tau(0) from the cost table (Table 4)."""
+    quantities = load_quantities(path)
+    file = Path(path) if path is not None else data_path("landuse_parameters.toml")
+    needed = [
+        "initial_area",
+        "financial_discount_rate",
+        "unconverted_esv_coefficients",
+        "afforested_esv_coefficients",
+        "planting_cost_slope",
+    ]
+    for name in needed:
+        if name not in quantities:
+            raise InputError("missing parameter", file=file, field=name)
+    costs = direct_costs if direct_costs is not None else load_direct_costs()
+
+    def scalar(name: str) -> float:
+        value = quantities[name].value
+        if isinstance(value, tuple):
+            raise InputError("expected a single number", file=file, field=name, value=value)
+        return value
+
+    def vector(name: str) -> tuple[float, ...]:
+        value = quantities[name].value
+        return value if isinstance(value, tuple) else (value,)
+
+    try:
+        return LandUseParameters(
+            initial_area_10k_ha=scalar("initial_area"),
+            financial_discount_rate=scalar("financial_discount_rate"),
+            planting_cost_intercept_yuan_per_ha=planting_year_cost_yuan_per_ha(costs),
+            planting_cost_slope_yuan_per_ha_per_10k_ha_yr=scalar("planting_cost_slope"),
+            unconverted_esv_coefficients=vector("unconverted_esv_coefficients"),
+            afforested_esv_coefficients=vector("afforested_esv_coefficients"),
+        )
+    except InputError as exc:
+        raise InputError(exc.reason, file=file, field=exc.field, value=exc.value) from exc

@@ -1,0 +1,242 @@
+"""Analytic steady state of the planner's problem (Eq. 3), vectorised over discount rates.
+
+At a steady state nothing is planted (R = 0), so the shadow price of unconverted land is -tau(0) and the
+costate equation gives Eq. 3,  C'(A0 - A*) / r - tau(0) = B'(A*) / r,  or, multiplied by r,
+
+    g(A*) = P(A*) - r tau(0) = 0,   P(A) = C'(A0 - A) - B'(A),
+
+the yearly ESV gained by converting the marginal hectare net of the annuity of its planting cost.
+Linearising the canonical system (A, lambda) with tau(R) = tau0 + tau1 R around a root gives the
+Jacobian [[0, 1/(2 tau1)], [g'(A*), r]]: trace r > 0 and determinant -g'(A*)/(2 tau1), so the root is
+saddle-path stable exactly when g'(A*) > 0, whatever tau1 > 0 is. Neither the roots nor their stability
+depend on tau1.
+
+Roots are found robustly: the critical points of P (roots of P', independent of r) split [0, A0] into
+intervals where g is monotone; each interval with a sign change is bisected, for all rates at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from afforest.data import LandUseParameters
+from afforest.errors import InputError
+
+__all__ = [
+    "Stability",
+    "SteadyStateRoot",
+    "net_marginal_gain",
+    "steady_state_roots",
+    "steady_state_sweep",
+    "long_run_afforested_area",
+]
+
+
+class Stability(StrEnum):
+    """Local dynamics of the canonical system around a steady state."""
+
+    SADDLE = "saddle_path_stable"
+    """g'(A*) > 0: one stable and one unstable eigenvalue; an optimal path converges to it."""
+    UNSTABLE = "unstable"
+    """g'(A*) < 0: both eigenvalues have positive real part; no optimal path approaches it."""
+    DEGENERATE = "degenerate"
+    """g'(A*) = 0 (a tangent root): the linearisation does not decide."""
+
+
+@dataclass(frozen=True)
+class SteadyStateRoot:
+    """One root of Eq. 3 in [0, A0]."""
+
+    unconverted_area_10k_ha: float
+    """A*, land left in its current use."""
+    afforested_area_10k_ha: float
+    """A0 - A*, the desirable (afforested) area."""
+    stability: Stability
+    net_gain_slope: float
+    """g'(A*), yuan/(ha yr) per 10^4 ha: positive for a saddle-path stable root."""
+    reached: bool
+    """True for the steady state that the optimal path from A(0) = A0 approaches."""
+
+
+def net_marginal_gain(params: LandUseParameters) -> np.polynomial.Polynomial:
+    """P(A) = C'(A0 - A) - B'(A), yuan/(ha yr), as a polynomial in A (10^4 ha)."""
+    a0 = params.initial_area_10k_ha
+    c_of_a = params.afforested_marginal_esv(np.polynomial.Polynomial([a0, -1.0]))
+    return c_of_a - params.unconverted_marginal_esv
+
+
+def _breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
+    """0, the critical points of P inside (0, A0), and A0: P is monotone between neighbours."""
+    dp = p.deriv()
+    critical: list[float] = []
+    if dp.degree() >= 1 and np.any(dp.coef != 0):
+        for z in dp.roots():
+            if abs(z.imag) <= 1e-9 * max(1.0, abs(z.real)) and 0.0 < z.real < a0:
+                critical.append(float(z.real))
+    return np.array([0.0, *sorted(set(critical)), a0])
+
+
+def _solve(
+    p: np.polynomial.Polynomial, a0: float, shift: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Roots of P(A) = shift for each shift: (n, k) arrays of roots and slopes, NaN where absent."""
+    edges = _breakpoints(p, a0)
+    scale = max(float(np.max(np.abs(p(np.linspace(0.0, a0, 65))))), float(np.max(np.abs(shift), initial=0.0)), 1.0)
+    atol = 64 * np.finfo(float).eps * scale
+    n, k = shift.size, edges.size - 1
+    roots = np.full((n, k), np.nan)
+    for j in range(k):
+        lo, hi = edges[j], edges[j + 1]
+        f_lo = p(lo) - shift
+        f_hi = p(hi) - shift
+        at_lo = np.abs(f_lo) <= atol
+        at_hi = (np.abs(f_hi) <= atol) & (j == k - 1)
+        crossing = ~at_lo & ~(np.abs(f_hi) <= atol) & (np.sign(f_lo) != np.sign(f_hi))
+        if crossing.any():
+            a = np.full(int(crossing.sum()), lo)
+            b = np.full_like(a, hi)
+            fa = f_lo[crossing]
+            target = shift[crossing]
+            width_tol = 4 * np.finfo(float).eps * max(a0, 1.0)
+            for _ in range(200):
+                mid = 0.5 * (a + b)
+                f_mid = p(mid) - target
+                same = np.sign(f_mid) == np.sign(fa)
+                a = np.where(same, mid, a)
+                fa = np.where(same, f_mid, fa)
+                b = np.where(same, b, mid)
+                if np.max(b - a) <= width_tol:
+                    break
+            roots[crossing, j] = 0.5 * (a + b)
+        roots[at_lo & ~crossing, j] = lo
+        roots[at_hi & ~at_lo & ~crossing, j] = hi
+    slopes = p.deriv()(roots)
+    return roots, slopes
+
+
+def _shift(
+    params: LandUseParameters,
+    financial_discount_rate: ArrayLike | None,
+    planting_cost_intercept_yuan_per_ha: ArrayLike | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    rate = np.atleast_1d(
+        np.asarray(params.financial_discount_rate if financial_discount_rate is None else financial_discount_rate, float)
+    )
+    tau0 = np.atleast_1d(
+        np.asarray(
+            params.planting_cost_intercept_yuan_per_ha
+            if planting_cost_intercept_yuan_per_ha is None
+            else planting_cost_intercept_yuan_per_ha,
+            float,
+        )
+    )
+    rate, tau0 = np.broadcast_arrays(rate, tau0)
+    rate, tau0 = rate.ravel(), tau0.ravel()
+    bad = ~np.isfinite(rate) | (rate <= 0)
+    if bad.any():
+        raise InputError("must be > 0: Eq. 3 divides by r", field="financial_discount_rate", value=float(rate[bad][0]))
+    bad = ~np.isfinite(tau0) | (tau0 < 0)
+    if bad.any():
+        raise InputError("must be >= 0", field="planting_cost_intercept_yuan_per_ha", value=float(tau0[bad][0]))
+    return rate, tau0, rate * tau0
+
+
+def _reached_index(roots: NDArray[np.float64], p: np.polynomial.Polynomial, a0: float, shift: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Column of the root reached from A0: the largest root when planting the first hectare pays, else -1.
+
+    Moving down from A0, g > 0 until the first root, where g turns negative: that root is the long-run
+    state. If g(A0) <= 0 (and A0 is not itself a root) nothing is planted; if g > 0 on all of [0, A0],
+    everything is (A* = 0). Both corners are returned as -1 and handled by the caller.
+    """
+    filled = np.where(np.isnan(roots), -np.inf, roots)
+    largest = np.argmax(filled, axis=1)
+    has_root = np.isfinite(filled.max(axis=1))
+    plant_first = (p(a0) - shift) > 0
+    at_a0 = np.isclose(filled.max(axis=1), a0, rtol=0, atol=1e-9 * max(a0, 1.0))
+    return np.where(has_root & (plant_first | at_a0), largest, -1)
+
+
+def steady_state_roots(params: LandUseParameters) -> list[SteadyStateRoot]:
+    """All roots of Eq. 3 in [0, A0] for the parameters' r and tau(0), ascending in A*."""
+    table = steady_state_sweep(params)
+    return [
+        SteadyStateRoot(
+            unconverted_area_10k_ha=float(row.unconverted_area_10k_ha),
+            afforested_area_10k_ha=float(row.afforested_area_10k_ha),
+            stability=Stability(row.stability),
+            net_gain_slope=float(row.net_gain_slope),
+            reached=bool(row.reached),
+        )
+        for row in table.itertuples()
+    ]
+
+
+def steady_state_sweep(
+    params: LandUseParameters,
+    financial_discount_rate: ArrayLike | None = None,
+    planting_cost_intercept_yuan_per_ha: ArrayLike | None = None,
+) -> pd.DataFrame:
+    """Roots of Eq. 3 for many rates (and/or tau(0) values) at once: one row per (point, root).
+
+    Columns: ``point``, ``financial_discount_rate``, ``planting_cost_intercept_yuan_per_ha``,
+    ``root_index``, ``unconverted_area_10k_ha``, ``afforested_area_10k_ha``, ``stability``,
+    ``net_gain_slope``, ``reached``. Points without a root in [0, A0] have no rows; see
+    :func:`long_run_afforested_area` for the long-run state including corners.
+    """
+    rate, tau0, shift = _shift(params, financial_discount_rate, planting_cost_intercept_yuan_per_ha)
+    p = net_marginal_gain(params)
+    a0 = params.initial_area_10k_ha
+    roots, slopes = _solve(p, a0, shift)
+    reached = _reached_index(roots, p, a0, shift)
+    point, column = np.nonzero(~np.isnan(roots))
+    values = roots[point, column]
+    order = np.lexsort((values, point))
+    point, column, values = point[order], column[order], values[order]
+    slope_values = slopes[point, column]
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(p.deriv()(np.linspace(0.0, a0, 65))))))
+    stability = np.where(
+        slope_values > tol,
+        Stability.SADDLE.value,
+        np.where(slope_values < -tol, Stability.UNSTABLE.value, Stability.DEGENERATE.value),
+    )
+    root_index = np.zeros_like(point)
+    if point.size:
+        starts = np.r_[True, point[1:] != point[:-1]]
+        group_start = np.maximum.accumulate(np.where(starts, np.arange(point.size), 0))
+        root_index = np.arange(point.size) - group_start
+    return pd.DataFrame(
+        {
+            "point": point,
+            "financial_discount_rate": rate[point],
+            "planting_cost_intercept_yuan_per_ha": tau0[point],
+            "root_index": root_index,
+            "unconverted_area_10k_ha": values,
+            "afforested_area_10k_ha": a0 - values,
+            "stability": pd.Categorical(stability, categories=[s.value for s in Stability]),
+            "net_gain_slope": slope_values,
+            "reached": column == reached[point],
+        }
+    )
+
+
+def long_run_afforested_area(
+    params: LandUseParameters,
+    financial_discount_rate: ArrayLike | None = None,
+    planting_cost_intercept_yuan_per_ha: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """A0 - A_inf for each point: the steady state reached from A0, or a corner (0 or A0)."""
+    rate, tau0, shift = _shift(params, financial_discount_rate, planting_cost_intercept_yuan_per_ha)
+    p = net_marginal_gain(params)
+    a0 = params.initial_area_10k_ha
+    roots, _ = _solve(p, a0, shift)
+    reached = _reached_index(roots, p, a0, shift)
+    rows = np.arange(rate.size)
+    unconverted = np.where(reached >= 0, roots[rows, np.maximum(reached, 0)], np.nan)
+    plant_first = (p(a0) - shift) > 0
+    unconverted = np.where(reached >= 0, unconverted, np.where(plant_first, 0.0, a0))
+    return a0 - unconverted

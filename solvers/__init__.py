@@ -1,0 +1,298 @@
+"""One entry point, :func:`solve`, that picks and runs the right solver for a Pyomo model.
+
+* NLP (any nonlinear term, e.g. the curves model): Ipopt, either an ``ipopt`` executable on PATH
+  (``idaes get-extensions``, conda-forge) or cyipopt through Pyomo's PyNumero (``make setup`` builds
+  the ASL library it needs). The executable is preferred when both exist.
+* LP and convex QP (the classes model): HiGHS through ``pyomo.contrib.solver`` (Pyomo's ``appsi_highs``
+  rejects quadratic objectives). QPs use the interior-point solver HiPO when ``highspy-extras`` is
+  installed, because HiGHS's default active-set QP solver stops once more than ``qp_nullspace_limit``
+  (4000) variables are free; otherwise HiGHS's own choice.
+
+Every call returns a :class:`SolveResult` with the solver's name and version, its termination, a
+normalised :class:`SolverStatus` and the wall time. A result that is not optimal raises
+:class:`afforest.errors.SolverError` unless ``allow_nonoptimal=True``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory as ContribSolverFactory
+from pyomo.contrib.solver.common.results import TerminationCondition as ContribTermination
+from pyomo.core.expr.visitor import polynomial_degree
+from pyomo.opt import TerminationCondition as LegacyTermination
+
+from afforest.errors import SolverError
+
+__all__ = [
+    "SolverStatus",
+    "SolveResult",
+    "ProblemClass",
+    "problem_class",
+    "available_solvers",
+    "solve",
+    "SOLVER_CHOICES",
+]
+
+SOLVER_CHOICES = ("auto", "ipopt", "cyipopt", "highs")
+"""``ipopt``: an Ipopt executable if on PATH, else cyipopt; ``cyipopt``: PyNumero only; ``highs``: HiGHS."""
+
+_INSTALL_IPOPT = (
+    "Ipopt is not available. Run `make setup` (installs cyipopt-wheels and builds PyNumero's ASL library "
+    "against Debian's libamplsolver-dev), or put an `ipopt` executable on PATH "
+    "(`idaes get-extensions` or `conda install -c conda-forge ipopt`)."
+)
+_INSTALL_HIGHS = "HiGHS is not available: `pip install highspy` (and `highspy-extras` for its QP interior point)."
+
+
+class SolverStatus(StrEnum):
+    """Solver outcome, normalised across interfaces."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    ITERATION_LIMIT = "iteration_limit"
+    TIME_LIMIT = "time_limit"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+class ProblemClass(StrEnum):
+    LP = "LP"
+    QP = "QP"
+    NLP = "NLP"
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What ran and how it ended."""
+
+    solver: str
+    """Solver family: ``ipopt`` or ``highs``."""
+    interface: str
+    """How it was reached: ``ipopt-executable``, ``cyipopt`` (PyNumero) or ``highspy``."""
+    version: str
+    algorithm: str
+    """Algorithm inside the solver where it matters (HiGHS: ``hipo``, ``choose``), else ``default``."""
+    problem_class: ProblemClass
+    status: SolverStatus
+    termination: str
+    """The interface's own termination condition, verbatim."""
+    wall_time_s: float
+    objective: float | None
+
+    @property
+    def label(self) -> str:
+        """A one-line description for reports, e.g. ``ipopt 3.14.11 (cyipopt)``."""
+        return f"{self.solver} {self.version} ({self.interface}{'' if self.algorithm == 'default' else ', ' + self.algorithm})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "label": self.label}
+
+
+def problem_class(model: pyo.Block) -> ProblemClass:
+    """LP, QP (quadratic objective, linear constraints) or NLP, from the active components' degrees."""
+    worst = 0
+    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+        degree = polynomial_degree(con.body)
+        if degree is None or degree > 1:
+            return ProblemClass.NLP
+    for obj in model.component_data_objects(pyo.Objective, active=True, descend_into=True):
+        degree = polynomial_degree(obj.expr)
+        if degree is None or degree > 2:
+            return ProblemClass.NLP
+        worst = max(worst, degree)
+    return ProblemClass.QP if worst == 2 else ProblemClass.LP
+
+
+@cache
+def _ipopt_executable_version() -> str | None:
+    if shutil.which("ipopt") is None:
+        return None
+    solver = ContribSolverFactory("ipopt")
+    if not solver.available():
+        return None
+    return ".".join(map(str, solver.version()))
+
+
+@cache
+def _cyipopt_version() -> str | None:
+    if importlib.util.find_spec("cyipopt") is None:
+        return None
+    try:
+        from pyomo.contrib.pynumero.asl import AmplInterface
+
+        if not AmplInterface.available():
+            return None
+        import cyipopt
+    except ImportError:
+        return None
+    return ".".join(map(str, cyipopt.IPOPT_VERSION))
+
+
+@cache
+def _highs_version() -> str | None:
+    solver = ContribSolverFactory("highs")
+    if not solver.available():
+        return None
+    return ".".join(map(str, solver.version()))
+
+
+@cache
+def _hipo_available() -> bool:
+    return importlib.util.find_spec("highspy_extras") is not None
+
+
+def available_solvers() -> dict[str, str | None]:
+    """Interface name -> solver version, or None when that interface cannot run here."""
+    return {
+        "ipopt-executable": _ipopt_executable_version(),
+        "cyipopt": _cyipopt_version(),
+        "highspy": _highs_version(),
+        "highspy-extras (HiPO)": "yes" if _hipo_available() else None,
+    }
+
+
+def _status_from_contrib(tc: ContribTermination) -> SolverStatus:
+    return {
+        ContribTermination.convergenceCriteriaSatisfied: SolverStatus.OPTIMAL,
+        ContribTermination.provenInfeasible: SolverStatus.INFEASIBLE,
+        ContribTermination.locallyInfeasible: SolverStatus.INFEASIBLE,
+        ContribTermination.unbounded: SolverStatus.UNBOUNDED,
+        ContribTermination.infeasibleOrUnbounded: SolverStatus.INFEASIBLE_OR_UNBOUNDED,
+        ContribTermination.iterationLimit: SolverStatus.ITERATION_LIMIT,
+        ContribTermination.maxTimeLimit: SolverStatus.TIME_LIMIT,
+        ContribTermination.error: SolverStatus.ERROR,
+        ContribTermination.minStepLength: SolverStatus.ERROR,
+    }.get(tc, SolverStatus.UNKNOWN)
+
+
+def _status_from_legacy(tc: LegacyTermination) -> SolverStatus:
+    return {
+        LegacyTermination.optimal: SolverStatus.OPTIMAL,
+        LegacyTermination.locallyOptimal: SolverStatus.OPTIMAL,
+        LegacyTermination.globallyOptimal: SolverStatus.OPTIMAL,
+        LegacyTermination.infeasible: SolverStatus.INFEASIBLE,
+        LegacyTermination.unbounded: SolverStatus.UNBOUNDED,
+        LegacyTermination.infeasibleOrUnbounded: SolverStatus.INFEASIBLE_OR_UNBOUNDED,
+        LegacyTermination.maxIterations: SolverStatus.ITERATION_LIMIT,
+        LegacyTermination.maxTimeLimit: SolverStatus.TIME_LIMIT,
+        LegacyTermination.error: SolverStatus.ERROR,
+        LegacyTermination.solverFailure: SolverStatus.ERROR,
+        LegacyTermination.internalSolverError: SolverStatus.ERROR,
+    }.get(tc, SolverStatus.UNKNOWN)
+
+
+def _objective_value(model: pyo.Block) -> float | None:
+    for obj in model.component_data_objects(pyo.Objective, active=True, descend_into=True):
+        try:
+            return float(pyo.value(obj))
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
+def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: ProblemClass) -> tuple[str, str, SolverStatus, str]:
+    version = _highs_version()
+    if version is None:
+        raise SolverError(_INSTALL_HIGHS)
+    opts = dict(options)
+    if kind is ProblemClass.QP and "solver" not in opts and _hipo_available():
+        opts["solver"] = "hipo"
+    algorithm = str(opts.get("solver", "choose"))
+    solver = ContribSolverFactory("highs")
+    try:
+        results = solver.solve(model, tee=tee, solver_options=opts, load_solutions=False, raise_exception_on_nonoptimal_result=False)
+    except Exception as exc:  # HiGHS raises for non-convex QPs and bad options
+        raise SolverError(f"HiGHS failed on this {kind.value}: {exc}") from exc
+    status = _status_from_contrib(results.termination_condition)
+    if results.solution_status.name in ("optimal", "feasible"):
+        results.solution_loader.load_vars()
+    return version, algorithm, status, str(results.termination_condition.name)
+
+
+def _run_ipopt(model: pyo.Block, options: dict[str, Any], tee: bool, interface: str) -> tuple[str, SolverStatus, str]:
+    if interface == "ipopt-executable":
+        version = _ipopt_executable_version()
+        solver = ContribSolverFactory("ipopt")
+        results = solver.solve(
+            model, tee=tee, solver_options=options, load_solutions=False, raise_exception_on_nonoptimal_result=False
+        )
+        status = _status_from_contrib(results.termination_condition)
+        if results.solution_status.name in ("optimal", "feasible"):
+            results.solution_loader.load_vars()
+        return str(version), status, str(results.termination_condition.name)
+    version = _cyipopt_version()
+    solver = pyo.SolverFactory("cyipopt")
+    try:
+        results = solver.solve(model, tee=tee, options=options, load_solutions=True)
+    except Exception as exc:  # cyipopt raises on evaluation errors (e.g. a NaN in the model)
+        raise SolverError(f"Ipopt (cyipopt) failed: {exc}") from exc
+    tc = results.solver.termination_condition
+    return str(version), _status_from_legacy(tc), str(tc)
+
+
+def solve(
+    model: pyo.Block,
+    solver: str = "auto",
+    options: dict[str, Any] | None = None,
+    *,
+    allow_nonoptimal: bool = False,
+    tee: bool = False,
+) -> SolveResult:
+    """Solve ``model`` in place and say what ran.
+
+    ``solver``: ``auto`` (Ipopt for NLPs, HiGHS for LPs and QPs), ``ipopt``, ``cyipopt`` or ``highs``.
+    ``options`` pass through to the solver verbatim (Ipopt options, or HiGHS options such as
+    ``{"solver": "ipm"}``). Raises :class:`SolverError` if the solver is missing or does not report
+    an optimum, unless ``allow_nonoptimal``, in which case the result's ``status`` says what happened.
+    """
+    if solver not in SOLVER_CHOICES:
+        raise SolverError(f"unknown solver {solver!r}; choose one of {SOLVER_CHOICES}")
+    options = dict(options or {})
+    kind = problem_class(model)
+    family = solver if solver != "auto" else ("ipopt" if kind is ProblemClass.NLP else "highs")
+    if family == "highs" and kind is ProblemClass.NLP:
+        raise SolverError("HiGHS solves LPs and convex QPs only; this model is an NLP: use solver='ipopt'")
+    start = time.perf_counter()
+    if family == "highs":
+        version, algorithm, status, termination = _run_highs(model, options, tee, kind)
+        interface, name = "highspy", "highs"
+    else:
+        if family == "cyipopt":
+            interface = "cyipopt"
+            if _cyipopt_version() is None:
+                raise SolverError(_INSTALL_IPOPT)
+        elif _ipopt_executable_version() is not None:
+            interface = "ipopt-executable"
+        elif _cyipopt_version() is not None:
+            interface = "cyipopt"
+        else:
+            raise SolverError(_INSTALL_IPOPT)
+        version, status, termination = _run_ipopt(model, options, tee, interface)
+        algorithm, name = "default", "ipopt"
+    result = SolveResult(
+        solver=name,
+        interface=interface,
+        version=version,
+        algorithm=algorithm,
+        problem_class=kind,
+        status=status,
+        termination=termination,
+        wall_time_s=time.perf_counter() - start,
+        objective=_objective_value(model) if status is SolverStatus.OPTIMAL else None,
+    )
+    if status is not SolverStatus.OPTIMAL and not allow_nonoptimal:
+        raise SolverError(
+            f"{result.label} stopped with status {status.value} (termination {termination}) on the "
+            f"{kind.value} {getattr(model, 'name', '')!r}; pass allow_nonoptimal=True to inspect the point"
+        )
+    return result
