@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -127,6 +128,11 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+# Modules that add their own subcommands: each defines ``register(subparsers) -> None`` and sets
+# ``func`` (args -> exit code) on the parsers it adds. One line here per module.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="afforest", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -151,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios")
     p.set_defaults(func=_cmd_scenarios)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 
