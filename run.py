@@ -25,6 +25,7 @@ from afforest.model.landuse import (
     build_classes_model,
     build_curves_model,
     class_allocation,
+    class_planting_path,
     long_run_afforested_area,
     planting_path,
 )
@@ -85,6 +86,8 @@ class LandUseResult:
     """The analytic desirable area filled into the merit order (the study's allocation rule)."""
     classes_allocation: pd.DataFrame
     """Where the classes dynamic program plants by the end of the horizon."""
+    classes_planting: pd.DataFrame
+    """Cohorts of the classes dynamic program: area planted per class and period."""
     curves_solver: SolveResult
     classes_solver: SolveResult
     welfare_10e8_yuan: dict[str, float] = field(default_factory=dict)
@@ -166,6 +169,7 @@ def solve_landuse(scenario: Scenario | str = "baseline", *, tee: bool = False) -
         classes_path=classes_path,
         allocation=fill_merit_order(inputs.classes, analytic),
         classes_allocation=class_allocation(classes_model),
+        classes_planting=class_planting_path(classes_model),
         curves_solver=curves_result,
         classes_solver=classes_result,
         welfare_10e8_yuan={

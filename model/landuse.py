@@ -52,6 +52,7 @@ __all__ = [
     "remove_welfare_term",
     "planting_path",
     "class_allocation",
+    "class_planting_path",
     "long_run_afforested_area",
     "OBJECTIVE_UNIT_YUAN",
 ]
@@ -388,3 +389,19 @@ def class_allocation(m: pyo.ConcreteModel, threshold_10k_ha: float = 1e-6) -> pd
     frame = frame.groupby(["land_type", "province"], as_index=False, sort=False)["area_10k_ha"].sum()
     return frame[frame["area_10k_ha"] > threshold_10k_ha].reset_index(drop=True)
 
+
+
+def class_planting_path(m: pyo.ConcreteModel, threshold_10k_ha: float = 1e-9) -> pd.DataFrame:
+    """Area planted per class and period in a solved classes model (tidy, only non-zero rows).
+
+    Columns: ``land_type``, ``province``, ``slice``, ``period_start_yr``, ``planted_area_10k_ha``
+    (= planting rate x step, the cohort planted in that period).
+    """
+    step = float(pyo.value(m.step_yr))
+    rows = [
+        (c[0], c[1], c[2], float(pyo.value(m.period_start_yr[k])), float(pyo.value(m.class_planting_rate_10k_ha_per_yr[c, k])) * step)
+        for c in m.classes
+        for k in m.periods
+    ]
+    frame = pd.DataFrame(rows, columns=["land_type", "province", "slice", "period_start_yr", "planted_area_10k_ha"])
+    return frame[frame["planted_area_10k_ha"] > threshold_10k_ha].reset_index(drop=True)
