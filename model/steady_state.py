@@ -71,11 +71,17 @@ def net_marginal_gain(params: LandUseParameters) -> np.polynomial.Polynomial:
 
 
 def _breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
-    """0, the critical points of P inside (0, A0), and A0: P is monotone between neighbours."""
+    """0, the critical points of P inside (0, A0), and A0: P is monotone between neighbours.
+
+    Leading coefficients too small to matter on [0, A0] (|c_i| A0^i below 1e-14 of the largest term) are
+    dropped first, so a negligible top coefficient cannot throw the companion-matrix roots off.
+    """
     dp = p.deriv()
+    weights = np.abs(dp.coef) * max(a0, 1.0) ** np.arange(dp.coef.size)
+    keep = np.nonzero(weights > 1e-14 * weights.max(initial=0.0))[0]
     critical: list[float] = []
-    if dp.degree() >= 1 and np.any(dp.coef != 0):
-        for z in dp.roots():
+    if keep.size and keep[-1] >= 1:
+        for z in np.polynomial.Polynomial(dp.coef[: keep[-1] + 1]).roots():
             if abs(z.imag) <= 1e-9 * max(1.0, abs(z.real)) and 0.0 < z.real < a0:
                 critical.append(float(z.real))
     return np.array([0.0, *sorted(set(critical)), a0])
