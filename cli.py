@@ -130,7 +130,9 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 # Modules that add their own subcommands: each defines ``register(subparsers) -> None`` and sets
 # ``func`` (args -> exit code) on the parsers it adds. One line here per module.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "afforest.sweep",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

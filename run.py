@@ -8,9 +8,11 @@ solves both representations and returns a :class:`LandUseResult` of tidy tables 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import json
 from typing import Any
 
 import pandas as pd
+import pyomo.environ as pyo
 
 import afforest
 from afforest.data import (
@@ -29,13 +31,22 @@ from afforest.model.landuse import (
     long_run_afforested_area,
     planting_path,
 )
+from afforest.model.formulations import (
+    add_carbon_value,
+    add_land_type_costs,
+    add_planting_cap,
+    add_province_quotas,
+    exclude_provinces,
+    scale_opportunity_cost,
+    set_planting_cap,
+)
 from afforest.model.merit_order import fill_merit_order, landuse_classes, shares
 from afforest.model.steady_state import SteadyStateRoot, steady_state_roots
 from afforest.model.steady_state import long_run_afforested_area as analytic_long_run
 from afforest.scenarios import Scenario, load_scenario
 from afforest.solvers import SolveResult, solve
 
-__all__ = ["Inputs", "LandUseResult", "resolve_inputs", "solve_landuse"]
+__all__ = ["Inputs", "Models", "LandUseResult", "resolve_inputs", "build_models", "update_models", "structure_key", "solve_landuse"]
 
 
 @dataclass(frozen=True)
@@ -44,30 +55,129 @@ class Inputs:
 
     scenario: Scenario
     params: LandUseParameters
+    """After the scenario's overrides and the opportunity-cost share."""
     grid: TimeGrid
     classes: pd.DataFrame
+    """Merit-order classes after exclusions and the opportunity-cost share."""
+    carbon_pv_t_co2_per_ha: float
+    """PV at planting of one hectare's sequestration at the planner's rate (0 unless carbon is priced)."""
+
+    @property
+    def effective_planting_cost_yuan_per_ha(self) -> float:
+        """tau(0) net of the carbon value of a planted hectare: the cost Eq. 3 sees."""
+        price = self.scenario.policy.carbon_price_yuan_per_t_co2
+        return self.params.planting_cost_intercept_yuan_per_ha - price * self.carbon_pv_t_co2_per_ha
+
+
+def _carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float) -> float:
+    if scenario.policy.carbon_price_yuan_per_t_co2 == 0:
+        return 0.0
+    from afforest.model import carbon
+
+    return float(carbon.sequestration_pv_t_co2_per_ha(financial_discount_rate))
 
 
 def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
-    """Apply a scenario's overrides to the study's data."""
+    """Apply a scenario's overrides and data-level switches to the study's data."""
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     params = load_landuse_parameters(direct_costs=load_direct_costs())
-    overrides = {k: v for k, v in scenario.landuse.model_dump().items() if v is not None}
-    params = params.replace(**overrides)
+    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share"})
+    params = params.replace(**{k: v for k, v in landuse.items() if v is not None})
     grid = TimeGrid(
         horizon_yr=scenario.numerics.horizon_yr,
         step_yr=scenario.numerics.step_yr,
         discounting=scenario.numerics.discounting,
     )
+    area = load_afforestable_area()
+    if scenario.policy.excluded_provinces:
+        area = exclude_provinces(area, scenario.policy.excluded_provinces)
     classes = landuse_classes(
-        load_afforestable_area(),
+        area,
         load_esv(),
         params,
         rule=scenario.classes.post_planting_rule,
         max_class_area_10k_ha=scenario.classes.max_class_area_10k_ha,
     )
-    return Inputs(scenario=scenario, params=params, grid=grid, classes=classes)
+    params, classes = scale_opportunity_cost(params, classes, scenario.landuse.opportunity_cost_share)
+    return Inputs(
+        scenario=scenario,
+        params=params,
+        grid=grid,
+        classes=classes,
+        carbon_pv_t_co2_per_ha=_carbon_pv_t_co2_per_ha(scenario, params.financial_discount_rate),
+    )
+
+
+def structure_key(scenario: Scenario) -> str:
+    """What fixes the models' structure: scenarios with equal keys differ only in mutable params."""
+    policy = scenario.policy
+    payload = {
+        "numerics": scenario.numerics.model_dump(mode="json"),
+        "classes": scenario.classes.model_dump(mode="json"),
+        "excluded": sorted(policy.excluded_provinces),
+        "quota_provinces": sorted(policy.province_quota_10k_ha),
+        "land_types_costed": sorted(policy.direct_cost_multiplier_by_land_type),
+        "priced": policy.carbon_price_yuan_per_t_co2 > 0,
+    }
+    return json.dumps(payload, sort_keys=True)
+
+
+@dataclass
+class Models:
+    """Both representations built for one scenario structure."""
+
+    curves: pyo.ConcreteModel
+    classes: pyo.ConcreteModel
+
+
+def build_models(inputs: Inputs) -> Models:
+    """Build the curves NLP and the classes QP with every policy switch of the scenario."""
+    curves = build_curves_model(inputs.params, inputs.grid)
+    classes = build_classes_model(inputs.classes, inputs.params, inputs.grid)
+    policy = inputs.scenario.policy
+    for m in (curves, classes):
+        add_planting_cap(m, policy.annual_planting_cap_10k_ha_per_yr)
+        if policy.carbon_price_yuan_per_t_co2 > 0:
+            add_carbon_value(m, policy.carbon_price_yuan_per_t_co2, inputs.carbon_pv_t_co2_per_ha)
+    if policy.province_quota_10k_ha:
+        add_province_quotas(classes, policy.province_quota_10k_ha)
+    if policy.direct_cost_multiplier_by_land_type:
+        add_land_type_costs(classes, policy.direct_cost_multiplier_by_land_type)
+    return Models(curves=curves, classes=classes)
+
+
+def update_models(models: Models, inputs: Inputs) -> None:
+    """Point models built for the same structure at new inputs by assigning their mutable params."""
+    params, policy = inputs.params, inputs.scenario.policy
+    for m in (models.curves, models.classes):
+        m.discount_rate = params.financial_discount_rate
+        m.initial_area_10k_ha = params.initial_area_10k_ha
+        m.planting_cost_intercept_yuan_per_ha = params.planting_cost_intercept_yuan_per_ha
+        m.planting_cost_slope_yuan_per_ha_per_10k_ha_yr = params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr
+        set_planting_cap(m, policy.annual_planting_cap_10k_ha_per_yr)
+        if policy.carbon_price_yuan_per_t_co2 > 0:
+            m.carbon_price_yuan_per_t_co2 = policy.carbon_price_yuan_per_t_co2
+            m.carbon_pv_t_co2_per_ha = inputs.carbon_pv_t_co2_per_ha
+    curves = models.curves
+    for i, value in enumerate(params.unconverted_esv_coefficients):
+        curves.unconverted_esv_coefficient[i] = value
+    for i, value in enumerate(params.afforested_esv_coefficients):
+        curves.afforested_esv_coefficient[i] = value
+    classes = models.classes
+    table = inputs.classes.sort_values(["rank", "slice"])
+    keys = list(zip(table["land_type"], table["province"], table["slice"].astype(int)))
+    for key, area, current, afforested in zip(
+        keys, table["area_10k_ha"], table["esv_yuan_per_ha_yr"], table["afforested_esv_yuan_per_ha_yr"]
+    ):
+        classes.class_area_10k_ha[key] = float(area)
+        classes.current_esv_yuan_per_ha_yr[key] = float(current)
+        classes.afforested_esv_yuan_per_ha_yr[key] = float(afforested)
+    for province, quota in policy.province_quota_10k_ha.items():
+        classes.province_quota_10k_ha[province] = quota
+    for key in keys:
+        if policy.direct_cost_multiplier_by_land_type:
+            classes.direct_cost_multiplier[key] = policy.direct_cost_multiplier_by_land_type.get(key[0], 1.0)
 
 
 @dataclass
@@ -148,28 +258,30 @@ def _path_summary(path: pd.DataFrame) -> dict[str, Any]:
 def solve_landuse(scenario: Scenario | str = "baseline", *, tee: bool = False) -> LandUseResult:
     """Analytic roots, the curves NLP (Ipopt) and the classes QP (HiGHS) for one scenario."""
     inputs = resolve_inputs(scenario)
+    return solve_models(inputs, build_models(inputs), tee=tee)
+
+
+def solve_models(inputs: Inputs, models: Models, *, tee: bool = False) -> LandUseResult:
+    """Solve built (or updated) models for ``inputs`` and collect the results."""
     params = inputs.params
-    roots = steady_state_roots(params)
-    analytic = float(analytic_long_run(params)[0])
-
-    curves = build_curves_model(params, inputs.grid)
-    curves_result = solve(curves, inputs.scenario.solver.nlp, tee=tee)
-    classes_model = build_classes_model(inputs.classes, params, inputs.grid)
-    classes_result = solve(classes_model, "auto" if inputs.scenario.solver.qp == "auto" else inputs.scenario.solver.qp, tee=tee)
-
-    classes_path = planting_path(classes_model)
+    analytic_params = params.replace(planting_cost_intercept_yuan_per_ha=max(inputs.effective_planting_cost_yuan_per_ha, 0.0))
+    roots = steady_state_roots(analytic_params)
+    analytic = float(analytic_long_run(analytic_params)[0])
+    solver = inputs.scenario.solver
+    curves_result = solve(models.curves, solver.nlp, tee=tee)
+    classes_result = solve(models.classes, solver.qp, tee=tee)
     return LandUseResult(
         scenario=inputs.scenario,
         params=params,
         roots=roots,
         analytic_afforested_area_10k_ha=analytic,
-        numeric_afforested_area_10k_ha=long_run_afforested_area(curves),
-        classes_afforested_area_10k_ha=long_run_afforested_area(classes_model),
-        curves_path=planting_path(curves),
-        classes_path=classes_path,
-        allocation=fill_merit_order(inputs.classes, analytic),
-        classes_allocation=class_allocation(classes_model),
-        classes_planting=class_planting_path(classes_model),
+        numeric_afforested_area_10k_ha=long_run_afforested_area(models.curves),
+        classes_afforested_area_10k_ha=long_run_afforested_area(models.classes),
+        curves_path=planting_path(models.curves),
+        classes_path=planting_path(models.classes),
+        allocation=fill_merit_order(inputs.classes, min(analytic, float(inputs.classes["area_10k_ha"].sum()))),
+        classes_allocation=class_allocation(models.classes),
+        classes_planting=class_planting_path(models.classes),
         curves_solver=curves_result,
         classes_solver=classes_result,
         welfare_10e8_yuan={

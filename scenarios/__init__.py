@@ -15,7 +15,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from afforest.data import AFFORESTABLE_LAND_TYPES, PROVINCES
 
 from afforest.errors import InputError
 
@@ -23,6 +25,9 @@ __all__ = [
     "Scenario",
     "LandUseSection",
     "NumericsSection",
+    "CarbonSection",
+    "PolicySection",
+    "SweepSection",
     "ClassesSection",
     "SolverSection",
     "load_scenario",
@@ -58,6 +63,69 @@ class LandUseSection(_Section):
     initial_area_10k_ha: float | None = Field(
         None, gt=0.0, le=1e6, description="A0, afforestable area", json_schema_extra=_unit("10^4 ha")
     )
+    opportunity_cost_share: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="share of the current use's ESV counted as lost when it is planted (1 = full ESV, the study)",
+        json_schema_extra=_unit("-"),
+    )
+
+
+class CarbonSection(_Section):
+    """Carbon accounting inputs; None means the study's value from ``afforest/data``."""
+
+    carbon_discount_rate: float | None = Field(
+        None, ge=0.0, lt=1.0, description="r_c, discount rate on future sequestration (study: 0 or 5 %)", json_schema_extra=_unit("1/yr")
+    )
+
+
+class PolicySection(_Section):
+    """Alternative formulations, each a named switch of afforest.model.formulations (defaults: off)."""
+
+    carbon_price_yuan_per_t_co2: float = Field(
+        0.0, ge=0.0, le=1e5, description="carbon valued in the planner's objective", json_schema_extra=_unit("yuan/t CO2")
+    )
+    annual_planting_cap_10k_ha_per_yr: float | None = Field(
+        None, gt=0.0, le=1e5, description="planting capacity per year (None: no cap)", json_schema_extra=_unit("10^4 ha/yr")
+    )
+    province_quota_10k_ha: dict[str, float] = Field(
+        default_factory=dict, description="classes model: most area afforested per province", json_schema_extra=_unit("10^4 ha")
+    )
+    excluded_provinces: list[str] = Field(
+        default_factory=list, description="classes model: provinces where nothing is planted", json_schema_extra=_unit("-")
+    )
+    direct_cost_multiplier_by_land_type: dict[str, float] = Field(
+        default_factory=dict,
+        description="classes model: tau(0) x multiplier by land type (unlisted: 1)",
+        json_schema_extra=_unit("-"),
+    )
+
+    @field_validator("province_quota_10k_ha", "excluded_provinces")
+    @classmethod
+    def _known_provinces(cls, value: Any) -> Any:
+        for name in value:
+            if name not in PROVINCES:
+                raise ValueError(f"unknown province {name!r}; expected one of {list(PROVINCES)}")
+        return value
+
+    @field_validator("province_quota_10k_ha")
+    @classmethod
+    def _non_negative_quota(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, quota in value.items():
+            if quota < 0:
+                raise ValueError(f"quota of {name} must be >= 0, got {quota}")
+        return value
+
+    @field_validator("direct_cost_multiplier_by_land_type")
+    @classmethod
+    def _known_land_types(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, factor in value.items():
+            if name not in AFFORESTABLE_LAND_TYPES:
+                raise ValueError(f"unknown land type {name!r}; expected one of {list(AFFORESTABLE_LAND_TYPES)}")
+            if not factor > 0:
+                raise ValueError(f"multiplier of {name} must be > 0, got {factor}")
+        return value
 
 
 class NumericsSection(_Section):
@@ -90,19 +158,70 @@ class SolverSection(_Section):
     )
 
 
+SWEEPABLE_SECTIONS = ("landuse", "carbon", "policy", "numerics", "classes")
+
+
+class SweepSection(_Section):
+    """Parameters a sweep varies: a grid of values, or ranges to sample. Keys are ``section.field``."""
+
+    grid: dict[str, list[float]] = Field(default_factory=dict, description="cartesian product of these values")
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, description="[low, high] for sampling")
+    method: Literal["latin_hypercube", "monte_carlo"] = Field("latin_hypercube", description="how --sample draws")
+    seed: int = Field(20240314, description="random seed of the sample (reproducible sweeps)")
+
+    @model_validator(mode="after")
+    def _keys_are_parameters(self) -> "SweepSection":
+        for key in [*self.grid, *self.ranges]:
+            _check_sweep_key(key)
+        for key, values in self.grid.items():
+            if not values:
+                raise ValueError(f"grid of {key!r} has no values")
+        for key, (low, high) in self.ranges.items():
+            if not low < high:
+                raise ValueError(f"range of {key!r} must have low < high, got [{low}, {high}]")
+        return self
+
+
+def _check_sweep_key(key: str) -> None:
+    section, _, name = key.partition(".")
+    sections = {"landuse": LandUseSection, "carbon": CarbonSection, "policy": PolicySection,
+                "numerics": NumericsSection, "classes": ClassesSection}
+    if section not in sections or name not in sections[section].model_fields:
+        raise ValueError(f"{key!r} is not a scenario parameter (write section.field, e.g. landuse.financial_discount_rate)")
+
+
 class Scenario(_Section):
     """A fully validated scenario (after ``extends`` has been applied)."""
 
     name: str = Field(description="identifier, the file's stem")
     description: str = Field("", description="what the scenario asks")
     landuse: LandUseSection = LandUseSection()
+    carbon: CarbonSection = CarbonSection()
+    policy: PolicySection = PolicySection()
     numerics: NumericsSection = NumericsSection()
     classes: ClassesSection = ClassesSection()
     solver: SolverSection = SolverSection()
+    sweep: SweepSection = SweepSection()
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "Scenario":
+        """A copy with ``{"section.field": value}`` overrides applied and validated."""
+        data = self.model_dump(mode="json")
+        for key, value in overrides.items():
+            try:
+                _check_sweep_key(key)
+            except ValueError as exc:
+                raise InputError(str(exc), field=key, value=value) from None
+            section, _, name = key.partition(".")
+            data[section][name] = value
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise InputError(error["msg"], field=".".join(map(str, error["loc"])), value=error.get("input")) from exc
 
     def digest(self) -> str:
         """SHA-256 of the resolved scenario (name excluded), for provenance."""
-        payload = self.model_dump(mode="json", exclude={"name", "description"})
+        payload = self.model_dump(mode="json", exclude={"name", "description", "sweep"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import cache
@@ -212,6 +213,11 @@ def _objective_value(model: pyo.Block) -> float | None:
     return None
 
 
+# One persistent HiGHS interface per model: a re-solve after changing mutable params sends only the changes
+# (pyomo.contrib.solver detects new, removed and modified components), so sweeps need not rebuild anything.
+_HIGHS_SESSIONS: weakref.WeakKeyDictionary[pyo.Block, Any] = weakref.WeakKeyDictionary()
+
+
 def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: ProblemClass) -> tuple[str, str, SolverStatus, str]:
     version = _highs_version()
     if version is None:
@@ -220,7 +226,9 @@ def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: Probl
     if kind is ProblemClass.QP and "solver" not in opts and _hipo_available():
         opts["solver"] = "hipo"
     algorithm = str(opts.get("solver", "choose"))
-    solver = ContribSolverFactory("highs")
+    solver = _HIGHS_SESSIONS.get(model)
+    if solver is None:
+        solver = _HIGHS_SESSIONS.setdefault(model, ContribSolverFactory("highs"))
     try:
         results = solver.solve(model, tee=tee, solver_options=opts, load_solutions=False, raise_exception_on_nonoptimal_result=False)
     except Exception as exc:  # HiGHS raises for non-convex QPs and bad options
