@@ -8,7 +8,7 @@ STAMP := $(VENV)/.afforest-installed
 APT_PACKAGES := libamplsolver-dev cmake g++
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup system-packages pynumero bench clean
+.PHONY: run test setup system-packages pynumero bench bench-sweep clean
 
 run: setup
 	$(VENV)/bin/afforest solve
@@ -37,6 +37,9 @@ pynumero: $(STAMP)
 
 bench: setup
 	$(PY) bench/steady_state.py
+
+bench-sweep: setup
+	$(PY) bench/sweep.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -72,9 +72,11 @@ class Inputs:
 def _carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float) -> float:
     if scenario.policy.carbon_price_yuan_per_t_co2 == 0:
         return 0.0
-    from afforest.model import carbon
+    from afforest.model.carbon import load_carbon_parameters, per_hectare_totals
 
-    return float(carbon.sequestration_pv_t_co2_per_ha(financial_discount_rate))
+    # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
+    # is valued at the financial rate, whatever r_c the carbon report uses.
+    return float(per_hectare_totals(load_carbon_parameters(), financial_discount_rate).sum())
 
 
 def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:

@@ -340,6 +340,8 @@ def run_sweep(
     bar = tqdm(total=len(points), initial=len(done), disable=not progress, file=sys.stderr, unit="point")
     iterator = _iterate_dask(base_json, todo, scheduler, reuse) if scheduler is not None else _iterate_local(base_json, todo, workers, reuse)
     log = progress_path.open("a") if progress_path is not None else None
+    if log is not None and progress_path.stat().st_size and not progress_path.read_bytes().endswith(b"\n"):
+        log.write("\n")  # close a line cut by a kill, so the next record starts on its own line
     try:
         for row in iterator:
             rows[int(row["point_id"])] = row

@@ -1,0 +1,155 @@
+"""Sweeps: grid and sample points, model re-use, resume, atomic writes, failures, Dask, and Eq. 3 at every point."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from afforest.errors import InputError
+from afforest.model.steady_state import long_run_afforested_area
+from afforest.run import resolve_inputs
+from afforest.scenarios import load_scenario
+from afforest.sweep import (
+    PROGRESS_FILE,
+    SweepPoint,
+    grid_points,
+    load_results,
+    resolve_key,
+    run_sweep,
+    sample_points,
+    solve_point,
+)
+
+pytestmark = pytest.mark.integration
+
+FAST = {"numerics.horizon_yr": 60.0, "numerics.step_yr": 2.0}
+
+
+def _fast_scenario(name: str = "discount_sweep"):
+    return load_scenario(name).with_overrides(FAST)
+
+
+def test_keys_and_points():
+    assert resolve_key("financial_discount_rate") == "landuse.financial_discount_rate"
+    assert resolve_key("policy.carbon_price_yuan_per_t_co2") == "policy.carbon_price_yuan_per_t_co2"
+    with pytest.raises(InputError, match="not a sweepable"):
+        resolve_key("discount")
+    points = grid_points({"financial_discount_rate": [0.03, 0.05], "planting_cost_slope_yuan_per_ha_per_10k_ha_yr": [1e3, 2e3, 4e3]})
+    assert len(points) == 6 and points[-1].overrides == {
+        "landuse.financial_discount_rate": 0.05,
+        "landuse.planting_cost_slope_yuan_per_ha_per_10k_ha_yr": 4e3,
+    }
+
+
+def test_latin_hypercube_covers_each_stratum_once():
+    n = 20
+    points = sample_points({"financial_discount_rate": (0.01, 0.11)}, n, seed=1)
+    values = np.array([p.overrides["landuse.financial_discount_rate"] for p in points])
+    strata = np.floor((values - 0.01) / 0.1 * n).astype(int)
+    assert sorted(strata) == list(range(n))
+    assert sample_points({"financial_discount_rate": (0.01, 0.11)}, n, seed=1) == points  # reproducible
+
+
+def test_discount_sweep_reproduces_the_analytic_roots(tmp_path):
+    """Issue 4: at every rate of the shipped sweep the curves NLP is within 0.1 % of Eq. 3's root."""
+    scenario = _fast_scenario()
+    points = grid_points(scenario.sweep.grid)
+    frame = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
+    assert (frame["status"] == "ok").all(), frame["error"].tolist()
+    params = resolve_inputs(scenario).params
+    expected = long_run_afforested_area(params, frame["financial_discount_rate"].to_numpy())
+    assert np.allclose(frame["analytic_afforested_area_10k_ha"], expected, rtol=1e-12)
+    gap = np.abs(frame["numeric_afforested_area_10k_ha"] / expected - 1)
+    assert gap.max() < 1e-3
+    assert (frame["analytic_root_count"] == 1).all()
+    # models built once, then re-used at every later point of the same structure
+    assert frame["models_reused"].tolist() == [False] + [True] * (len(frame) - 1)
+
+
+def test_reuse_gives_the_same_answers_as_rebuilding():
+    scenario = _fast_scenario()
+    points = grid_points({"financial_discount_rate": [0.02, 0.08, 0.05]})
+    reused = run_sweep(scenario, points, workers=1, progress=False, reuse=True)
+    rebuilt = run_sweep(scenario, points, workers=1, progress=False, reuse=False)
+    for column in ("numeric_afforested_area_10k_ha", "classes_afforested_area_10k_ha"):
+        assert np.allclose(reused[column], rebuilt[column], rtol=1e-6)
+
+
+def test_results_files_round_trip_with_provenance(tmp_path):
+    scenario = _fast_scenario()
+    points = grid_points({"financial_discount_rate": [0.04, 0.06]})
+    frame = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
+    parquet, meta = load_results(tmp_path)
+    pd.testing.assert_frame_equal(parquet, frame, check_dtype=False)
+    csv = pd.read_csv(tmp_path / "results.csv", comment="#")
+    assert np.allclose(csv["numeric_afforested_area_10k_ha"], frame["numeric_afforested_area_10k_ha"])
+    assert meta["afforest_version"] and meta["solvers"]["highspy"]
+    assert meta["scenario"]["name"] == "discount_sweep" and meta["scenario_hash"] == scenario.digest()
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
+
+
+def test_resume_skips_finished_points(tmp_path):
+    scenario = _fast_scenario()
+    points = grid_points({"financial_discount_rate": [0.03, 0.04, 0.05, 0.06]})
+    first = run_sweep(scenario, points[:2], tmp_path, workers=1, progress=False)
+    # a kill in the middle of a write leaves half a line: it must be ignored
+    with (tmp_path / PROGRESS_FILE).open("a") as fh:
+        fh.write('{"point_id": 2, "status": "o')
+    full = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
+    assert list(full["point_id"]) == [0, 1, 2, 3]
+    # the first two rows come from the log unchanged (same worker pid and timing), the others are new
+    for column in ("worker_pid", "point_s"):
+        assert full[column].iloc[:2].tolist() == first[column].tolist()
+    lines = (tmp_path / PROGRESS_FILE).read_text().splitlines()
+    solved = [json.loads(l)["point_id"] for l in lines if l.endswith("}")]
+    assert sorted(solved) == [0, 1, 2, 3]
+
+
+def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path):
+    scenario = _fast_scenario()
+    points = [
+        SweepPoint(0, {"landuse.financial_discount_rate": 0.05}),
+        SweepPoint(1, {"numerics.horizon_yr": 61.0}),  # not a whole number of 2-year steps
+        SweepPoint(2, {"landuse.financial_discount_rate": 0.07}),
+    ]
+    frame = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
+    assert frame["status"].tolist() == ["ok", "error", "ok"]
+    assert "whole number of steps" in frame.loc[1, "error"]
+
+
+def test_bad_override_is_refused_before_solving():
+    with pytest.raises(InputError, match="financial_discount_rate"):
+        run_sweep(_fast_scenario(), [SweepPoint(0, {"landuse.financial_discount_rate": -1.0})], progress=False)
+
+
+def test_two_local_workers_match_one(tmp_path):
+    scenario = _fast_scenario()
+    points = grid_points({"financial_discount_rate": [0.02, 0.04, 0.06, 0.08]})
+    serial = run_sweep(scenario, points, workers=1, progress=False)
+    parallel = run_sweep(scenario, points, tmp_path, workers=2, progress=False)
+    assert parallel["worker_pid"].nunique() == 2
+    assert np.allclose(serial["numeric_afforested_area_10k_ha"], parallel["numeric_afforested_area_10k_ha"], rtol=1e-7)
+
+
+def test_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    scenario = _fast_scenario()
+    points = grid_points({"financial_discount_rate": [0.03, 0.05, 0.07]})
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            frame = run_sweep(scenario, points, tmp_path, scheduler=client, progress=False)
+    assert (frame["status"] == "ok").all()
+    serial = run_sweep(scenario, points, workers=1, progress=False)
+    assert np.allclose(frame["numeric_afforested_area_10k_ha"], serial["numeric_afforested_area_10k_ha"], rtol=1e-7)
+
+
+def test_every_shipped_scenario_solves():
+    from afforest.scenarios import shipped_scenarios
+
+    for name in shipped_scenarios():
+        row = solve_point(load_scenario(name).with_overrides(FAST).model_dump_json(), SweepPoint(0, {}))
+        assert row["status"] == "ok", (name, row.get("error"))
+        assert row["analytic_afforested_area_10k_ha"] > 0
