@@ -266,9 +266,9 @@ def solve_landuse(scenario: Scenario | str = "baseline", *, tee: bool = False) -
 def solve_models(inputs: Inputs, models: Models, *, tee: bool = False) -> LandUseResult:
     """Solve built (or updated) models for ``inputs`` and collect the results."""
     params = inputs.params
-    analytic_params = params.replace(planting_cost_intercept_yuan_per_ha=max(inputs.effective_planting_cost_yuan_per_ha, 0.0))
-    roots = steady_state_roots(analytic_params)
-    analytic = float(analytic_long_run(analytic_params)[0])
+    effective_cost = inputs.effective_planting_cost_yuan_per_ha
+    roots = steady_state_roots(params, effective_cost)
+    analytic = float(analytic_long_run(params, planting_cost_intercept_yuan_per_ha=effective_cost)[0])
     solver = inputs.scenario.solver
     curves_result = solve(models.curves, solver.nlp, tee=tee)
     classes_result = solve(models.classes, solver.qp, tee=tee)

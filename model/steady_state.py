@@ -146,9 +146,9 @@ def _shift(
     bad = ~np.isfinite(rate) | (rate <= 0)
     if bad.any():
         raise InputError("must be > 0: Eq. 3 divides by r", field="financial_discount_rate", value=float(rate[bad][0]))
-    bad = ~np.isfinite(tau0) | (tau0 < 0)
-    if bad.any():
-        raise InputError("must be >= 0", field="planting_cost_intercept_yuan_per_ha", value=float(tau0[bad][0]))
+    bad = ~np.isfinite(tau0)
+    if bad.any():  # a negative value is allowed: an effective cost net of a subsidy or of carbon revenue
+        raise InputError("must be finite", field="planting_cost_intercept_yuan_per_ha", value=float(tau0[bad][0]))
     return rate, tau0, rate * tau0
 
 
@@ -167,9 +167,11 @@ def _reached_index(roots: NDArray[np.float64], p: np.polynomial.Polynomial, a0: 
     return np.where(has_root & (plant_first | at_a0), largest, -1)
 
 
-def steady_state_roots(params: LandUseParameters) -> list[SteadyStateRoot]:
-    """All roots of Eq. 3 in [0, A0] for the parameters' r and tau(0), ascending in A*."""
-    table = steady_state_sweep(params)
+def steady_state_roots(
+    params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None = None
+) -> list[SteadyStateRoot]:
+    """All roots of Eq. 3 in [0, A0] for the parameters' r and tau(0) (or the given effective tau(0)), ascending in A*."""
+    table = steady_state_sweep(params, planting_cost_intercept_yuan_per_ha=planting_cost_intercept_yuan_per_ha)
     return [
         SteadyStateRoot(
             unconverted_area_10k_ha=float(row.unconverted_area_10k_ha),
