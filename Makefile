@@ -12,6 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 run: setup
 	$(VENV)/bin/afforest solve
+	$(VENV)/bin/afforest reproduce --output output
 
 test: setup
 	$(PY) -m pytest
