@@ -196,15 +196,33 @@ def _resolved(scenario: Scenario, field: str) -> float:
 
 
 def _carbon_outputs(inputs: Any, summary: dict[str, Any]) -> dict[str, Any]:
-    """Average carbon cost of the desirable area, when the carbon module is installed."""
-    try:
-        from afforest.model import supply_curve
-    except ImportError:
-        return {}
-    fn = getattr(supply_curve, "average_cost_for_scenario", None)
-    if fn is None:
-        return {}
-    return dict(fn(inputs, summary["analytic_afforested_area_10k_ha"]))
+    """Carbon of the desirable area and its average cost (the study's supply curve at this point's r, r_c)."""
+    from afforest.data import load_direct_costs
+    from afforest.model.carbon import load_carbon_parameters, per_hectare_totals
+    from afforest.model.supply_curve import (
+        CostDiscounting,
+        cost_summary,
+        fill_supply_curve,
+        load_cost_effectiveness_parameters,
+        supply_curve,
+    )
+
+    rate_c = inputs.scenario.carbon.carbon_discount_rate or 0.0
+    carbon_per_ha = float(per_hectare_totals(load_carbon_parameters(), rate_c).sum())
+    discounting = CostDiscounting(
+        financial_discount_rate=inputs.params.financial_discount_rate,
+        horizon_yr=load_cost_effectiveness_parameters().cost_horizon_yr,
+    )
+    curve = supply_curve(inputs.classes, load_direct_costs(), carbon_per_ha, discounting)
+    area = min(summary["analytic_afforested_area_10k_ha"], float(curve["area_10k_ha"].sum()))
+    costs = cost_summary(fill_supply_curve(curve, area))
+    return {
+        "carbon_t_co2_per_ha": carbon_per_ha,
+        "desirable_carbon_mt_co2": costs["carbon_mt_co2"],
+        "average_carbon_cost_yuan_per_t_co2": costs["average_cost_yuan_per_t_co2"],
+        "min_marginal_cost_yuan_per_t_co2": costs["min_marginal_cost_yuan_per_t_co2"],
+        "max_marginal_cost_yuan_per_t_co2": costs["max_marginal_cost_yuan_per_t_co2"],
+    }
 
 
 # --- the driver -----------------------------------------------------------------------------------------
@@ -407,13 +425,19 @@ def plot_comparison(results: pd.DataFrame, output: str | Path) -> list[Path]:
         ax.plot(series.index, series["numeric_afforested_area_10k_ha"], marker="x", ls="--", label="curves NLP")
         ax.set_xlabel(label)
         ax.set_ylabel("desirable area (10^4 ha)")
+        ax.ticklabel_format(axis="y", useOffset=False)
+        middle = float(series["analytic_afforested_area_10k_ha"].mean())
+        low, high = ax.get_ylim()
+        if high - low < 0.02 * middle:  # flat: show it flat, not as noise magnified by autoscaling
+            ax.set_ylim(0.99 * middle, 1.01 * middle)
         ax.legend()
         if has_cost:
             ax = axes[0, 1]
             ax.plot(series.index, series["average_carbon_cost_yuan_per_t_co2"], marker="o", color="tab:red")
             ax.set_xlabel(label)
             ax.set_ylabel("average carbon cost (yuan / t CO2)")
-        fig.suptitle(f"Sensitivity to {label.split(' (')[0]}")
+        others = len(ok) // max(series.shape[0], 1)
+        fig.suptitle(f"Sensitivity to {label.split(' (')[0]}" + (f" (mean over {others} values of the other swept inputs)" if others > 1 else ""))
         fig.tight_layout()
         path = folder / f"sensitivity_{driver}.png"
         fig.savefig(path, dpi=130)

@@ -153,3 +153,14 @@ def test_every_shipped_scenario_solves():
         row = solve_point(load_scenario(name).with_overrides(FAST).model_dump_json(), SweepPoint(0, {}))
         assert row["status"] == "ok", (name, row.get("error"))
         assert row["analytic_afforested_area_10k_ha"] > 0
+
+
+def test_carbon_discount_rate_raises_the_average_cost_not_the_area():
+    """r_c discounts future tonnes: fewer counted tonnes for the same cost, so the average cost rises;
+    without a carbon price the planner's problem does not see r_c, so the area stays put."""
+    scenario = _fast_scenario("urgent")
+    frame = run_sweep(scenario, grid_points({"carbon_discount_rate": [0.0, 0.03, 0.05]}), workers=1, progress=False)
+    assert (frame["status"] == "ok").all()
+    assert np.all(np.diff(frame["average_carbon_cost_yuan_per_t_co2"]) > 0)
+    assert np.all(np.diff(frame["carbon_t_co2_per_ha"]) < 0)
+    assert frame["analytic_afforested_area_10k_ha"].nunique() == 1
