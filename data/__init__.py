@@ -34,6 +34,10 @@ __all__ = [
     "load_direct_costs",
     "load_landuse_parameters",
     "load_quantities",
+    "read_table",
+    "parse_number",
+    "check_category",
+    "check_unique",
 ]
 
 PROVINCES: tuple[str, ...] = ("Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang")
@@ -70,7 +74,7 @@ def _catalog() -> dict[str, Any]:
         return tomllib.load(fh)["tables"]
 
 
-def _read_table(table: str, path: str | Path | None) -> tuple[pd.DataFrame, Path]:
+def read_table(table: str, path: str | Path | None) -> tuple[pd.DataFrame, Path]:
     """Read a catalogued CSV as strings, checking its header against the catalog."""
     spec = _catalog()[table]
     file = Path(path) if path is not None else data_path(spec["file"])
@@ -101,7 +105,7 @@ def _line(index: int) -> int:
     return int(index) + 2
 
 
-def _parse_number(
+def parse_number(
     frame: pd.DataFrame,
     column: str,
     file: Path,
@@ -132,7 +136,7 @@ def _parse_number(
     return pd.Series(values, index=frame.index, dtype=float)
 
 
-def _check_category(frame: pd.DataFrame, column: str, allowed: Sequence[str], file: Path) -> None:
+def check_category(frame: pd.DataFrame, column: str, allowed: Sequence[str], file: Path) -> None:
     for idx, raw in frame[column].items():
         if raw not in allowed:
             raise InputError(
@@ -144,7 +148,7 @@ def _check_category(frame: pd.DataFrame, column: str, allowed: Sequence[str], fi
             )
 
 
-def _check_unique(frame: pd.DataFrame, keys: list[str], file: Path) -> None:
+def check_unique(frame: pd.DataFrame, keys: list[str], file: Path) -> None:
     duplicated = frame.duplicated(keys, keep="first")
     if duplicated.any():
         idx = duplicated.idxmax()
@@ -165,11 +169,11 @@ def load_afforestable_area(
     Checks known provinces and land types, no duplicate, missing, negative or non-finite area, and that
     row, column and grand totals agree with the printed totals to rounding.
     """
-    frame, file = _read_table("afforestable_area", path)
-    _check_category(frame, "land_type", AFFORESTABLE_LAND_TYPES, file)
-    _check_category(frame, "province", PROVINCES, file)
-    _check_unique(frame, ["land_type", "province"], file)
-    frame["area_10k_ha"] = _parse_number(frame, "area_10k_ha", file)
+    frame, file = read_table("afforestable_area", path)
+    check_category(frame, "land_type", AFFORESTABLE_LAND_TYPES, file)
+    check_category(frame, "province", PROVINCES, file)
+    check_unique(frame, ["land_type", "province"], file)
+    frame["area_10k_ha"] = parse_number(frame, "area_10k_ha", file)
     present = set(zip(frame["land_type"], frame["province"]))
     for land_type in AFFORESTABLE_LAND_TYPES:
         for province in PROVINCES:
@@ -186,10 +190,10 @@ def load_afforestable_area(
 
 def load_afforestable_area_totals(path: str | Path | None = None) -> pd.DataFrame:
     """The totals printed in Table 2 (by land type, by province, and overall)."""
-    frame, file = _read_table("afforestable_area_totals", path)
-    _check_category(frame, "dimension", ("land_type", "province", "all"), file)
-    frame["total_10k_ha"] = _parse_number(frame, "total_10k_ha", file)
-    _check_unique(frame, ["dimension", "name"], file)
+    frame, file = read_table("afforestable_area_totals", path)
+    check_category(frame, "dimension", ("land_type", "province", "all"), file)
+    frame["total_10k_ha"] = parse_number(frame, "total_10k_ha", file)
+    check_unique(frame, ["dimension", "name"], file)
     return frame.reset_index(drop=True)
 
 
@@ -211,11 +215,11 @@ def _check_totals(cells: pd.DataFrame, totals: pd.DataFrame, file: Path) -> None
 
 def load_esv(path: str | Path | None = None) -> pd.DataFrame:
     """Table 3: ESV per hectare and year, one row per (land_type, province)."""
-    frame, file = _read_table("esv", path)
-    _check_category(frame, "land_type", (*AFFORESTABLE_LAND_TYPES, FOREST_LAND_TYPE), file)
-    _check_category(frame, "province", PROVINCES, file)
-    _check_unique(frame, ["land_type", "province"], file)
-    frame["esv_yuan_per_ha_yr"] = _parse_number(frame, "esv_yuan_per_ha_yr", file)
+    frame, file = read_table("esv", path)
+    check_category(frame, "land_type", (*AFFORESTABLE_LAND_TYPES, FOREST_LAND_TYPE), file)
+    check_category(frame, "province", PROVINCES, file)
+    check_unique(frame, ["land_type", "province"], file)
+    frame["esv_yuan_per_ha_yr"] = parse_number(frame, "esv_yuan_per_ha_yr", file)
     for province in PROVINCES:
         if not ((frame["province"] == province) & (frame["land_type"] == FOREST_LAND_TYPE)).any():
             raise InputError(
@@ -229,10 +233,10 @@ def load_esv(path: str | Path | None = None) -> pd.DataFrame:
 
 def load_direct_costs(path: str | Path | None = None) -> pd.DataFrame:
     """Table 4: direct cost items by stand year; ``last_year`` is <NA> for 'every year'."""
-    frame, file = _read_table("direct_costs", path)
-    frame["first_year"] = _parse_number(frame, "first_year", file, minimum=1, integer=True)
-    frame["last_year"] = _parse_number(frame, "last_year", file, minimum=1, integer=True, allow_empty=True)
-    frame["cost_yuan_per_ha_yr"] = _parse_number(frame, "cost_yuan_per_ha_yr", file)
+    frame, file = read_table("direct_costs", path)
+    frame["first_year"] = parse_number(frame, "first_year", file, minimum=1, integer=True)
+    frame["last_year"] = parse_number(frame, "last_year", file, minimum=1, integer=True, allow_empty=True)
+    frame["cost_yuan_per_ha_yr"] = parse_number(frame, "cost_yuan_per_ha_yr", file)
     bad = frame["last_year"].notna() & (frame["last_year"] < frame["first_year"])
     if bad.any():
         idx = bad.idxmax()

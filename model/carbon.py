@@ -33,7 +33,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
-from afforest.data import _parse_number, _read_table, data_path, load_quantities
+from afforest.data import parse_number, read_table, data_path, load_quantities
 from afforest.errors import InputError
 
 __all__ = [
@@ -223,13 +223,13 @@ class CarbonParameters:
 
 def load_soil_schedule(path: str | Path | None = None) -> SoilSchedule:
     """The soil schedule CSV (``data/soil_carbon_schedule.csv`` by default), validated."""
-    frame, file = _read_table("soil_carbon_schedule", path)
-    period = _parse_number(frame, "period", file, minimum=1, integer=True)
+    frame, file = read_table("soil_carbon_schedule", path)
+    period = parse_number(frame, "period", file, minimum=1, integer=True)
     if list(period) != list(range(1, len(frame) + 1)):
         raise InputError("periods must be numbered 1, 2, ... in order", file=file, field="period", value=list(period))
-    start = _parse_number(frame, "start_age_yr", file)
-    end = _parse_number(frame, "end_age_yr", file)
-    rate = _parse_number(frame, "rate_t_c_per_ha_yr", file, minimum=None)
+    start = parse_number(frame, "start_age_yr", file)
+    end = parse_number(frame, "end_age_yr", file)
+    rate = parse_number(frame, "rate_t_c_per_ha_yr", file, minimum=None)
     try:
         return SoilSchedule(tuple(start), tuple(end), tuple(rate))
     except InputError as exc:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from afforest.data import _check_unique, _parse_number, _read_table, data_path, load_landuse_parameters, load_quantities
+from afforest.data import check_unique, parse_number, read_table, data_path, load_landuse_parameters, load_quantities
 from afforest.errors import InputError
 
 __all__ = [
@@ -248,10 +248,10 @@ def load_cost_effectiveness_parameters(path: str | Path | None = None) -> CostEf
 
 def load_power_fuels(path: str | Path | None = None) -> pd.DataFrame:
     """Table 5 fuels: consumption, unit, coal-equivalent factors (standard and as printed), emission factor."""
-    frame, file = _read_table("power_sector_fuels", path)
-    _check_unique(frame, ["fuel"], file)
+    frame, file = read_table("power_sector_fuels", path)
+    check_unique(frame, ["fuel"], file)
     for column in ("consumption", "coal_equivalent_factor", "coal_equivalent_factor_printed", "emission_factor_t_co2_per_tce"):
-        frame[column] = _parse_number(frame, column, file)
+        frame[column] = parse_number(frame, column, file)
     for idx, unit in frame["consumption_unit"].items():
         if unit not in _10K_T_PER_KGCE_UNIT:
             raise InputError(
@@ -263,9 +263,9 @@ def load_power_fuels(path: str | Path | None = None) -> pd.DataFrame:
 
 def load_power_technologies(path: str | Path | None = None) -> pd.DataFrame:
     """Generation cost of each option that avoids thermal emissions (Table 5)."""
-    frame, file = _read_table("power_technologies", path)
-    _check_unique(frame, ["option"], file)
-    frame["generation_cost_yuan_per_mwh"] = _parse_number(frame, "generation_cost_yuan_per_mwh", file)
+    frame, file = read_table("power_technologies", path)
+    check_unique(frame, ["option"], file)
+    frame["generation_cost_yuan_per_mwh"] = parse_number(frame, "generation_cost_yuan_per_mwh", file)
     return frame.reset_index(drop=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,12 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    had_build_dir = (ROOT / "build").exists()
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
         capture_output=True,
         text=True,
         timeout=600,
     )
+    if not had_build_dir:  # setuptools stages the build in the source tree; leave no stale copy behind
+        shutil.rmtree(ROOT / "build", ignore_errors=True)
     assert build.returncode == 0, build.stderr
     (path,) = out.glob("afforest-*.whl")
     return path
