@@ -403,3 +403,7 @@ def load_landuse_parameters(
         )
     except InputError as exc:
         raise InputError(exc.reason, file=file, field=exc.field, value=exc.value) from exc
+
+
+# Former private names, still imported by modules written before these helpers became public.
+_read_table, _parse_number, _check_category, _check_unique = read_table, parse_number, check_category, check_unique
