@@ -8,7 +8,7 @@ STAMP := $(VENV)/.afforest-installed
 APT_PACKAGES := libamplsolver-dev cmake g++
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup system-packages pynumero bench bench-sweep clean
+.PHONY: run test setup system-packages pynumero bench bench-sweep bench-suitability clean
 
 run: setup
 	$(VENV)/bin/afforest solve
@@ -41,6 +41,10 @@ bench: setup
 
 bench-sweep: setup
 	$(PY) bench/sweep.py
+
+# Suitability overlay: cells/s and peak memory on synthetic 10^7- and 10^8-cell grids (about 2 GB under /tmp, deleted after).
+bench-suitability: setup
+	$(PY) bench/suitability.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -132,6 +132,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 # ``func`` (args -> exit code) on the parsers it adds. One line here per module.
 COMMAND_MODULES: tuple[str, ...] = (
     "afforest.sweep",
+    "afforest.prepare",
     "afforest.report",
 )
 

@@ -1,0 +1,294 @@
+"""Prepare the optimisation's inputs from their sources: ``afforest esv`` and ``afforest suitability``.
+
+* ``afforest esv`` computes Table 3 (ESV by province and land type) from Xie et al.'s equivalent factors
+  and the value of one standard equivalent per province (:mod:`afforest.model.esv`).
+* ``afforest suitability --config FILE --output DIR`` runs the raster overlay of Table 1
+  (:mod:`afforest.model.suitability`) and writes the afforestable mask, the area table in the shape of
+  Table 2 (``afforestable_area.csv`` + ``afforestable_area_totals.csv``, readable by
+  :func:`afforest.data.load_afforestable_area`), the diagnostics tables and a map (study Fig. 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import afforest
+from afforest.data import load_esv
+from afforest.errors import InputError
+from afforest.model import esv as esv_model
+from afforest.model import suitability as suit
+
+__all__ = [
+    "register",
+    "esv_rows",
+    "run_suitability",
+    "write_suitability_outputs",
+    "plot_suitability_map",
+    "OUTPUT_FILES",
+]
+
+OUTPUT_FILES: dict[str, str] = {
+    "mask": "afforestable_mask.tif",
+    "area": "afforestable_area.csv",
+    "totals": "afforestable_area_totals.csv",
+    "land_types": "suitability_land_types.csv",
+    "exclusions": "suitability_exclusions.csv",
+    "coverage": "suitability_coverage.csv",
+    "figure": "afforestable_land.png",
+    "run": "suitability_run.json",
+}
+"""File names written by :func:`run_suitability` into the output directory."""
+
+# Colours of the land types on the map (display choice), in the order of AFFORESTABLE_LAND_TYPES.
+_LAND_TYPE_COLOURS = (
+    "#8c6d46",  # bare soil
+    "#e3c878",  # unused land (sand, gobi, saline)
+    "#3d8fd1",  # sloping paddy
+    "#c44e52",  # sloping dry land
+    "#c7e59a",  # low-cover grassland
+    "#6fbf4a",  # medium-cover grassland
+    "#8172b2",  # other forest
+    "#2f8f6f",  # sparse forest
+    "#0b5d3b",  # shrubland
+)
+_EXCLUDED_COLOUR = "#e6e6e6"
+
+
+# ------------------------------------------------------------------------------------------------ ESV
+
+
+def _esv_inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    factors = esv_model.load_equivalent_factors(args.factors) if args.factors else esv_model.load_equivalent_factors()
+    mapping = esv_model.load_landuse_mapping(args.mapping, factors=factors)
+    if args.grain_statistics:
+        if args.national_grain_value is None:
+            raise InputError("--grain-statistics needs --national-grain-value (yuan/ha)", field="national_grain_value")
+        stats = esv_model.load_grain_statistics(args.grain_statistics)
+        sv = esv_model.standard_equivalent_values_from_statistics(stats, args.national_grain_value)
+        origin = f"SV_i from grain statistics {args.grain_statistics}"
+    else:
+        sv = esv_model.load_standard_equivalent_values(args.standard_values)
+        origin = f"SV_i from {args.standard_values or 'data/esv_standard_equivalent.csv (implied by Table 3)'}"
+    return esv_model.land_type_equivalents(factors, mapping), sv, origin
+
+
+def esv_rows(by_service: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON rows ``{province, land_type, service, esv_yuan_per_ha}`` (``service = "total"`` for Eq. 6)."""
+    return [
+        {"province": r.province, "land_type": r.land_type, "service": r.service, "esv_yuan_per_ha": float(r.esv_yuan_per_ha_yr)}
+        for r in by_service.itertuples(index=False)
+    ]
+
+
+def _cmd_esv(args: argparse.Namespace) -> int:
+    equivalents, sv, origin = _esv_inputs(args)
+    by_service = esv_model.esv_by_service(equivalents, sv)
+    if args.json:
+        print(json.dumps(esv_rows(by_service), indent=2))
+        return 0
+    table = esv_model.esv_table(equivalents, sv)
+    published = load_esv()
+    comparison = esv_model.compare_with_published(table, published)
+    flagged = {(r.land_type, r.province) for r in comparison.itertuples() if not r.matches}
+    wide = table.pivot(index="land_type", columns="province", values="esv_yuan_per_ha_yr")
+    wide = wide.loc[list(dict.fromkeys(table["land_type"])), list(dict.fromkeys(table["province"]))]
+    totals = equivalents.groupby("land_type", sort=False)["equivalent"].sum()
+    print(f"ESV = SV_i x sum_n F_jn (Eq. 6), yuan/(ha yr); {origin}")
+    print("  " + f"{'land type':<24}{'F_j':>7}" + "".join(f"{p:>13}" for p in wide.columns))
+    for land_type, row in wide.iterrows():
+        cells = "".join(
+            f"{v:12.2f}{'*' if (land_type, p) in flagged else ' '}" for p, v in row.items()
+        )
+        print(f"  {land_type:<24}{totals[land_type]:7.2f}{cells}")
+    print("  " + f"{'SV_i (yuan/ha)':<31}" + "".join(f"{v:12.4f} " for v in sv.set_index('province').loc[wide.columns, 'sv_yuan_per_ha']))
+    matched = int(comparison["matches"].sum())
+    print(f"\nTable 3 of the study reproduced to 0.01 yuan in {matched} of {len(comparison)} cells.")
+    for r in comparison[~comparison["matches"]].itertuples():
+        print(f"  * {r.land_type} {r.province}: computed {r.computed:.2f}, printed {r.published:.2f} "
+              f"({100 * (r.published / r.computed - 1):+.2f} % of the computed value)")
+    if args.by_service:
+        print("\nEquivalents F_jn by service (standard equivalents per ha and year):")
+        pivot = equivalents.pivot(index="land_type", columns="service", values="equivalent")
+        pivot = pivot.loc[list(dict.fromkeys(equivalents["land_type"])), list(esv_model.SERVICES)]
+        print(pivot.round(4).to_string())
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- suitability
+
+
+def write_suitability_outputs(result: suit.SuitabilityResult, output_dir: str | Path) -> dict[str, Path]:
+    """Write the area tables (CSV) of a result; returns {kind: path}."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {kind: out / OUTPUT_FILES[kind] for kind in ("area", "totals", "land_types", "exclusions", "coverage")}
+    result.area.to_csv(paths["area"], index=False)
+    result.totals.to_csv(paths["totals"], index=False)
+    result.land_types.to_csv(paths["land_types"], index=False)
+    result.exclusions.to_csv(paths["exclusions"], index=False)
+    result.coverage.to_csv(paths["coverage"], index=False)
+    return paths
+
+
+def plot_suitability_map(result: suit.SuitabilityResult, path: str | Path, title: str | None = None) -> Path:
+    """Map of afforestable land by land-use type (the study's Fig. 1) from the result's preview."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    if result.preview is None or result.preview_provinces is None:
+        raise InputError("the overlay was run without a preview (preview_pixels=None)", field="preview")
+    preview = result.preview.astype(float)
+    land_types = list(result.area["land_type"].drop_duplicates())
+    preview[preview == suit.MASK_NODATA] = np.nan
+    colours = [_EXCLUDED_COLOUR, *_LAND_TYPE_COLOURS[: len(land_types)]]
+    grid = result.grid
+    f = result.preview_factor
+    t = grid.transform
+    scale = 1.0 if grid.geographic else grid.unit_factor / 1000.0
+    h, w = preview.shape
+    x0, y0 = t.c * scale, t.f * scale
+    extent = (x0, x0 + w * f * t.a * scale, y0 + h * f * t.e * scale, y0)
+
+    map_width_in = 8.0
+    fig, ax = plt.subplots(figsize=(map_width_in + 3.2, map_width_in * h / max(w, 1) + 1.0), constrained_layout=True)
+    # Resample in colour space: interpolating class codes would invent classes at boundaries.
+    ax.imshow(preview, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5, extent=extent,
+              interpolation="nearest", interpolation_stage="rgba")
+    provinces = result.preview_provinces
+    ys = y0 + (np.arange(h) + 0.5) * f * t.e * scale
+    xs = x0 + (np.arange(w) + 0.5) * f * t.a * scale
+    names = list(result.coverage["province"])
+    for k, name in enumerate(names):
+        inside = (provinces == k).astype(float)
+        if inside.any() and h > 1 and w > 1:
+            ax.contour(xs, ys, inside, levels=[0.5], colors="#333333", linewidths=0.8)
+            r, c = np.argwhere(inside > 0).mean(axis=0)
+            ax.annotate(name, (x0 + (c + 0.5) * f * t.a * scale, y0 + (r + 0.5) * f * t.e * scale),
+                        ha="center", va="center", fontsize=9, color="#111111",
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.7})
+    totals = result.area.groupby("land_type", sort=False)["area_10k_ha"].sum()
+    handles = [Patch(color=_EXCLUDED_COLOUR, label="not afforestable")] + [
+        Patch(color=colours[i + 1], label=f"{lt.replace('_', ' ')} ({totals[lt]:,.2f})") for i, lt in enumerate(land_types)
+    ]
+    ax.legend(handles=handles, title="afforestable land (10^4 ha)", loc="center left", bbox_to_anchor=(1.01, 0.5),
+              fontsize=9, title_fontsize=9, frameon=False)
+    unit = "degrees" if grid.geographic else "km"
+    ax.set_xlabel(f"x ({unit}, {grid.crs.to_string()})")
+    ax.set_ylabel(f"y ({unit})")
+    total = float(result.area["area_10k_ha"].sum())
+    ax.set_title(title or f"Afforestable land by land-use type: {total:,.2f} x 10^4 ha (Table 1 rules; "
+                 f"majority of {f} x {f} cells per pixel)", fontsize=11)
+    out = Path(path)
+    fig.savefig(out, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def run_suitability(
+    config_path: str | Path,
+    output_dir: str | Path,
+    *,
+    chunk_size: int | None = None,
+    figure: bool = True,
+) -> tuple[suit.SuitabilityResult, dict[str, Path]]:
+    """Overlay of ``config_path`` with every output written to ``output_dir``; returns the result and paths."""
+    config = suit.load_suitability_config(config_path)
+    if chunk_size is not None:
+        config = config.model_copy(update={"chunk_size": chunk_size})
+    out = Path(output_dir)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", suit.SuitabilityWarning)
+        result = suit.overlay(config, mask_path=out / OUTPUT_FILES["mask"], preview_pixels=1200 if figure else None)
+    wall = time.perf_counter() - start
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    paths = {"mask": out / OUTPUT_FILES["mask"], **write_suitability_outputs(result, out)}
+    if figure:
+        paths["figure"] = plot_suitability_map(result, out / OUTPUT_FILES["figure"])
+    run = {
+        "afforest_version": afforest.__version__,
+        "config": str(Path(config_path).resolve()),
+        "rules": str(config.rules or "shipped data/suitability_rules.toml"),
+        "grid": result.grid.describe(),
+        "cells": result.cells,
+        "chunk_size": result.chunk_size,
+        "slope": "derived from elevation (Horn)" if result.slope_derived else "slope layer",
+        "layers": result.sources,
+        "wall_time_s": wall,
+        "cells_per_s": result.cells / wall if wall > 0 else None,
+        "afforestable_area_10k_ha": float(result.area["area_10k_ha"].sum()),
+        "warnings": result.warnings,
+        "files": {k: str(v) for k, v in paths.items()},
+    }
+    paths["run"] = out / OUTPUT_FILES["run"]
+    paths["run"].write_text(json.dumps(run, indent=2))
+    return result, paths
+
+
+def _cmd_suitability(args: argparse.Namespace) -> int:
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        result, paths = run_suitability(args.config, args.output, chunk_size=args.chunk_size, figure=not args.no_figure)
+    finally:
+        if client is not None:
+            client.close()
+    run = json.loads(paths["run"].read_text())
+    if args.json:
+        print(json.dumps({**run, "area": result.area.to_dict(orient="records"),
+                          "coverage": result.coverage.to_dict(orient="records")}, indent=2))
+        return 0
+    print(f"afforest {afforest.__version__} - suitability overlay ({result.grid.describe()})")
+    print(f"{result.cells:,} cells in {run['wall_time_s']:.1f} s ({run['cells_per_s']:,.0f} cells/s), chunks of "
+          f"{result.chunk_size} x {result.chunk_size}; slope {run['slope']}\n")
+    wide = result.area.pivot(index="land_type", columns="province", values="area_10k_ha")
+    wide = wide.loc[list(dict.fromkeys(result.area["land_type"])), list(dict.fromkeys(result.area["province"]))]
+    wide["total"] = wide.sum(axis=1)
+    wide.loc["total"] = wide.sum(axis=0)
+    print("Afforestable area (10^4 ha), the shape of Table 2:")
+    print(wide.to_string(float_format=lambda v: f"{v:,.2f}"))
+    print("\nExcluded area by rule (10^4 ha; a cell can fail several rules):")
+    rules = result.exclusions[result.exclusions["kind"] == "rule"].pivot(index="reason", columns="province", values="area_10k_ha")
+    print(rules.loc[list(suit.RULE_FLAGS), list(dict.fromkeys(result.area["province"]))].to_string(float_format=lambda v: f"{v:,.2f}"))
+    print("\nWritten:")
+    for kind, path in paths.items():
+        print(f"  {kind:<11} {path}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``esv`` and ``suitability`` to the ``afforest`` command line."""
+    p = subparsers.add_parser("esv", help="ESV per ha by province and land type from the equivalent-factor method (Table 3)")
+    p.add_argument("--json", action="store_true", help="print JSON rows {province, land_type, service, esv_yuan_per_ha}")
+    p.add_argument("--by-service", action="store_true", help="also print the equivalents F_jn of every service")
+    p.add_argument("--factors", type=Path, help="equivalent-factor table (default: Xie et al. 2015, data/xie2015_equivalents.csv)")
+    p.add_argument("--mapping", type=Path, help="land type -> Xie class mapping (default: data/esv_landuse_mapping.csv)")
+    p.add_argument("--standard-values", type=Path, help="SV_i by province (default: data/esv_standard_equivalent.csv)")
+    p.add_argument("--grain-statistics", type=Path, help="CSV region,grain_yield_kg_per_ha with a 'national' row: SV_i from statistics")
+    p.add_argument("--national-grain-value", type=float, help="national grain output value per ha (yuan/ha), with --grain-statistics")
+    p.set_defaults(func=_cmd_esv)
+
+    p = subparsers.add_parser("suitability", help="raster overlay of Table 1: afforestable mask, Table 2 areas, map")
+    p.add_argument("--config", type=Path, required=True, help="TOML naming the input rasters (see docs/inputs_esv_and_suitability.md)")
+    p.add_argument("--output", type=Path, required=True, help="directory for the mask, tables and figure")
+    p.add_argument("--chunk-size", type=int, help="cells per chunk side (overrides the config)")
+    p.add_argument("--scheduler", help="address of a dask.distributed scheduler (default: local threads)")
+    p.add_argument("--no-figure", action="store_true", help="skip the map")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.set_defaults(func=_cmd_suitability)
