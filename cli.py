@@ -66,7 +66,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
           f"{result.numeric_afforested_area_10k_ha:.3f} x 10^4 ha "
           f"({summary['numeric_gap_to_analytic_pct']:+.3f} % vs analytic)")
     print(f"  classes (QP,  {result.classes_solver.label}, {result.classes_solver.wall_time_s:.2f} s): "
-          f"{result.classes_afforested_area_10k_ha:.3f} x 10^4 ha (each class keeps its own Table 3 ESV)")
+          f"{result.classes_afforested_area_10k_ha:.3f} x 10^4 ha (each class keeps its own ESV, "
+          f"source: {result.scenario.landuse.esv_source})")
     path = summary["planting_path"]
     print(f"  planting path (curves): {path['first_period_rate_10k_ha_per_yr']:.2f} x 10^4 ha/yr at first; "
           f"50 % by year {path['years_to_50pct']:g}, 90 % by {path['years_to_90pct']:g}, 99 % by {path['years_to_99pct']:g}\n")

@@ -31,6 +31,7 @@ from afforest.model.landuse import (
     long_run_afforested_area,
     planting_path,
 )
+from afforest.model.esv import esv_table
 from afforest.model.formulations import (
     add_carbon_value,
     add_land_type_costs,
@@ -84,7 +85,7 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     params = load_landuse_parameters(direct_costs=load_direct_costs())
-    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share"})
+    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share", "esv_source"})
     params = params.replace(**{k: v for k, v in landuse.items() if v is not None})
     grid = TimeGrid(
         horizon_yr=scenario.numerics.horizon_yr,
@@ -94,9 +95,10 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
     area = load_afforestable_area()
     if scenario.policy.excluded_provinces:
         area = exclude_provinces(area, scenario.policy.excluded_provinces)
+    esv = esv_table() if scenario.landuse.esv_source == "equivalent_factors" else load_esv()
     classes = landuse_classes(
         area,
-        load_esv(),
+        esv,
         params,
         rule=scenario.classes.post_planting_rule,
         max_class_area_10k_ha=scenario.classes.max_class_area_10k_ha,
@@ -216,6 +218,7 @@ class LandUseResult:
             "scenario": self.scenario.name,
             "scenario_hash": self.scenario.digest(),
             "financial_discount_rate": self.params.financial_discount_rate,
+            "esv_source": self.scenario.landuse.esv_source,
             "initial_area_10k_ha": self.params.initial_area_10k_ha,
             "analytic_roots": [
                 {

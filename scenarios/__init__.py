@@ -63,6 +63,11 @@ class LandUseSection(_Section):
     initial_area_10k_ha: float | None = Field(
         None, gt=0.0, le=1e6, description="A0, afforestable area", json_schema_extra=_unit("10^4 ha")
     )
+    esv_source: Literal["equivalent_factors", "table3"] = Field(
+        "equivalent_factors",
+        description="ESV by class: computed by Eq. 6 (afforest.model.esv, so a changed factor or SV_i flows through) or Table 3 as printed",
+        json_schema_extra=_unit("-"),
+    )
     opportunity_cost_share: float = Field(
         1.0,
         ge=0.0,
