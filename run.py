@@ -31,7 +31,12 @@ from afforest.model.landuse import (
     long_run_afforested_area,
     planting_path,
 )
-from afforest.model.esv import esv_table
+from afforest.model.esv import (
+    EquivalentFactorInputs,
+    esv_table,
+    load_equivalent_factors,
+    load_standard_equivalent_values,
+)
 from afforest.model.formulations import (
     add_carbon_value,
     add_land_type_costs,
@@ -92,10 +97,18 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
         step_yr=scenario.numerics.step_yr,
         discounting=scenario.numerics.discounting,
     )
-    area = load_afforestable_area()
+    files = scenario.inputs
+    area = load_afforestable_area(files.afforestable_area_file)
     if scenario.policy.excluded_provinces:
         area = exclude_provinces(area, scenario.policy.excluded_provinces)
-    esv = esv_table() if scenario.landuse.esv_source == "equivalent_factors" else load_esv()
+    if scenario.landuse.esv_source == "equivalent_factors":
+        equivalents, standard_values = EquivalentFactorInputs(
+            factors=load_equivalent_factors(files.equivalent_factors_file) if files.equivalent_factors_file else None,
+            standard_values=load_standard_equivalent_values(files.standard_equivalent_file) if files.standard_equivalent_file else None,
+        ).resolve()
+        esv = esv_table(equivalents, standard_values)
+    else:
+        esv = load_esv()
     classes = landuse_classes(
         area,
         esv,

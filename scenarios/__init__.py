@@ -30,6 +30,7 @@ __all__ = [
     "SweepSection",
     "ClassesSection",
     "SolverSection",
+    "InputsSection",
     "load_scenario",
     "shipped_scenarios",
     "scenario_path",
@@ -163,6 +164,28 @@ class SolverSection(_Section):
     )
 
 
+class InputsSection(_Section):
+    """Your own tables instead of the study's (paths relative to the scenario file that names them)."""
+
+    afforestable_area_file: Path | None = Field(
+        None, description="Table 2 shape: land_type, province, area_10k_ha (e.g. afforest suitability's area.csv)",
+        json_schema_extra=_unit("path"),
+    )
+    equivalent_factors_file: Path | None = Field(
+        None, description="Xie et al. 2015 equivalent factors (shape of data/xie2015_equivalents.csv)", json_schema_extra=_unit("path")
+    )
+    standard_equivalent_file: Path | None = Field(
+        None, description="SV_i by province (shape of data/esv_standard_equivalent.csv)", json_schema_extra=_unit("path")
+    )
+
+    @field_validator("afforestable_area_file", "equivalent_factors_file", "standard_equivalent_file")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"referenced file does not exist: {value}")
+        return value
+
+
 SWEEPABLE_SECTIONS = ("landuse", "carbon", "policy", "numerics", "classes")
 
 
@@ -200,6 +223,7 @@ class Scenario(_Section):
 
     name: str = Field(description="identifier, the file's stem")
     description: str = Field("", description="what the scenario asks")
+    inputs: InputsSection = InputsSection()
     landuse: LandUseSection = LandUseSection()
     carbon: CarbonSection = CarbonSection()
     policy: PolicySection = PolicySection()
@@ -274,6 +298,9 @@ def _raw(file: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if file.resolve() in chain:
         raise InputError("scenarios extend each other in a cycle", file=file, field="extends")
     data = _read(file)
+    inputs = data.get("inputs")
+    if isinstance(inputs, dict):  # paths are relative to the file that names them
+        data["inputs"] = {k: str(file.parent / v) if isinstance(v, str) else v for k, v in inputs.items()}
     parent = data.pop("extends", None)
     if parent is None:
         return data

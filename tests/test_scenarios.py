@@ -76,3 +76,34 @@ def test_extends_missing_and_cyclic(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load_scenario(tmp_path / "nope.toml")
+
+
+def test_missing_referenced_file_names_scenario_key_and_value(tmp_path):
+    path = _write(tmp_path, '[inputs]\nafforestable_area_file = "my_overlay/area.csv"\n')
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert info.value.file == str(path)
+    assert info.value.field == "inputs.afforestable_area_file"
+    assert "does not exist" in str(info.value) and "my_overlay/area.csv" in str(info.value)
+
+
+def test_own_tables_flow_into_the_classes(tmp_path):
+    """A user's Table 2 (half of every cell) and a changed equivalent factor reach the optimisation inputs."""
+    from afforest.data import data_path, load_afforestable_area
+
+    area = load_afforestable_area()
+    area.assign(area_10k_ha=area["area_10k_ha"] / 2).to_csv(tmp_path / "area.csv", index=False)
+    factors = data_path("xie2015_equivalents.csv").read_text().splitlines()
+    steppe = next(i for i, line in enumerate(factors) if line.startswith("steppe,"))
+    cells = factors[steppe].split(",")
+    food = factors[0].split(",").index("food_production")
+    cells[food] = f"{float(cells[food]) + 1.0:.2f}"  # one more standard equivalent of food on steppe
+    factors[steppe] = ",".join(cells)
+    (tmp_path / "xie.csv").write_text("\n".join(factors) + "\n")
+    path = _write(tmp_path, '[inputs]\nafforestable_area_file = "area.csv"\nequivalent_factors_file = "xie.csv"\n')
+    own = resolve_inputs(load_scenario(path)).classes.set_index(["land_type", "province"])
+    study = resolve_inputs(load_scenario("baseline")).classes.set_index(["land_type", "province"])
+    assert own["area_10k_ha"].sum() == pytest.approx(study["area_10k_ha"].sum() / 2)
+    low = ("low_cover_grassland", "Qinghai")  # low-cover grassland maps to Xie's steppe
+    # one more equivalent adds SV_Qinghai = 2200.55 yuan/ha (REFERENCE.md; shipped to 4 decimals, hence 0.05)
+    assert own.loc[low, "esv_yuan_per_ha_yr"] - study.loc[low, "esv_yuan_per_ha_yr"] == pytest.approx(2200.55, abs=0.05)
