@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from afforest.errors import InputError
 
 __all__ = [
@@ -35,6 +34,7 @@ __all__ = [
     "load_landuse_parameters",
     "load_quantities",
     "read_table",
+    "read_toml",
     "parse_number",
     "check_category",
     "check_unique",
@@ -271,16 +271,22 @@ class Quantity:
     symbol: str = ""
 
 
-def load_quantities(path: str | Path | None = None) -> dict[str, Quantity]:
-    """Read a TOML file of documented scalars (``[name] value, unit, source, description``)."""
-    file = Path(path) if path is not None else data_path("landuse_parameters.toml")
+def read_toml(file: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file raises InputError naming it."""
+    file = Path(file)
     if not file.exists():
         raise InputError("file not found", file=file)
     try:
         with file.open("rb") as fh:
-            raw = tomllib.load(fh)
+            return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML ({exc})", file=file) from exc
+
+
+def load_quantities(path: str | Path | None = None) -> dict[str, Quantity]:
+    """Read a TOML file of documented scalars (``[name] value, unit, source, description``)."""
+    file = Path(path) if path is not None else data_path("landuse_parameters.toml")
+    raw = read_toml(file)
     out: dict[str, Quantity] = {}
     allowed = {"value", "unit", "source", "description", "symbol"}
     for name, entry in raw.items():

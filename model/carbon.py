@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,11 +29,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from afforest.data import data_path, load_quantities, parse_number, read_table, read_toml
+from afforest.errors import InputError
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
-
-from afforest.data import parse_number, read_table, data_path, load_quantities
-from afforest.errors import InputError
 
 __all__ = [
     "Pool",
@@ -663,13 +661,7 @@ def calibrate_from_provenance(
 ) -> SoilCalibration:
     """Re-run the calibration recorded in ``data/soil_carbon_schedule.toml`` (or ``path``)."""
     file = Path(path) if path is not None else data_path("soil_carbon_schedule.toml")
-    if not file.exists():
-        raise InputError("file not found", file=file)
-    try:
-        with file.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=file) from exc
+    raw = read_toml(file)
     spec = raw.get("calibration")
     if not isinstance(spec, dict) or "shape" not in spec or "period_bounds_yr" not in spec:
         raise InputError("needs a [calibration] table with shape and period_bounds_yr", file=file, field="calibration")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-import tomllib
 import uuid
 import warnings
 from collections import Counter
@@ -49,13 +48,12 @@ import rasterio.warp
 import rioxarray
 import xarray as xr
 from affine import Affine
+from afforest.data import AFFORESTABLE_LAND_TYPES, data_path, read_toml
+from afforest.errors import InputError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
-
-from afforest.data import AFFORESTABLE_LAND_TYPES, data_path
-from afforest.errors import InputError
 
 __all__ = [
     "Exclusion",
@@ -201,13 +199,7 @@ def _number(value: Any, file: Path, field: str) -> float:
 def load_suitability_rules(path: str | Path | None = None) -> SuitabilityRules:
     """Read and check a rules file (default: the study's Table 1, ``data/suitability_rules.toml``)."""
     file = Path(path) if path is not None else data_path("suitability_rules.toml")
-    if not file.exists():
-        raise InputError("file not found", file=file)
-    try:
-        with file.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=file) from exc
+    raw = read_toml(file)
     for section in ("land_use", "soil", "aridity", "elevation", "slope"):
         if not isinstance(raw.get(section), dict):
             raise InputError("missing section", file=file, field=section)
@@ -368,13 +360,7 @@ class SuitabilityConfig(_Strict):
 def load_suitability_config(path: str | Path) -> SuitabilityConfig:
     """Read a suitability config TOML; errors name the file and the key."""
     file = Path(path)
-    if not file.exists():
-        raise InputError("file not found", file=file)
-    try:
-        with file.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=file) from exc
+    raw = read_toml(file)
     try:
         config = SuitabilityConfig.model_validate(raw)
     except ValidationError as exc:

@@ -6,7 +6,6 @@ import pytest
 
 from afforest.errors import InputError
 from afforest.model.formulations import exclude_provinces, scale_opportunity_cost
-from afforest.model.landuse import class_allocation, long_run_afforested_area
 from afforest.model.steady_state import long_run_afforested_area as analytic_area
 from afforest.run import build_models, resolve_inputs, solve_models
 from afforest.scenarios import load_scenario
