@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from afforest.data import AFFORESTABLE_LAND_TYPES, PROVINCES
+from afforest.data import AFFORESTABLE_LAND_TYPES, PROVINCES, read_toml
 
 from afforest.errors import InputError
 
@@ -268,11 +267,7 @@ def shipped_scenarios() -> list[str]:
 def _read(file: Path) -> dict[str, Any]:
     if not file.exists():
         raise InputError("scenario file not found", file=file)
-    try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=file) from exc
+    return read_toml(file)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
