@@ -8,7 +8,7 @@ STAMP := $(VENV)/.afforest-installed
 APT_PACKAGES := libamplsolver-dev cmake g++
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup system-packages pynumero bench bench-sweep bench-suitability clean
+.PHONY: run test setup system-packages pynumero bench bench-sweep bench-suitability bench-scale clean
 
 run: setup
 	$(VENV)/bin/afforest solve
@@ -45,6 +45,10 @@ bench-sweep: setup
 # Suitability overlay: cells/s and peak memory on synthetic 10^7- and 10^8-cell grids (about 2 GB under /tmp, deleted after).
 bench-suitability: setup
 	$(PY) bench/suitability.py
+
+# Cell-level QPs, 10^2-10^5 cells x 40 years: Pyomo vs fast path vs highspy floor vs decomposition (~45 min, < 8 GB).
+bench-scale: setup
+	$(PY) bench/scale.py --sizes 100,1000,10000,100000
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

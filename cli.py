@@ -135,6 +135,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "afforest.sweep",
     "afforest.prepare",
     "afforest.report",
+    "afforest.scaling",
 )
 
 

@@ -1,0 +1,473 @@
+"""Scaling benchmark: cell-level planning problems of 10^2-10^5 cells, solved four ways, each run in a fresh process.
+
+Paths (``--paths``):
+
+* ``pyomo``: :func:`afforest.model.cells.build_cells_model` (the classes model's components, states
+  included), loaded and solved through Pyomo's HiGHS interface (``pyomo.contrib.solver``, as
+  ``afforest.solvers.solve`` does) with HiPO and the bound scaling of
+  :func:`afforest.solvers.highs_direct.cells_model_highs_options`.
+* ``fast``: :func:`afforest.solvers.highs_direct.solve_cells_highs` from the validated cells table.
+* ``floor``: the same QP arrays written by the shortest numpy code from plain arrays and handed straight to
+  highspy with HiPO's defaults (``solver="hipo"``): what no modelling layer can beat with HiGHS.
+* ``decomposition``: :func:`afforest.solvers.decomposition.solve_cells_decomposition`.
+
+Every run builds a synthetic instance (:func:`afforest.model.cells.synthetic_cells`, not timed), then times
+``build`` (arrays or Pyomo components), ``load`` (into the solver; for Pyomo, its HiGHS interface's
+translation) and ``solve`` (``total`` is their sum), records the peak resident memory of its process, and
+times ``verify``: reading the solution back as a plan and certifying it (duality gap). A round runs every path once at one
+size; ratios to the floor are computed within a round and the table reports medians over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from afforest.errors import InputError
+
+__all__ = ["PATHS", "run_path", "benchmark", "summarise", "plot_scaling", "machine_description", "register"]
+
+PATHS: tuple[str, ...] = ("pyomo", "fast", "floor", "decomposition")
+TABLE_COLUMNS: tuple[str, ...] = (
+    "n_cells", "n_periods", "path", "runs", "variables", "constraints", "nonzeros", "build_s", "load_s",
+    "solve_s", "total_s", "verify_s", "peak_rss_mb", "objective", "relative_gap", "verified", "status",
+    "build_load_vs_floor", "total_vs_floor",
+)
+"""Columns of the summary table; ``objective`` is the certified welfare W in 10^8 yuan."""
+_TIMED = ("build_s", "load_s", "solve_s", "total_s", "verify_s", "peak_rss_mb")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _floor(
+    a: np.ndarray, gain: np.ndarray, net_cost: np.ndarray, gain_weight: np.ndarray, cost_weight: np.ndarray,
+    rate_cost: np.ndarray, offset: float, dt: float,
+) -> tuple[Any, float, float]:
+    """The share-formulation arrays from plain arrays, straight into highspy (no checks, no names).
+
+    ``gain`` f - b and ``net_cost`` tau0_c - P q_c per cell, ``gain_weight`` s G_j and ``cost_weight`` s d_j
+    per period: V = gain G - net_cost d as in :meth:`afforest.model.cells.CellProblem.planting_value`.
+    """
+    import highspy
+
+    start = time.perf_counter()
+    n, t = len(a), len(gain_weight)
+    nt = n * t
+    value = np.multiply.outer(gain, gain_weight) - np.multiply.outer(net_cost, cost_weight)
+    cost = np.concatenate([(-value * a[:, None]).ravel(), np.zeros(t)])
+    a_start = np.concatenate([np.arange(0, 2 * nt, 2), 2 * nt + np.arange(t)]).astype(np.int32)
+    a_index = np.empty(2 * nt + t, dtype=np.int32)
+    a_index[0 : 2 * nt : 2] = np.repeat(np.arange(n), t)
+    a_index[1 : 2 * nt : 2] = np.tile(np.arange(n, n + t), n)
+    a_index[2 * nt :] = np.arange(n, n + t)
+    a_value = np.empty(2 * nt + t)
+    a_value[0 : 2 * nt : 2] = 1.0
+    a_value[1 : 2 * nt : 2] = np.repeat(a / dt, t)
+    a_value[2 * nt :] = -1.0
+    inf = highspy.kHighsInf
+    col_upper = np.concatenate([np.ones(nt), np.full(t, inf)])
+    row_lower = np.concatenate([np.full(n, -inf), np.zeros(t)])
+    row_upper = np.concatenate([np.ones(n), np.zeros(t)])
+    q_start = np.concatenate([np.zeros(nt), np.arange(t)]).astype(np.int32)
+    q_index = (nt + np.arange(t)).astype(np.int32)
+    q_value = 2.0 * rate_cost * dt * dt
+    built = time.perf_counter()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(
+        nt + t, n + t, len(a_value), t, 1, 1, 1, offset, cost, np.zeros(nt + t), col_upper, row_lower, row_upper,
+        a_start, a_index, a_value, q_start, q_index, q_value, np.zeros(nt + t, dtype=np.int32),
+    )
+    h.setOptionValue("solver", "hipo")
+    return h, built - start, time.perf_counter() - built
+
+
+def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, Any]:
+    """Build and solve one synthetic instance by ``path`` in this process; figures for the table."""
+    from afforest.model.cells import build_cells_model, cell_problem, certify, plan_from_model, synthetic_cells
+    from afforest.model.landuse import OBJECTIVE_UNIT_YUAN, TimeGrid
+    from afforest.solvers.decomposition import solve_cells_decomposition
+    from afforest.solvers.highs_direct import cells_model_highs_options, solve_cells_highs
+
+    if path not in PATHS:
+        raise InputError(f"unknown path; choose from {PATHS}", field="path", value=path)
+    grid = TimeGrid(horizon_yr=float(years), step_yr=1.0)
+    cells = synthetic_cells(n_cells, seed=seed)
+    t = grid.periods
+    row: dict[str, Any] = {"n_cells": n_cells, "n_periods": t, "path": path}
+    if path == "pyomo":
+        from pyomo.contrib.solver.common.factory import SolverFactory
+
+        start = time.perf_counter()
+        model = build_cells_model(cells, grid=grid)
+        built = time.perf_counter()
+        results = SolverFactory("highs").solve(
+            model, solver_options=cells_model_highs_options(model.cell_problem), load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+        )
+        solved = time.perf_counter()
+        highs_s = float(results.timing_info.highs_time)
+        if results.solution_status.name in ("optimal", "feasible"):
+            results.solution_loader.load_vars()
+        plan = plan_from_model(model, "highs (pyomo.contrib.solver)")
+        problem, planted = plan.problem, plan.planted_area_10k_ha
+        extract_s = time.perf_counter() - solved
+        condition = results.termination_condition.name
+        status = "optimal" if condition == "convergenceCriteriaSatisfied" else condition
+        row.update(build_s=built - start, load_s=solved - built - highs_s, solve_s=highs_s,
+                   variables=n_cells * (2 * t + 1) + t, constraints=n_cells * (t + 1) + t, nonzeros=n_cells * (4 * t + 1) + t)
+    elif path == "floor":
+        problem = cell_problem(cells, grid=grid)
+        scale = 1e4 / OBJECTIVE_UNIT_YUAN
+        a, weights = problem.area_10k_ha, problem.weights
+        h, build_s, load_s = _floor(
+            a, problem.esv_gain_yuan_per_ha_yr, problem.net_cost_yuan_per_ha, scale * weights.gain_yr,
+            scale * weights.cost, problem.rate_cost_10e8_yuan_per_10k_ha2, -problem.baseline_welfare_10e8_yuan, grid.step_yr,
+        )
+        start = time.perf_counter()
+        h.run()
+        solved = time.perf_counter()
+        status = h.modelStatusToString(h.getModelStatus()).lower()
+        planted = np.asarray(h.getSolution().col_value)[: n_cells * t].reshape(n_cells, t) * a[:, None]
+        extract_s = time.perf_counter() - solved
+        row.update(build_s=build_s, load_s=load_s, solve_s=solved - start,
+                   variables=n_cells * t + t, constraints=n_cells + t, nonzeros=2 * n_cells * t + t)
+    else:
+        start = time.perf_counter()
+        problem = cell_problem(cells, grid=grid)
+        validated = time.perf_counter() - start
+        plan = solve_cells_highs(problem, allow_nonoptimal=True) if path == "fast" else solve_cells_decomposition(problem)
+        planted, status, extract_s = plan.planted_area_10k_ha, plan.status, plan.timings_s["extract"]
+        row.update(build_s=validated + plan.timings_s["build"], load_s=plan.timings_s["load"], solve_s=plan.timings_s["solve"])
+        if path == "fast":
+            row.update(variables=n_cells * t + t, constraints=n_cells + t, nonzeros=2 * n_cells * t + t)
+        else:
+            row.update(variables=t, constraints=0, nonzeros=0)
+    row["total_s"] = row["build_s"] + row["load_s"] + row["solve_s"]
+    row["peak_rss_mb"] = _peak_rss_mb()  # before the certificate, which needs a few n_cells x n_periods arrays
+    start = time.perf_counter()
+    certificate = certify(problem, planted)
+    row["verify_s"] = extract_s + time.perf_counter() - start
+    row.update(objective=certificate.welfare_10e8_yuan, relative_gap=certificate.relative_gap,
+               verified=certificate.verified, status=status)
+    return row
+
+
+def _run_in_subprocess(path: str, n_cells: int, years: int, seed: int, timeout_s: float) -> dict[str, Any]:
+    command = [sys.executable, "-m", "afforest.scaling", "--worker", path, str(n_cells), str(years), str(seed)]
+    base = {"n_cells": n_cells, "n_periods": years, "path": path}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        return {**base, "status": f"timeout ({timeout_s:g} s)"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {**base, "status": f"error: {tail[:120]}"}
+    return json.loads(lines[-1])
+
+
+def benchmark(
+    sizes: Sequence[int],
+    years: int = 40,
+    paths: Sequence[str] = PATHS,
+    repeats: int = 3,
+    *,
+    pyomo_max_cells: int = 10_000,
+    repeats_large: int = 1,
+    seed: int = 0,
+    timeout_s: float = 1800.0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """One row per run (path x size x round), each run in a fresh Python process.
+
+    Sizes above ``pyomo_max_cells`` skip the Pyomo path (a row says so) and get ``repeats_large`` rounds,
+    because each of their runs takes minutes. Every round and path solves the same instance (``seed``).
+    """
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown:
+        raise InputError(f"unknown paths {unknown}; choose from {PATHS}", field="paths", value=",".join(paths))
+    rows = []
+    for n in sizes:
+        rounds = repeats if n <= pyomo_max_cells else repeats_large
+        for round_ in range(rounds):
+            for path in paths:
+                if path == "pyomo" and n > pyomo_max_cells:
+                    row = {"n_cells": n, "n_periods": years, "path": path,
+                           "status": f"skipped (> --pyomo-max-cells {pyomo_max_cells})"}
+                else:
+                    row = _run_in_subprocess(path, n, years, seed, timeout_s)
+                row["round"] = round_
+                rows.append(row)
+                if progress is not None:
+                    progress(row)
+    return pd.DataFrame(rows)
+
+
+def summarise(runs: pd.DataFrame) -> pd.DataFrame:
+    """Medians over rounds per (size, path), with the per-round ratios to the floor's build+load and total."""
+    runs = runs.copy()
+    for column in (*_TIMED, "objective", "relative_gap", "variables", "constraints", "nonzeros"):
+        if column not in runs.columns:
+            runs[column] = np.nan
+    runs["build_load_s"] = runs["build_s"] + runs["load_s"]
+    floor = runs[runs["path"] == "floor"].set_index(["n_cells", "round"])
+    key = pd.MultiIndex.from_frame(runs[["n_cells", "round"]])
+    runs["build_load_vs_floor"] = runs["build_load_s"].to_numpy() / floor["build_load_s"].reindex(key).to_numpy()
+    runs["total_vs_floor"] = runs["total_s"].to_numpy() / floor["total_s"].reindex(key).to_numpy()
+    ok = runs[runs["total_s"].notna()] if "total_s" in runs else runs.iloc[0:0]
+    grouped = ok.groupby(["n_cells", "n_periods", "path"], sort=False)
+    table = grouped[[*_TIMED, "objective", "relative_gap", "build_load_vs_floor", "total_vs_floor"]].median()
+    table["runs"] = grouped.size()
+    table[["variables", "constraints", "nonzeros"]] = grouped[["variables", "constraints", "nonzeros"]].first()
+    table["verified"] = grouped["verified"].all()
+    table["status"] = grouped["status"].agg(lambda s: "/".join(sorted(set(map(str, s)))))
+    table = table.reset_index()
+    failed = runs[runs["total_s"].isna()][["n_cells", "n_periods", "path", "status"]].drop_duplicates(["n_cells", "path"])
+    measured = set(zip(table["n_cells"], table["path"]))
+    failed = failed[[key not in measured for key in zip(failed["n_cells"], failed["path"])]].assign(runs=0)
+    table = pd.concat([table, failed], ignore_index=True)
+    order = {p: i for i, p in enumerate(PATHS)}
+    table = table.sort_values(["n_cells", "path"], key=lambda s: s.map(order) if s.name == "path" else s, kind="stable")
+    return table.reindex(columns=list(TABLE_COLUMNS)).reset_index(drop=True)
+
+
+def machine_description() -> dict[str, Any]:
+    """What the figures were measured on: CPU, cores, memory, load, library versions."""
+    import highspy
+    import pyomo
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        with open("/proc/meminfo") as fh:
+            memory_gib = int(fh.readline().split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        memory_gib = float("nan")
+    h = highspy.Highs()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_gib, 1),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "highspy": f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+        "pyomo": pyomo.version.version,
+        "numpy": np.__version__,
+    }
+
+
+def _format_table(table: pd.DataFrame) -> str:
+    shown = table.copy()
+    for column in ("build_s", "load_s", "solve_s", "total_s", "verify_s"):
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+    shown["peak_rss_mb"] = shown["peak_rss_mb"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+    shown["objective"] = shown["objective"].map(lambda v: "" if pd.isna(v) else f"{v:.6f}")
+    shown["relative_gap"] = shown["relative_gap"].map(lambda v: "" if pd.isna(v) else f"{v:.1e}")
+    for column in ("build_load_vs_floor", "total_vs_floor"):
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+    for column in ("variables", "constraints", "nonzeros", "runs"):
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+    shown["verified"] = shown["verified"].map(lambda v: "" if pd.isna(v) else ("yes" if v else "NO"))
+    return shown.to_string(index=False)
+
+
+def plot_scaling(table: pd.DataFrame, path: str) -> None:
+    """Log-log figure of total time and peak memory against the number of cells, one line per path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_time, ax_memory) = plt.subplots(1, 2, figsize=(10, 4))
+    for name in PATHS:
+        rows = table[(table["path"] == name) & table["total_s"].notna()]
+        if rows.empty:
+            continue
+        ax_time.loglog(rows["n_cells"], rows["total_s"], marker="o", label=name)
+        ax_memory.loglog(rows["n_cells"], rows["peak_rss_mb"], marker="o", label=name)
+    ax_time.set(xlabel="cells (40 one-year periods)", ylabel="build + load + solve, s (median)", title="time")
+    ax_memory.set(xlabel="cells (40 one-year periods)", ylabel="peak RSS of the process, MB", title="memory")
+    for ax in (ax_time, ax_memory):
+        ax.grid(True, which="both", alpha=0.3)
+    ax_time.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _parse_sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.split(","):
+        try:
+            size = int(float(part))
+        except ValueError:
+            raise InputError("expected comma-separated cell counts, e.g. 1000,10000", field="--sizes", value=text) from None
+        if size <= 0 or size != float(part):
+            raise InputError("cell counts must be positive whole numbers", field="--sizes", value=part)
+        sizes.append(size)
+    return sizes
+
+
+def _cmd_bench_scale(args: argparse.Namespace) -> int:
+    log = sys.stderr if args.csv else sys.stdout
+    if args.from_runs:
+        try:
+            runs = pd.read_csv(args.from_runs)
+        except (OSError, pd.errors.ParserError) as exc:
+            raise InputError(f"cannot read the runs table ({exc})", file=args.from_runs) from None
+        missing = {"n_cells", "n_periods", "path", "round", "status"} - set(runs.columns)
+        if missing:
+            raise InputError(f"not a runs table of `bench scale --runs` (lacks {sorted(missing)})", file=args.from_runs)
+        return _report(summarise(runs), args, log)
+    sizes = _parse_sizes(args.sizes)
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    if args.repeats < 1 or args.repeats_large < 1:
+        raise InputError("must be >= 1", field="--repeats", value=min(args.repeats, args.repeats_large))
+    machine = machine_description()
+    print(f"# machine: {json.dumps(machine)}", file=log, flush=True)
+
+    def progress(row: dict[str, Any]) -> None:
+        if args.quiet:
+            return
+        figures = f"total {row['total_s']:.2f} s, {row['peak_rss_mb']:.0f} MB" if "total_s" in row else ""
+        print(f"# N={row['n_cells']} {row['path']:<13} round {row.get('round', 0)}: {row['status']} {figures}",
+              file=sys.stderr, flush=True)
+
+    runs = benchmark(sizes, args.years, paths, args.repeats, pyomo_max_cells=args.pyomo_max_cells,
+                     repeats_large=args.repeats_large, seed=args.seed, timeout_s=args.timeout, progress=progress)
+    if args.runs:
+        runs.to_csv(args.runs, index=False)
+    print(f"# load average after: {os.getloadavg()}", file=log)
+    return _report(summarise(runs), args, log)
+
+
+def _report(table: pd.DataFrame, args: argparse.Namespace, log: Any) -> int:
+    if args.plot:
+        plot_scaling(table, args.plot)
+        print(f"# figure written to {args.plot}", file=log)
+    if args.csv:
+        print(table.to_csv(index=False), end="")
+    else:
+        print(_format_table(table))
+    return 0
+
+
+def _cmd_cells_solve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from afforest.model.cells import build_cells_model, cell_problem, load_cells, plan_from_model, synthetic_cells
+    from afforest.model.landuse import TimeGrid
+    from afforest.solvers import solve
+    from afforest.solvers.decomposition import solve_cells_decomposition
+    from afforest.solvers.highs_direct import cells_model_highs_options, solve_cells_highs
+
+    if (args.cells is None) == (args.synthetic is None):
+        raise InputError("give exactly one of --cells FILE or --synthetic N", field="--cells/--synthetic")
+    cells = load_cells(args.cells) if args.cells else synthetic_cells(args.synthetic, seed=args.seed)
+    grid = TimeGrid(horizon_yr=float(args.years), step_yr=1.0)
+    problem = cell_problem(cells, grid=grid, carbon_price_yuan_per_t_co2=args.carbon_price)
+    if args.method == "decomposition":
+        plan = solve_cells_decomposition(problem)
+    elif args.method == "highs":
+        plan = solve_cells_highs(problem)
+    else:
+        model = build_cells_model(problem)
+        result = solve(model, "highs", cells_model_highs_options(problem))
+        plan = plan_from_model(model, result.label, {"solve": result.wall_time_s})
+    summary = plan.summary()
+    by_province = plan.allocation().groupby("province", sort=False)["area_10k_ha"].sum()
+    summary["province_shares"] = (by_province / by_province.sum()).to_dict() if by_province.sum() > 0 else {}
+    if args.output:
+        folder = Path(args.output)
+        folder.mkdir(parents=True, exist_ok=True)
+        plan.cell_planting().to_parquet(folder / "cell_planting.parquet", index=False)
+        plan.cell_summary().to_parquet(folder / "cell_summary.parquet", index=False)
+        plan.planting_path().to_csv(folder / "planting_path.csv", index=False)
+        plan.allocation().to_csv(folder / "allocation.csv", index=False)
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    if args.json:
+        print(json.dumps(summary, indent=2, default=float))
+        return 0
+    cert = plan.certificate
+    print(f"{problem.n_cells} cells x {problem.n_periods} periods, method {plan.method}: {plan.solver}")
+    print(f"  welfare {cert.welfare_10e8_yuan:.6f} x 10^8 yuan (planting adds {cert.welfare_gain_10e8_yuan:.6f}); "
+          f"duality gap {cert.relative_gap:.1e} of the gain -> {'verified optimum' if cert.verified else 'NOT verified'}")
+    print(f"  afforested by year {args.years:g}: {summary['afforested_area_10k_ha']:.3f} x 10^4 ha; "
+          f"first-year rate {plan.planting_rate_10k_ha_per_yr[0]:.3f} x 10^4 ha/yr")
+    for province, share in summary["province_shares"].items():
+        print(f"  {province:<9} {100 * share:6.2f} %")
+    if args.output:
+        print(f"  wrote cell_planting.parquet, cell_summary.parquet, planting_path.csv, allocation.csv, summary.json to {args.output}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """``afforest bench scale`` and ``afforest cells solve``."""
+    cells = subparsers.add_parser("cells", help="cell-level planning: every cell with its own ESV, cost and carbon")
+    cells_sub = cells.add_subparsers(dest="cells_command", metavar="ACTION", required=True)
+    p = cells_sub.add_parser("solve", help="solve a cell-level plan (a cells table or a synthetic instance)")
+    p.add_argument("--cells", metavar="FILE", help="cells table, CSV or Parquet (columns: see afforest.model.cells)")
+    p.add_argument("--synthetic", type=int, metavar="N", help="N synthetic cells spread around the study's classes")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic cells (default 0)")
+    p.add_argument("--years", type=int, default=40, help="planting periods of one year (default 40)")
+    p.add_argument("--method", choices=("decomposition", "highs", "pyomo"), default="decomposition",
+                   help="price decomposition (exact, fastest), HiGHS on the arrays, or the Pyomo model")
+    p.add_argument("--carbon-price", type=float, default=0.0, help="carbon payment at planting, yuan/t CO2 (default 0: the study)")
+    p.add_argument("--output", metavar="DIR", help="write the plan's tables (Parquet/CSV) and a JSON summary here")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_cells_solve)
+
+    bench = subparsers.add_parser("bench", help="benchmarks (see docs/performance.md)")
+    sub = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    p = sub.add_parser(
+        "scale",
+        help="cell-level planning problems: build/load/solve time and peak memory, Pyomo vs fast path vs floor vs decomposition",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--sizes", default="100,1000,10000", help="comma-separated numbers of cells (default 100,1000,10000)")
+    p.add_argument("--years", type=int, default=40, help="planting periods of one year (default 40)")
+    p.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {','.join(PATHS)}")
+    p.add_argument("--repeats", type=int, default=3, help="rounds per size, each path in a fresh process (default 3)")
+    p.add_argument("--pyomo-max-cells", type=int, default=10_000, help="largest size given to the Pyomo path (default 10000)")
+    p.add_argument("--repeats-large", type=int, default=1, help="rounds for sizes above --pyomo-max-cells (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic instances (default 0)")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds before one run is stopped (default 1800)")
+    p.add_argument("--runs", metavar="FILE", help="also write every run's figures to this CSV")
+    p.add_argument("--from-runs", metavar="FILE", help="no new runs: summarise a CSV written by --runs")
+    p.add_argument("--plot", metavar="PNG", help="also draw time and memory against the number of cells")
+    p.add_argument("--csv", action="store_true", help="print the table as CSV (progress and machine go to stderr)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_bench_scale)
+
+
+def _worker(argv: Sequence[str]) -> int:
+    path, n_cells, years, seed = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    print(json.dumps(run_path(path, n_cells, years, seed), default=float), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        sys.exit(_worker(sys.argv[2:]))
+    from afforest.cli import main
+
+    sys.exit(main(["bench", "scale", *sys.argv[1:]]))
