@@ -1,21 +1,23 @@
-"""Scaling benchmark: cell-level planning problems of 10^2-10^5 cells, solved four ways, each run in a fresh process.
+"""Cell-level planning at scale: ``afforest bench scale`` (the benchmark) and ``afforest cells solve``.
 
-Paths (``--paths``):
+The benchmark solves synthetic cell-level problems of 10^2-10^5 cells four ways, each run in a fresh process:
 
 * ``pyomo``: :func:`afforest.model.cells.build_cells_model` (the classes model's components, states
   included), loaded and solved through Pyomo's HiGHS interface (``pyomo.contrib.solver``, as
   ``afforest.solvers.solve`` does) with HiPO and the bound scaling of
   :func:`afforest.solvers.highs_direct.cells_model_highs_options`.
 * ``fast``: :func:`afforest.solvers.highs_direct.solve_cells_highs` from the validated cells table.
-* ``floor``: the same QP arrays written by the shortest numpy code from plain arrays and handed straight to
-  highspy with HiPO's defaults (``solver="hipo"``): what no modelling layer can beat with HiGHS.
+* ``floor``: the same QP arrays written by the shortest numpy code from plain arrays and handed straight
+  to highspy with HiPO's default options (``solver="hipo"``): the cost of any modelling layer is measured
+  against its build + load.
 * ``decomposition``: :func:`afforest.solvers.decomposition.solve_cells_decomposition`.
 
-Every run builds a synthetic instance (:func:`afforest.model.cells.synthetic_cells`, not timed), then times
-``build`` (arrays or Pyomo components), ``load`` (into the solver; for Pyomo, its HiGHS interface's
+Every run builds a synthetic instance (:func:`afforest.model.cells.synthetic_cells`, not timed), then
+times ``build`` (arrays or Pyomo components), ``load`` (into the solver; for Pyomo, its HiGHS interface's
 translation) and ``solve`` (``total`` is their sum), records the peak resident memory of its process, and
-times ``verify``: reading the solution back as a plan and certifying it (duality gap). A round runs every path once at one
-size; ratios to the floor are computed within a round and the table reports medians over rounds.
+times ``verify``: reading the solution back as a plan and certifying it (duality gap). A round runs every
+path once at one size; ratios to the floor are computed within a round, and the table reports medians
+over rounds.
 """
 
 from __future__ import annotations
@@ -40,9 +42,25 @@ __all__ = ["PATHS", "run_path", "benchmark", "summarise", "plot_scaling", "machi
 
 PATHS: tuple[str, ...] = ("pyomo", "fast", "floor", "decomposition")
 TABLE_COLUMNS: tuple[str, ...] = (
-    "n_cells", "n_periods", "path", "runs", "variables", "constraints", "nonzeros", "build_s", "load_s",
-    "solve_s", "total_s", "verify_s", "peak_rss_mb", "objective", "relative_gap", "verified", "status",
-    "build_load_vs_floor", "total_vs_floor",
+    "n_cells",
+    "n_periods",
+    "path",
+    "runs",
+    "variables",
+    "constraints",
+    "nonzeros",
+    "build_s",
+    "load_s",
+    "solve_s",
+    "total_s",
+    "verify_s",
+    "peak_rss_mb",
+    "objective",
+    "relative_gap",
+    "verified",
+    "status",
+    "build_load_vs_floor",
+    "total_vs_floor",
 )
 """Columns of the summary table; ``objective`` is the certified welfare W in 10^8 yuan."""
 _TIMED = ("build_s", "load_s", "solve_s", "total_s", "verify_s", "peak_rss_mb")
@@ -53,8 +71,14 @@ def _peak_rss_mb() -> float:
 
 
 def _floor(
-    a: np.ndarray, gain: np.ndarray, net_cost: np.ndarray, gain_weight: np.ndarray, cost_weight: np.ndarray,
-    rate_cost: np.ndarray, offset: float, dt: float,
+    a: np.ndarray,
+    gain: np.ndarray,
+    net_cost: np.ndarray,
+    gain_weight: np.ndarray,
+    cost_weight: np.ndarray,
+    rate_cost: np.ndarray,
+    offset: float,
+    dt: float,
 ) -> tuple[Any, float, float]:
     """The share-formulation arrays from plain arrays, straight into highspy (no checks, no names).
 
@@ -88,8 +112,26 @@ def _floor(
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.passModel(
-        nt + t, n + t, len(a_value), t, 1, 1, 1, offset, cost, np.zeros(nt + t), col_upper, row_lower, row_upper,
-        a_start, a_index, a_value, q_start, q_index, q_value, np.zeros(nt + t, dtype=np.int32),
+        nt + t,
+        n + t,
+        len(a_value),
+        t,
+        1,
+        1,
+        1,
+        offset,
+        cost,
+        np.zeros(nt + t),
+        col_upper,
+        row_lower,
+        row_upper,
+        a_start,
+        a_index,
+        a_value,
+        q_start,
+        q_index,
+        q_value,
+        np.zeros(nt + t, dtype=np.int32),
     )
     h.setOptionValue("solver", "hipo")
     return h, built - start, time.perf_counter() - built
@@ -97,7 +139,13 @@ def _floor(
 
 def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, Any]:
     """Build and solve one synthetic instance by ``path`` in this process; figures for the table."""
-    from afforest.model.cells import build_cells_model, cell_problem, certify, plan_from_model, synthetic_cells
+    from afforest.model.cells import (
+        build_cells_model,
+        cell_problem,
+        certify,
+        plan_from_model,
+        synthetic_cells,
+    )
     from afforest.model.landuse import OBJECTIVE_UNIT_YUAN, TimeGrid
     from afforest.solvers.decomposition import solve_cells_decomposition
     from afforest.solvers.highs_direct import cells_model_highs_options, solve_cells_highs
@@ -115,7 +163,9 @@ def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, An
         model = build_cells_model(cells, grid=grid)
         built = time.perf_counter()
         results = SolverFactory("highs").solve(
-            model, solver_options=cells_model_highs_options(model.cell_problem), load_solutions=False,
+            model,
+            solver_options=cells_model_highs_options(model.cell_problem),
+            load_solutions=False,
             raise_exception_on_nonoptimal_result=False,
         )
         solved = time.perf_counter()
@@ -127,15 +177,27 @@ def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, An
         extract_s = time.perf_counter() - solved
         condition = results.termination_condition.name
         status = "optimal" if condition == "convergenceCriteriaSatisfied" else condition
-        row.update(build_s=built - start, load_s=solved - built - highs_s, solve_s=highs_s,
-                   variables=n_cells * (2 * t + 1) + t, constraints=n_cells * (t + 1) + t, nonzeros=n_cells * (4 * t + 1) + t)
+        row.update(
+            build_s=built - start,
+            load_s=solved - built - highs_s,
+            solve_s=highs_s,
+            variables=n_cells * (2 * t + 1) + t,
+            constraints=n_cells * (t + 1) + t,
+            nonzeros=n_cells * (4 * t + 1) + t,
+        )
     elif path == "floor":
         problem = cell_problem(cells, grid=grid)
         scale = 1e4 / OBJECTIVE_UNIT_YUAN
         a, weights = problem.area_10k_ha, problem.weights
         h, build_s, load_s = _floor(
-            a, problem.esv_gain_yuan_per_ha_yr, problem.net_cost_yuan_per_ha, scale * weights.gain_yr,
-            scale * weights.cost, problem.rate_cost_10e8_yuan_per_10k_ha2, -problem.baseline_welfare_10e8_yuan, grid.step_yr,
+            a,
+            problem.esv_gain_yuan_per_ha_yr,
+            problem.net_cost_yuan_per_ha,
+            scale * weights.gain_yr,
+            scale * weights.cost,
+            problem.rate_cost_10e8_yuan_per_10k_ha2,
+            -problem.baseline_welfare_10e8_yuan,
+            grid.step_yr,
         )
         start = time.perf_counter()
         h.run()
@@ -143,31 +205,60 @@ def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, An
         status = h.modelStatusToString(h.getModelStatus()).lower()
         planted = np.asarray(h.getSolution().col_value)[: n_cells * t].reshape(n_cells, t) * a[:, None]
         extract_s = time.perf_counter() - solved
-        row.update(build_s=build_s, load_s=load_s, solve_s=solved - start,
-                   variables=n_cells * t + t, constraints=n_cells + t, nonzeros=2 * n_cells * t + t)
+        row.update(
+            build_s=build_s,
+            load_s=load_s,
+            solve_s=solved - start,
+            variables=n_cells * t + t,
+            constraints=n_cells + t,
+            nonzeros=2 * n_cells * t + t,
+        )
     else:
         start = time.perf_counter()
         problem = cell_problem(cells, grid=grid)
         validated = time.perf_counter() - start
-        plan = solve_cells_highs(problem, allow_nonoptimal=True) if path == "fast" else solve_cells_decomposition(problem)
+        plan = (
+            solve_cells_highs(problem, allow_nonoptimal=True)
+            if path == "fast"
+            else solve_cells_decomposition(problem)
+        )
         planted, status, extract_s = plan.planted_area_10k_ha, plan.status, plan.timings_s["extract"]
-        row.update(build_s=validated + plan.timings_s["build"], load_s=plan.timings_s["load"], solve_s=plan.timings_s["solve"])
+        row.update(
+            build_s=validated + plan.timings_s["build"],
+            load_s=plan.timings_s["load"],
+            solve_s=plan.timings_s["solve"],
+        )
         if path == "fast":
             row.update(variables=n_cells * t + t, constraints=n_cells + t, nonzeros=2 * n_cells * t + t)
         else:
             row.update(variables=t, constraints=0, nonzeros=0)
     row["total_s"] = row["build_s"] + row["load_s"] + row["solve_s"]
-    row["peak_rss_mb"] = _peak_rss_mb()  # before the certificate, which needs a few n_cells x n_periods arrays
+    row["peak_rss_mb"] = (
+        _peak_rss_mb()
+    )  # before the certificate, which needs a few n_cells x n_periods arrays
     start = time.perf_counter()
     certificate = certify(problem, planted)
     row["verify_s"] = extract_s + time.perf_counter() - start
-    row.update(objective=certificate.welfare_10e8_yuan, relative_gap=certificate.relative_gap,
-               verified=certificate.verified, status=status)
+    row.update(
+        objective=certificate.welfare_10e8_yuan,
+        relative_gap=certificate.relative_gap,
+        verified=certificate.verified,
+        status=status,
+    )
     return row
 
 
 def _run_in_subprocess(path: str, n_cells: int, years: int, seed: int, timeout_s: float) -> dict[str, Any]:
-    command = [sys.executable, "-m", "afforest.scaling", "--worker", path, str(n_cells), str(years), str(seed)]
+    command = [
+        sys.executable,
+        "-m",
+        "afforest.scaling",
+        "--worker",
+        path,
+        str(n_cells),
+        str(years),
+        str(seed),
+    ]
     base = {"n_cells": n_cells, "n_periods": years, "path": path}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
@@ -199,15 +290,21 @@ def benchmark(
     """
     unknown = [p for p in paths if p not in PATHS]
     if unknown:
-        raise InputError(f"unknown paths {unknown}; choose from {PATHS}", field="paths", value=",".join(paths))
+        raise InputError(
+            f"unknown paths {unknown}; choose from {PATHS}", field="paths", value=",".join(paths)
+        )
     rows = []
     for n in sizes:
         rounds = repeats if n <= pyomo_max_cells else repeats_large
         for round_ in range(rounds):
             for path in paths:
                 if path == "pyomo" and n > pyomo_max_cells:
-                    row = {"n_cells": n, "n_periods": years, "path": path,
-                           "status": f"skipped (> --pyomo-max-cells {pyomo_max_cells})"}
+                    row = {
+                        "n_cells": n,
+                        "n_periods": years,
+                        "path": path,
+                        "status": f"skipped (> --pyomo-max-cells {pyomo_max_cells})",
+                    }
                 else:
                     row = _run_in_subprocess(path, n, years, seed, timeout_s)
                 row["round"] = round_
@@ -226,22 +323,31 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     runs["build_load_s"] = runs["build_s"] + runs["load_s"]
     floor = runs[runs["path"] == "floor"].set_index(["n_cells", "round"])
     key = pd.MultiIndex.from_frame(runs[["n_cells", "round"]])
-    runs["build_load_vs_floor"] = runs["build_load_s"].to_numpy() / floor["build_load_s"].reindex(key).to_numpy()
+    runs["build_load_vs_floor"] = (
+        runs["build_load_s"].to_numpy() / floor["build_load_s"].reindex(key).to_numpy()
+    )
     runs["total_vs_floor"] = runs["total_s"].to_numpy() / floor["total_s"].reindex(key).to_numpy()
     ok = runs[runs["total_s"].notna()] if "total_s" in runs else runs.iloc[0:0]
     grouped = ok.groupby(["n_cells", "n_periods", "path"], sort=False)
     table = grouped[[*_TIMED, "objective", "relative_gap", "build_load_vs_floor", "total_vs_floor"]].median()
     table["runs"] = grouped.size()
-    table[["variables", "constraints", "nonzeros"]] = grouped[["variables", "constraints", "nonzeros"]].first()
+    table[["variables", "constraints", "nonzeros"]] = grouped[
+        ["variables", "constraints", "nonzeros"]
+    ].first()
     table["verified"] = grouped["verified"].all()
     table["status"] = grouped["status"].agg(lambda s: "/".join(sorted(set(map(str, s)))))
     table = table.reset_index()
-    failed = runs[runs["total_s"].isna()][["n_cells", "n_periods", "path", "status"]].drop_duplicates(["n_cells", "path"])
+    failed = runs[runs["total_s"].isna()][["n_cells", "n_periods", "path", "status"]].drop_duplicates(
+        ["n_cells", "path"]
+    )
     measured = set(zip(table["n_cells"], table["path"]))
     failed = failed[[key not in measured for key in zip(failed["n_cells"], failed["path"])]].assign(runs=0)
     table = pd.concat([table, failed], ignore_index=True)
+    table[["n_cells", "n_periods"]] = table[["n_cells", "n_periods"]].astype(np.int64)
     order = {p: i for i, p in enumerate(PATHS)}
-    table = table.sort_values(["n_cells", "path"], key=lambda s: s.map(order) if s.name == "path" else s, kind="stable")
+    table = table.sort_values(
+        ["n_cells", "path"], key=lambda s: s.map(order) if s.name == "path" else s, kind="stable"
+    )
     return table.reindex(columns=list(TABLE_COLUMNS)).reset_index(drop=True)
 
 
@@ -319,7 +425,9 @@ def _parse_sizes(text: str) -> list[int]:
         try:
             size = int(float(part))
         except ValueError:
-            raise InputError("expected comma-separated cell counts, e.g. 1000,10000", field="--sizes", value=text) from None
+            raise InputError(
+                "expected comma-separated cell counts, e.g. 1000,10000", field="--sizes", value=text
+            ) from None
         if size <= 0 or size != float(part):
             raise InputError("cell counts must be positive whole numbers", field="--sizes", value=part)
         sizes.append(size)
@@ -335,7 +443,9 @@ def _cmd_bench_scale(args: argparse.Namespace) -> int:
             raise InputError(f"cannot read the runs table ({exc})", file=args.from_runs) from None
         missing = {"n_cells", "n_periods", "path", "round", "status"} - set(runs.columns)
         if missing:
-            raise InputError(f"not a runs table of `bench scale --runs` (lacks {sorted(missing)})", file=args.from_runs)
+            raise InputError(
+                f"not a runs table of `bench scale --runs` (lacks {sorted(missing)})", file=args.from_runs
+            )
         return _report(summarise(runs), args, log)
     sizes = _parse_sizes(args.sizes)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
@@ -348,11 +458,23 @@ def _cmd_bench_scale(args: argparse.Namespace) -> int:
         if args.quiet:
             return
         figures = f"total {row['total_s']:.2f} s, {row['peak_rss_mb']:.0f} MB" if "total_s" in row else ""
-        print(f"# N={row['n_cells']} {row['path']:<13} round {row.get('round', 0)}: {row['status']} {figures}",
-              file=sys.stderr, flush=True)
+        print(
+            f"# N={row['n_cells']} {row['path']:<13} round {row.get('round', 0)}: {row['status']} {figures}",
+            file=sys.stderr,
+            flush=True,
+        )
 
-    runs = benchmark(sizes, args.years, paths, args.repeats, pyomo_max_cells=args.pyomo_max_cells,
-                     repeats_large=args.repeats_large, seed=args.seed, timeout_s=args.timeout, progress=progress)
+    runs = benchmark(
+        sizes,
+        args.years,
+        paths,
+        args.repeats,
+        pyomo_max_cells=args.pyomo_max_cells,
+        repeats_large=args.repeats_large,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        progress=progress,
+    )
     if args.runs:
         runs.to_csv(args.runs, index=False)
     print(f"# load average after: {os.getloadavg()}", file=log)
@@ -373,7 +495,13 @@ def _report(table: pd.DataFrame, args: argparse.Namespace, log: Any) -> int:
 def _cmd_cells_solve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from afforest.model.cells import build_cells_model, cell_problem, load_cells, plan_from_model, synthetic_cells
+    from afforest.model.cells import (
+        build_cells_model,
+        cell_problem,
+        load_cells,
+        plan_from_model,
+        synthetic_cells,
+    )
     from afforest.model.landuse import TimeGrid
     from afforest.solvers import solve
     from afforest.solvers.decomposition import solve_cells_decomposition
@@ -408,30 +536,53 @@ def _cmd_cells_solve(args: argparse.Namespace) -> int:
         return 0
     cert = plan.certificate
     print(f"{problem.n_cells} cells x {problem.n_periods} periods, method {plan.method}: {plan.solver}")
-    print(f"  welfare {cert.welfare_10e8_yuan:.6f} x 10^8 yuan (planting adds {cert.welfare_gain_10e8_yuan:.6f}); "
-          f"duality gap {cert.relative_gap:.1e} of the gain -> {'verified optimum' if cert.verified else 'NOT verified'}")
-    print(f"  afforested by year {args.years:g}: {summary['afforested_area_10k_ha']:.3f} x 10^4 ha; "
-          f"first-year rate {plan.planting_rate_10k_ha_per_yr[0]:.3f} x 10^4 ha/yr")
+    print(
+        f"  welfare {cert.welfare_10e8_yuan:.6f} x 10^8 yuan (planting adds {cert.welfare_gain_10e8_yuan:.6f}); "
+        f"duality gap {cert.relative_gap:.1e} of the gain -> {'verified optimum' if cert.verified else 'NOT verified'}"
+    )
+    print(
+        f"  afforested by year {args.years:g}: {summary['afforested_area_10k_ha']:.3f} x 10^4 ha; "
+        f"first-year rate {plan.planting_rate_10k_ha_per_yr[0]:.3f} x 10^4 ha/yr"
+    )
     for province, share in summary["province_shares"].items():
         print(f"  {province:<9} {100 * share:6.2f} %")
     if args.output:
-        print(f"  wrote cell_planting.parquet, cell_summary.parquet, planting_path.csv, allocation.csv, summary.json to {args.output}")
+        print(
+            f"  wrote cell_planting.parquet, cell_summary.parquet, planting_path.csv, allocation.csv, summary.json to {args.output}"
+        )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """``afforest bench scale`` and ``afforest cells solve``."""
-    cells = subparsers.add_parser("cells", help="cell-level planning: every cell with its own ESV, cost and carbon")
+    cells = subparsers.add_parser(
+        "cells", help="cell-level planning: every cell with its own ESV, cost and carbon"
+    )
     cells_sub = cells.add_subparsers(dest="cells_command", metavar="ACTION", required=True)
     p = cells_sub.add_parser("solve", help="solve a cell-level plan (a cells table or a synthetic instance)")
-    p.add_argument("--cells", metavar="FILE", help="cells table, CSV or Parquet (columns: see afforest.model.cells)")
-    p.add_argument("--synthetic", type=int, metavar="N", help="N synthetic cells spread around the study's classes")
+    p.add_argument(
+        "--cells", metavar="FILE", help="cells table, CSV or Parquet (columns: see afforest.model.cells)"
+    )
+    p.add_argument(
+        "--synthetic", type=int, metavar="N", help="N synthetic cells spread around the study's classes"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic cells (default 0)")
     p.add_argument("--years", type=int, default=40, help="planting periods of one year (default 40)")
-    p.add_argument("--method", choices=("decomposition", "highs", "pyomo"), default="decomposition",
-                   help="price decomposition (exact, fastest), HiGHS on the arrays, or the Pyomo model")
-    p.add_argument("--carbon-price", type=float, default=0.0, help="carbon payment at planting, yuan/t CO2 (default 0: the study)")
-    p.add_argument("--output", metavar="DIR", help="write the plan's tables (Parquet/CSV) and a JSON summary here")
+    p.add_argument(
+        "--method",
+        choices=("decomposition", "highs", "pyomo"),
+        default="decomposition",
+        help="price decomposition (exact, fastest), HiGHS on the arrays, or the Pyomo model",
+    )
+    p.add_argument(
+        "--carbon-price",
+        type=float,
+        default=0.0,
+        help="carbon payment at planting, yuan/t CO2 (default 0: the study)",
+    )
+    p.add_argument(
+        "--output", metavar="DIR", help="write the plan's tables (Parquet/CSV) and a JSON summary here"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_cells_solve)
 
@@ -443,18 +594,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--sizes", default="100,1000,10000", help="comma-separated numbers of cells (default 100,1000,10000)")
+    p.add_argument(
+        "--sizes", default="100,1000,10000", help="comma-separated numbers of cells (default 100,1000,10000)"
+    )
     p.add_argument("--years", type=int, default=40, help="planting periods of one year (default 40)")
     p.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {','.join(PATHS)}")
-    p.add_argument("--repeats", type=int, default=3, help="rounds per size, each path in a fresh process (default 3)")
-    p.add_argument("--pyomo-max-cells", type=int, default=10_000, help="largest size given to the Pyomo path (default 10000)")
-    p.add_argument("--repeats-large", type=int, default=1, help="rounds for sizes above --pyomo-max-cells (default 1)")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="rounds per size, each path in a fresh process (default 3)"
+    )
+    p.add_argument(
+        "--pyomo-max-cells",
+        type=int,
+        default=10_000,
+        help="largest size given to the Pyomo path (default 10000)",
+    )
+    p.add_argument(
+        "--repeats-large", type=int, default=1, help="rounds for sizes above --pyomo-max-cells (default 1)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic instances (default 0)")
-    p.add_argument("--timeout", type=float, default=1800.0, help="seconds before one run is stopped (default 1800)")
+    p.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds before one run is stopped (default 1800)"
+    )
     p.add_argument("--runs", metavar="FILE", help="also write every run's figures to this CSV")
     p.add_argument("--from-runs", metavar="FILE", help="no new runs: summarise a CSV written by --runs")
     p.add_argument("--plot", metavar="PNG", help="also draw time and memory against the number of cells")
-    p.add_argument("--csv", action="store_true", help="print the table as CSV (progress and machine go to stderr)")
+    p.add_argument(
+        "--csv", action="store_true", help="print the table as CSV (progress and machine go to stderr)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_bench_scale)
 

@@ -209,7 +209,9 @@ def synthetic_cells(
             "province": rows["province"].to_numpy(),
             "area_10k_ha": rows["area_10k_ha"].to_numpy(float) / np.repeat(counts, counts),
             "esv_yuan_per_ha_yr": rows["esv_yuan_per_ha_yr"].to_numpy(float) * site,
-            "afforested_esv_yuan_per_ha_yr": rows["afforested_esv_yuan_per_ha_yr"].to_numpy(float) * site * forest,
+            "afforested_esv_yuan_per_ha_yr": rows["afforested_esv_yuan_per_ha_yr"].to_numpy(float)
+            * site
+            * forest,
             "planting_cost_yuan_per_ha": params.planting_cost_intercept_yuan_per_ha * cost,
             "carbon_t_co2_per_ha": spreads.carbon_t_co2_per_ha * site,
         }
@@ -236,14 +238,19 @@ def validate_cells(
         raise InputError("expected a pandas DataFrame", file=file, field="cells", value=type(cells).__name__)
     missing = [c for c in CELL_COLUMNS if c not in cells.columns]
     if missing:
-        raise InputError(f"cells table lacks columns {missing}", file=file, field="header", value=list(cells.columns))
+        raise InputError(
+            f"cells table lacks columns {missing}", file=file, field="header", value=list(cells.columns)
+        )
     if cells.empty:
         raise InputError("cells table has no rows", file=file)
     n = len(cells)
 
     def fail(reason: str, column: str, index: int) -> InputError:
         return InputError(
-            reason, file=file, row=index + 2 if file is not None else None, field=column,
+            reason,
+            file=file,
+            row=index + 2 if file is not None else None,
+            field=column,
             value=cells[column].iloc[index],
         )
 
@@ -263,7 +270,9 @@ def validate_cells(
     out["cell_id"] = ids.astype(np.int64)
     ordered = np.sort(out["cell_id"])
     if n > 1 and bool((ordered[1:] == ordered[:-1]).any()):
-        raise fail("duplicate cell_id", "cell_id", _first_bad(pd.Series(out["cell_id"]).duplicated().to_numpy()) or 0)
+        raise fail(
+            "duplicate cell_id", "cell_id", _first_bad(pd.Series(out["cell_id"]).duplicated().to_numpy()) or 0
+        )
     for column in ("land_type", "province"):
         codes, names = pd.factorize(cells[column])  # few distinct names: check those, not every row
         empty = np.array([not isinstance(name, str) or not name.strip() for name in names] + [True])
@@ -280,7 +289,11 @@ def validate_cells(
     }
     for column, (ok, reason, nan_allowed) in checks.items():
         if column not in cells.columns:
-            default = np.nan if nan_allowed else (params or load_landuse_parameters()).planting_cost_intercept_yuan_per_ha
+            default = (
+                np.nan
+                if nan_allowed
+                else (params or load_landuse_parameters()).planting_cost_intercept_yuan_per_ha
+            )
             out[column] = np.full(n, default)
             continue
         values, unparsable = numbers(column)
@@ -333,7 +346,7 @@ class DiscountWeights:
 
 
 def discount_weights(rate: float, grid: TimeGrid) -> DiscountWeights:
-    """Closed forms of ``flow_discount_yr``, ``terminal_discount_yr`` and ``cost_discount`` of the skeleton."""
+    """Closed forms of the skeleton's ``flow_discount_yr``, ``terminal_discount_yr``, ``cost_discount``."""
     n, dt, horizon = grid.periods, grid.step_yr, grid.horizon_yr
     start = np.arange(n, dtype=float) * float(dt)
     cost = np.exp(-rate * start)
@@ -375,7 +388,9 @@ class CellProblem:
     @cached_property
     def esv_gain_yuan_per_ha_yr(self) -> np.ndarray:
         """f_c - b_c: the yearly ESV a hectare gains once planted."""
-        return self.cells["afforested_esv_yuan_per_ha_yr"].to_numpy(float) - self.cells["esv_yuan_per_ha_yr"].to_numpy(float)
+        return self.cells["afforested_esv_yuan_per_ha_yr"].to_numpy(float) - self.cells[
+            "esv_yuan_per_ha_yr"
+        ].to_numpy(float)
 
     @cached_property
     def net_cost_yuan_per_ha(self) -> np.ndarray:
@@ -395,7 +410,12 @@ class CellProblem:
     @property
     def rate_cost_10e8_yuan_per_10k_ha2(self) -> np.ndarray:
         """k_j: planting Y_j (10^4 ha) in period j costs k_j Y_j^2 on top of the linear cost, 10^8 yuan."""
-        return _PER_10K_YUAN * self.weights.cost * self.params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr / self.grid.step_yr
+        return (
+            _PER_10K_YUAN
+            * self.weights.cost
+            * self.params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr
+            / self.grid.step_yr
+        )
 
     objective_scale: ClassVar[float] = _PER_10K_YUAN
     """s: yuan/ha x 10^4 ha in the objective unit (10^8 yuan)."""
@@ -417,14 +437,20 @@ class CellProblem:
         w = self.weights
         ratio = w.gain_yr / w.cost
         if not np.allclose(ratio, ratio[0], rtol=1e-10, atol=0.0):
-            raise InputError("the value of planting is not separable into a cell and a time factor", field="grid")
-        return _PER_10K_YUAN * w.cost, self.esv_gain_yuan_per_ha_yr * float(ratio[0]) - self.net_cost_yuan_per_ha
+            raise InputError(
+                "the value of planting is not separable into a cell and a time factor", field="grid"
+            )
+        return _PER_10K_YUAN * w.cost, self.esv_gain_yuan_per_ha_yr * float(
+            ratio[0]
+        ) - self.net_cost_yuan_per_ha
 
     def welfare_10e8_yuan(self, planted_area_10k_ha: np.ndarray) -> float:
         """W(y) for a plan y (n_cells x n_periods of areas planted, 10^4 ha)."""
         y = self._check_plan(planted_area_10k_ha)
         total = y.sum(axis=0)
-        gain = float(np.einsum("cj,cj->", self.planting_value(), y)) - float(self.rate_cost_10e8_yuan_per_10k_ha2 @ total**2)
+        gain = float(np.einsum("cj,cj->", self.planting_value(), y)) - float(
+            self.rate_cost_10e8_yuan_per_10k_ha2 @ total**2
+        )
         return self.baseline_welfare_10e8_yuan + gain
 
     def _check_plan(self, planted: np.ndarray) -> np.ndarray:
@@ -432,7 +458,8 @@ class CellProblem:
         if y.shape != (self.n_cells, self.n_periods):
             raise InputError(
                 f"plan must have shape (n_cells, n_periods) = {(self.n_cells, self.n_periods)}",
-                field="planted_area_10k_ha", value=y.shape,
+                field="planted_area_10k_ha",
+                value=y.shape,
             )
         return y
 
@@ -448,16 +475,24 @@ def cell_problem(
     params = params or load_landuse_parameters()
     grid = grid or TimeGrid()
     price = carbon_price_yuan_per_t_co2
-    if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price) or price < 0:
+    if (
+        isinstance(price, bool)
+        or not isinstance(price, (int, float))
+        or not math.isfinite(price)
+        or price < 0
+    ):
         raise InputError("must be a finite number >= 0", field="carbon_price_yuan_per_t_co2", value=price)
     table = validate_cells(cells, params)
     if price > 0 and table["carbon_t_co2_per_ha"].isna().any():
         bad = int(table["carbon_t_co2_per_ha"].isna().to_numpy().argmax())
         raise InputError(
-            "a carbon price needs every cell's carbon yield", field="carbon_t_co2_per_ha",
+            "a carbon price needs every cell's carbon yield",
+            field="carbon_t_co2_per_ha",
             value=f"NaN for cell_id {int(table['cell_id'].iloc[bad])}",
         )
-    return CellProblem(table, params, grid, float(price), discount_weights(params.financial_discount_rate, grid))
+    return CellProblem(
+        table, params, grid, float(price), discount_weights(params.financial_discount_rate, grid)
+    )
 
 
 # ------------------------------------------------------------------------------------ certificates
@@ -480,7 +515,9 @@ class OptimalityCertificate:
         return dict(self.__dict__)
 
 
-def certify(problem: CellProblem, planted_area_10k_ha: np.ndarray, tolerance: float = VERIFIED_RELATIVE_GAP) -> OptimalityCertificate:
+def certify(
+    problem: CellProblem, planted_area_10k_ha: np.ndarray, tolerance: float = VERIFIED_RELATIVE_GAP
+) -> OptimalityCertificate:
     """Bound the welfare of any plan from above by the dual function at prices p_j = 2 k_j Y_j.
 
     The bound holds for every feasible plan (weak duality), so a gap below ``tolerance`` x (W - W0)
@@ -488,7 +525,9 @@ def certify(problem: CellProblem, planted_area_10k_ha: np.ndarray, tolerance: fl
     """
     y = problem._check_plan(planted_area_10k_ha)
     area = problem.area_10k_ha
-    infeasibility = max(float(np.max(-y / area[:, None], initial=0.0)), float(np.max(y.sum(axis=1) / area - 1.0, initial=0.0)))
+    infeasibility = max(
+        float(np.max(-y / area[:, None], initial=0.0)), float(np.max(y.sum(axis=1) / area - 1.0, initial=0.0))
+    )
     total = y.sum(axis=0)
     k = problem.rate_cost_10e8_yuan_per_10k_ha2
     price = 2.0 * k * total
@@ -552,7 +591,8 @@ class CellPlan:
         )
 
     def cell_planting(self, threshold_10k_ha: float = 1e-9) -> pd.DataFrame:
-        """Tidy cohorts: ``cell_id``, ``land_type``, ``province``, ``period_start_yr``, ``planted_area_10k_ha``."""
+        """Tidy cohorts: ``cell_id``, ``land_type``, ``province``, ``period_start_yr``,
+        ``planted_area_10k_ha``."""
         cell, period = np.nonzero(self.planted_area_10k_ha > threshold_10k_ha)
         cells = self.problem.cells
         return pd.DataFrame(
@@ -636,7 +676,9 @@ def build_cells_model(
 
     m = pyo.ConcreteModel(name="afforest_cells")
     _add_skeleton(m, problem.params, grid)
-    m.classes = pyo.Set(initialize=keys, dimen=3, ordered=True, doc="cells (land_type, province, cell_id), table order")
+    m.classes = pyo.Set(
+        initialize=keys, dimen=3, ordered=True, doc="cells (land_type, province, cell_id), table order"
+    )
     area = by_cell("area_10k_ha")
     m.class_area_10k_ha = pyo.Param(m.classes, initialize=area, mutable=True, doc="cell area, 10^4 ha")
     m.current_esv_yuan_per_ha_yr = pyo.Param(
@@ -646,39 +688,62 @@ def build_cells_model(
         m.classes, initialize=by_cell("afforested_esv_yuan_per_ha_yr"), mutable=True, doc="ESV once planted"
     )
     m.planting_cost_yuan_per_ha = pyo.Param(
-        m.classes, initialize=by_cell("planting_cost_yuan_per_ha"), mutable=True, doc="the cell's tau(0), yuan/ha"
+        m.classes,
+        initialize=by_cell("planting_cost_yuan_per_ha"),
+        mutable=True,
+        doc="the cell's tau(0), yuan/ha",
     )
     m.carbon_t_co2_per_ha = pyo.Param(
-        m.classes, initialize=by_cell("carbon_t_co2_per_ha", nan=0.0), mutable=True, doc="CO2 stored per planted ha"
+        m.classes,
+        initialize=by_cell("carbon_t_co2_per_ha", nan=0.0),
+        mutable=True,
+        doc="CO2 stored per planted ha",
     )
     m.carbon_price_yuan_per_t_co2 = pyo.Param(
         initialize=problem.carbon_price_yuan_per_t_co2, mutable=True, doc="carbon payment P, yuan/t CO2"
     )
     m.unconverted_area_10k_ha = pyo.Var(
-        m.classes, m.time_points, within=pyo.NonNegativeReals,
-        initialize=lambda m, land, prov, cid, t: area[(land, prov, cid)], doc="cell land not yet converted, 10^4 ha",
+        m.classes,
+        m.time_points,
+        within=pyo.NonNegativeReals,
+        initialize=lambda m, land, prov, cid, t: area[(land, prov, cid)],
+        doc="cell land not yet converted, 10^4 ha",
     )
     m.class_planting_rate_10k_ha_per_yr = pyo.Var(
-        m.classes, m.periods, within=pyo.NonNegativeReals, initialize=0.0, doc="planting rate by cell, 10^4 ha/yr"
+        m.classes,
+        m.periods,
+        within=pyo.NonNegativeReals,
+        initialize=0.0,
+        doc="planting rate by cell, 10^4 ha/yr",
     )
     x, a = m.class_planting_rate_10k_ha_per_yr, m.unconverted_area_10k_ha
     m.initial_state = pyo.Constraint(m.classes, rule=lambda m, *c: a[c, 0] == m.class_area_10k_ha[c])
     m.land_balance = pyo.Constraint(
-        m.classes, m.periods,
-        rule=lambda m, land, prov, cid, k: a[land, prov, cid, k + 1] == a[land, prov, cid, k] - x[land, prov, cid, k] * m.step_yr,
+        m.classes,
+        m.periods,
+        rule=lambda m, land, prov, cid, k: (
+            a[land, prov, cid, k + 1] == a[land, prov, cid, k] - x[land, prov, cid, k] * m.step_yr
+        ),
     )
     m.planting_rate_total = pyo.Constraint(
-        m.periods, rule=lambda m, k: m.planting_rate_10k_ha_per_yr[k] == pyo.quicksum(x[c, k] for c in m.classes)
+        m.periods,
+        rule=lambda m, k: m.planting_rate_10k_ha_per_yr[k] == pyo.quicksum(x[c, k] for c in m.classes),
     )
     m.unconverted_esv_flow = pyo.Expression(
         m.time_points,
-        rule=lambda m, t: _PER_10K_YUAN * pyo.quicksum(m.current_esv_yuan_per_ha_yr[c] * a[c, t] for c in m.classes),
+        rule=lambda m, t: (
+            _PER_10K_YUAN * pyo.quicksum(m.current_esv_yuan_per_ha_yr[c] * a[c, t] for c in m.classes)
+        ),
         doc="ESV of unconverted land, 10^8 yuan/yr",
     )
     m.afforested_esv_flow = pyo.Expression(
         m.time_points,
-        rule=lambda m, t: _PER_10K_YUAN
-        * pyo.quicksum(m.afforested_esv_yuan_per_ha_yr[c] * (m.class_area_10k_ha[c] - a[c, t]) for c in m.classes),
+        rule=lambda m, t: (
+            _PER_10K_YUAN
+            * pyo.quicksum(
+                m.afforested_esv_yuan_per_ha_yr[c] * (m.class_area_10k_ha[c] - a[c, t]) for c in m.classes
+            )
+        ),
         doc="ESV of afforested land, 10^8 yuan/yr",
     )
     _add_welfare(m)
@@ -687,8 +752,12 @@ def build_cells_model(
         "site_cost_premium_pv",
         -_PER_10K_YUAN
         * pyo.quicksum(
-            m.cost_discount[k] * m.step_yr
-            * pyo.quicksum((m.planting_cost_yuan_per_ha[c] - m.planting_cost_intercept_yuan_per_ha) * x[c, k] for c in m.classes)
+            m.cost_discount[k]
+            * m.step_yr
+            * pyo.quicksum(
+                (m.planting_cost_yuan_per_ha[c] - m.planting_cost_intercept_yuan_per_ha) * x[c, k]
+                for c in m.classes
+            )
             for k in m.periods
         ),
     )
@@ -698,7 +767,9 @@ def build_cells_model(
         _PER_10K_YUAN
         * m.carbon_price_yuan_per_t_co2
         * pyo.quicksum(
-            m.cost_discount[k] * m.step_yr * pyo.quicksum(m.carbon_t_co2_per_ha[c] * x[c, k] for c in m.classes)
+            m.cost_discount[k]
+            * m.step_yr
+            * pyo.quicksum(m.carbon_t_co2_per_ha[c] * x[c, k] for c in m.classes)
             for k in m.periods
         ),
     )
@@ -707,7 +778,10 @@ def build_cells_model(
 
 
 def plan_from_model(
-    m: pyo.ConcreteModel, solver: str = "", timings_s: Mapping[str, float] | None = None, status: str = "optimal"
+    m: pyo.ConcreteModel,
+    solver: str = "",
+    timings_s: Mapping[str, float] | None = None,
+    status: str = "optimal",
 ) -> CellPlan:
     """The :class:`CellPlan` of a solved :func:`build_cells_model` model (its certificate checks it)."""
     problem: CellProblem = m.cell_problem

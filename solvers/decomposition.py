@@ -47,7 +47,9 @@ class MasterSolution:
         self.polished = polished
 
 
-def _prox(v: np.ndarray, step: np.ndarray, bounds: np.ndarray, slopes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _prox(
+    v: np.ndarray, step: np.ndarray, bounds: np.ndarray, slopes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """argmin_z (z - v_j)^2 / 2 - step_j F(z) on [0, B_M], for every j at once.
 
     ``bounds`` = B_0..B_M (B_0 = 0), ``slopes`` = +inf, u_1..u_M, -inf. Returns z, whether z sits on a
@@ -77,8 +79,13 @@ def _tridiagonal(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _polish(
-    on_boundary: np.ndarray, index: np.ndarray, gamma: np.ndarray, diag: np.ndarray, off: np.ndarray,
-    bounds: np.ndarray, slopes: np.ndarray,
+    on_boundary: np.ndarray,
+    index: np.ndarray,
+    gamma: np.ndarray,
+    diag: np.ndarray,
+    off: np.ndarray,
+    bounds: np.ndarray,
+    slopes: np.ndarray,
 ) -> np.ndarray | None:
     """Exact Z for one pattern of boundaries and cells, or None if the pattern is not optimal."""
     n = len(diag)
@@ -86,7 +93,11 @@ def _polish(
     ab[1] = np.where(on_boundary, 1.0, diag)
     ab[0, 1:] = np.where(on_boundary[:-1], 0.0, off)
     ab[2, :-1] = np.where(on_boundary[1:], 0.0, off)
-    rhs = np.where(on_boundary, bounds[np.minimum(index, len(bounds) - 1)], gamma * slopes[np.minimum(index, len(slopes) - 1)])
+    rhs = np.where(
+        on_boundary,
+        bounds[np.minimum(index, len(bounds) - 1)],
+        gamma * slopes[np.minimum(index, len(slopes) - 1)],
+    )
     try:
         z = solve_banded((1, 1), ab, rhs)
     except (np.linalg.LinAlgError, ValueError):
@@ -101,8 +112,12 @@ def _polish(
     multiplier = grad / gamma
     inside = ~on_boundary
     i = index
-    ok_inside = (z >= bounds[np.maximum(i - 1, 0)] - slack_z) & (z <= bounds[np.minimum(i, len(bounds) - 1)] + slack_z)
-    ok_boundary = (multiplier <= slopes[i] + slack_u) & (multiplier >= slopes[np.minimum(i + 1, len(slopes) - 1)] - slack_u)
+    ok_inside = (z >= bounds[np.maximum(i - 1, 0)] - slack_z) & (
+        z <= bounds[np.minimum(i, len(bounds) - 1)] + slack_z
+    )
+    ok_boundary = (multiplier <= slopes[i] + slack_u) & (
+        multiplier >= slopes[np.minimum(i + 1, len(slopes) - 1)] - slack_u
+    )
     if not np.all(np.where(inside, ok_inside, ok_boundary)):
         return None
     if np.any(np.diff(np.concatenate([[0.0], z])) < -slack_z):
@@ -111,7 +126,11 @@ def _polish(
 
 
 def solve_master(
-    gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray, slopes: np.ndarray, max_iterations: int = 200_000
+    gamma: np.ndarray,
+    rate_cost: np.ndarray,
+    bounds: np.ndarray,
+    slopes: np.ndarray,
+    max_iterations: int = 200_000,
 ) -> MasterSolution:
     """Cumulative areas Z of the master problem (see the module docstring)."""
     total = bounds[-1]
@@ -147,7 +166,9 @@ def solve_master(
     )
 
 
-def _plan_from_cumulative(order: np.ndarray, bounds: np.ndarray, cumulative: np.ndarray, n_cells: int) -> np.ndarray:
+def _plan_from_cumulative(
+    order: np.ndarray, bounds: np.ndarray, cumulative: np.ndarray, n_cells: int
+) -> np.ndarray:
     """Areas planted per cell and period: the sorted cells fill [0, Z_0], (Z_0, Z_1], ... in order."""
     n_periods = len(cumulative)
     planted = np.zeros((n_cells, n_periods))
@@ -159,7 +180,9 @@ def _plan_from_cumulative(order: np.ndarray, bounds: np.ndarray, cumulative: np.
     cell = np.searchsorted(bounds, middle) - 1
     period = np.searchsorted(cumulative, middle)
     planted_somewhere = period < n_periods
-    np.add.at(planted, (order[cell[planted_somewhere]], period[planted_somewhere]), length[keep][planted_somewhere])
+    np.add.at(
+        planted, (order[cell[planted_somewhere]], period[planted_somewhere]), length[keep][planted_somewhere]
+    )
     return planted
 
 

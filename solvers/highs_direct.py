@@ -21,6 +21,7 @@ these problems factorises faster than the default METIS ordering (measured in do
 from __future__ import annotations
 
 import importlib.util
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,14 @@ import numpy as np
 from afforest.errors import SolverError
 from afforest.model.cells import CellPlan, CellProblem
 
-__all__ = ["CellQP", "build_cell_qp", "load_cell_qp", "solve_cells_highs", "DEFAULT_QP_OPTIONS", "cells_model_highs_options"]
+__all__ = [
+    "CellQP",
+    "build_cell_qp",
+    "load_cell_qp",
+    "solve_cells_highs",
+    "DEFAULT_QP_OPTIONS",
+    "cells_model_highs_options",
+]
 
 DEFAULT_QP_OPTIONS: dict[str, Any] = {"solver": "hipo", "hipo_ordering": "amd"}
 """HiGHS options for the share formulation when ``highspy-extras`` (HiPO) is installed."""
@@ -40,13 +48,13 @@ def cells_model_highs_options(problem: CellProblem) -> dict[str, Any]:
     """HiGHS options for the Pyomo model of :func:`afforest.model.cells.build_cells_model`.
 
     That model keeps every cell's unconverted land as a variable in 10^4 ha, so its bounds shrink with
-    1/N (0.05 at 10^4 cells): HiPO then stops with "no progress" (status Unknown) on the study's instance at
-    10^4 cells. ``user_bound_scale`` = k multiplies bounds and variables by 2^k inside HiGHS; k is chosen so
-    that the median cell area is of order 1. METIS (HiPO's default ordering) fills this formulation's
+    1/N (0.05 at 10^4 cells): HiPO then stopped with "no progress" (status Unknown) on the synthetic
+    instance of 10^4 cells. ``user_bound_scale`` = k multiplies bounds and variables by 2^k inside HiGHS;
+    k is chosen so that the median cell area is of order 1. METIS (HiPO's default ordering) fills this formulation's
     factor less than AMD.
     """
     median_area = float(np.median(problem.area_10k_ha))
-    return {"solver": "hipo", "user_bound_scale": int(round(-np.log2(median_area)))}
+    return {"solver": "hipo", "user_bound_scale": round(-math.log2(median_area))}
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,7 +148,9 @@ def _highspy() -> Any:
     try:
         import highspy
     except ImportError as exc:
-        raise SolverError("HiGHS is not available: `pip install highspy` (and `highspy-extras` for HiPO)") from exc
+        raise SolverError(
+            "HiGHS is not available: `pip install highspy` (and `highspy-extras` for HiPO)"
+        ) from exc
     return highspy
 
 
@@ -152,10 +162,26 @@ def load_cell_qp(qp: CellQP, options: dict[str, Any] | None = None, *, tee: bool
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(tee))
     status = h.passModel(
-        qp.n_cols, qp.n_rows, qp.n_nonzeros, len(qp.q_value),
-        int(highspy.MatrixFormat.kColwise), int(highspy.HessianFormat.kTriangular), int(highspy.ObjSense.kMinimize),
-        qp.offset, qp.col_cost, qp.col_lower, qp.col_upper, qp.row_lower, qp.row_upper,
-        qp.a_start[:-1], qp.a_index, qp.a_value, qp.q_start[:-1], qp.q_index, qp.q_value, np.zeros(qp.n_cols, dtype=np.int32),
+        qp.n_cols,
+        qp.n_rows,
+        qp.n_nonzeros,
+        len(qp.q_value),
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.HessianFormat.kTriangular),
+        int(highspy.ObjSense.kMinimize),
+        qp.offset,
+        qp.col_cost,
+        qp.col_lower,
+        qp.col_upper,
+        qp.row_lower,
+        qp.row_upper,
+        qp.a_start[:-1],
+        qp.a_index,
+        qp.a_value,
+        qp.q_start[:-1],
+        qp.q_index,
+        qp.q_value,
+        np.zeros(qp.n_cols, dtype=np.int32),
     )
     if status != highspy.HighsStatus.kOk:
         raise SolverError(f"HiGHS refused the cell QP ({status})")
@@ -195,11 +221,15 @@ def solve_cells_highs(
     status_text = h.modelStatusToString(model_status)
     optimal = model_status == highspy.HighsModelStatus.kOptimal
     if not optimal and not allow_nonoptimal:
-        raise SolverError(f"HiGHS stopped with model status {status_text!r} on the cell QP ({problem.n_cells} cells)")
+        raise SolverError(
+            f"HiGHS stopped with model status {status_text!r} on the cell QP ({problem.n_cells} cells)"
+        )
     share = np.asarray(h.getSolution().col_value, dtype=float)[: problem.n_cells * problem.n_periods]
     planted = share.reshape(problem.n_cells, problem.n_periods) * problem.area_10k_ha[:, None]
     done = time.perf_counter()
-    algorithm = str(h.getOptionValue("solver")[1]) if isinstance(h.getOptionValue("solver"), tuple) else "choose"
+    algorithm = (
+        str(h.getOptionValue("solver")[1]) if isinstance(h.getOptionValue("solver"), tuple) else "choose"
+    )
     version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
     return CellPlan(
         problem,

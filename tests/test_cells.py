@@ -53,8 +53,15 @@ SHORT = TimeGrid(horizon_yr=15.0, step_yr=1.0)
 
 def _one_cell(area: float, esv: float, forest: float, cost: float) -> pd.DataFrame:
     return pd.DataFrame(
-        {"cell_id": [7], "land_type": ["x"], "province": ["p"], "area_10k_ha": [area],
-         "esv_yuan_per_ha_yr": [esv], "afforested_esv_yuan_per_ha_yr": [forest], "planting_cost_yuan_per_ha": [cost]}
+        {
+            "cell_id": [7],
+            "land_type": ["x"],
+            "province": ["p"],
+            "area_10k_ha": [area],
+            "esv_yuan_per_ha_yr": [esv],
+            "afforested_esv_yuan_per_ha_yr": [forest],
+            "planting_cost_yuan_per_ha": [cost],
+        }
     )
 
 
@@ -126,17 +133,24 @@ def test_fast_path_pyomo_path_and_decomposition_agree(study_params, discounting)
         assert plan.welfare_10e8_yuan == pytest.approx(exact.welfare_10e8_yuan, abs=HIPO_RELATIVE * gain)
         # the rates are unique (the objective is strictly concave in them)
         assert np.allclose(_rates(plan), _rates(exact), atol=1e-4 * _rates(exact).max())
-    assert np.allclose(planting_path(model)["afforested_area_10k_ha"], exact.planting_path()["afforested_area_10k_ha"],
-                       atol=1e-4 * exact.planted_area_10k_ha.sum())
+    assert np.allclose(
+        planting_path(model)["afforested_area_10k_ha"],
+        exact.planting_path()["afforested_area_10k_ha"],
+        atol=1e-4 * exact.planted_area_10k_ha.sum(),
+    )
 
 
 def test_carbon_price_enters_every_path_alike(study_params):
-    problem = cell_problem(synthetic_cells(60, seed=5), study_params, SHORT, carbon_price_yuan_per_t_co2=100.0)
+    problem = cell_problem(
+        synthetic_cells(60, seed=5), study_params, SHORT, carbon_price_yuan_per_t_co2=100.0
+    )
     baseline = solve_cells_decomposition(cell_problem(problem.cells, study_params, SHORT))
     exact = solve_cells_decomposition(problem)
     model = build_cells_model(problem)
     result = solve(model, "highs")
-    assert result.objective == pytest.approx(exact.welfare_10e8_yuan, abs=HIPO_RELATIVE * exact.certificate.welfare_gain_10e8_yuan)
+    assert result.objective == pytest.approx(
+        exact.welfare_10e8_yuan, abs=HIPO_RELATIVE * exact.certificate.welfare_gain_10e8_yuan
+    )
     # paying for carbon raises every cell's u_c by P q_c: planting starts faster and never covers less land
     assert exact.planted_area_10k_ha[:, 0].sum() > baseline.planted_area_10k_ha[:, 0].sum()
     assert exact.planted_area_10k_ha.sum() >= baseline.planted_area_10k_ha.sum() - 1e-9
@@ -175,7 +189,10 @@ def test_a_suboptimal_plan_is_caught(study_params):
     assert certificate.dual_bound_10e8_yuan >= best.welfare_10e8_yuan - 1e-9 * abs(best.welfare_10e8_yuan)
     assert not certificate.verified
     over = best.planted_area_10k_ha * 1.01
-    assert certify(problem, over).max_infeasibility == pytest.approx(0.01, rel=1e-3) or best.planted_area_10k_ha.sum() == 0
+    assert (
+        certify(problem, over).max_infeasibility == pytest.approx(0.01, rel=1e-3)
+        or best.planted_area_10k_ha.sum() == 0
+    )
     with pytest.raises(InputError, match="shape"):
         certify(problem, late[:, :-1])
 
@@ -205,7 +222,9 @@ def _instances(draw):
         unconverted_esv_coefficients=(1.0,),
         afforested_esv_coefficients=(1.0,),
     )
-    grid = TimeGrid(horizon_yr=float(periods) * 2, step_yr=2.0, discounting=draw(st.sampled_from(list(Discounting))))
+    grid = TimeGrid(
+        horizon_yr=float(periods) * 2, step_yr=2.0, discounting=draw(st.sampled_from(list(Discounting)))
+    )
     return cell_problem(cells, params, grid), rng
 
 
@@ -233,19 +252,30 @@ def test_synthetic_cells_tile_table2_and_spread_around_the_class_values(study_ar
     assert np.allclose(totals.reindex(table2.index), table2, rtol=1e-12)
     spreads = load_cell_spreads()
     classes = landuse_classes(study_area, study_esv, study_params).set_index(["land_type", "province"])
-    site = cells["esv_yuan_per_ha_yr"].to_numpy() / classes["esv_yuan_per_ha_yr"].reindex(
-        pd.MultiIndex.from_frame(cells[["land_type", "province"]])).to_numpy()
+    site = (
+        cells["esv_yuan_per_ha_yr"].to_numpy()
+        / classes["esv_yuan_per_ha_yr"]
+        .reindex(pd.MultiIndex.from_frame(cells[["land_type", "province"]]))
+        .to_numpy()
+    )
     # lognormal factor, mean 1: with 20,000 draws the sample mean's standard error is cv / sqrt(20,000)
     # (0.0021 at cv 0.3), so 5 standard errors bound it; the sample cv to 10 % of its value
     assert site.mean() == pytest.approx(1.0, abs=5 * spreads.site_factor_cv / math.sqrt(len(site)))
     assert site.std() / site.mean() == pytest.approx(spreads.site_factor_cv, rel=0.1)
     same = cells["carbon_t_co2_per_ha"] / spreads.carbon_t_co2_per_ha  # the same site factor drives carbon
     assert np.allclose(same, site, rtol=1e-12)
-    forest = cells["afforested_esv_yuan_per_ha_yr"].to_numpy() / site / classes["afforested_esv_yuan_per_ha_yr"].reindex(
-        pd.MultiIndex.from_frame(cells[["land_type", "province"]])).to_numpy()
+    forest = (
+        cells["afforested_esv_yuan_per_ha_yr"].to_numpy()
+        / site
+        / classes["afforested_esv_yuan_per_ha_yr"]
+        .reindex(pd.MultiIndex.from_frame(cells[["land_type", "province"]]))
+        .to_numpy()
+    )
     assert forest.mean() == pytest.approx(1.0, abs=5 * spreads.forest_esv_factor_cv / math.sqrt(len(site)))
     assert forest.std() / forest.mean() == pytest.approx(spreads.forest_esv_factor_cv, rel=0.1)
-    assert abs(np.corrcoef(np.log(site), np.log(forest))[0, 1]) < 5 / math.sqrt(len(site))  # independent draws
+    assert abs(np.corrcoef(np.log(site), np.log(forest))[0, 1]) < 5 / math.sqrt(
+        len(site)
+    )  # independent draws
     assert synthetic_cells(500, seed=4).equals(synthetic_cells(500, seed=4))
     assert not synthetic_cells(500, seed=4).equals(synthetic_cells(500, seed=5))
     with pytest.raises(InputError, match="one cell per class"):
@@ -344,11 +374,29 @@ def test_other_bad_input(tmp_path, study_params):
 @pytest.mark.integration
 def test_bench_scale_cli_prints_the_table(tmp_path, capsys):
     runs = tmp_path / "runs.csv"
-    code = main(["bench", "scale", "--sizes", "40", "--years", "4", "--repeats", "1", "--csv", "--quiet", "--runs", str(runs)])
+    code = main(
+        [
+            "bench",
+            "scale",
+            "--sizes",
+            "40",
+            "--years",
+            "4",
+            "--repeats",
+            "1",
+            "--csv",
+            "--quiet",
+            "--runs",
+            str(runs),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     table = pd.read_csv(io.StringIO(out))
-    assert main(["bench", "scale", "--from-runs", str(runs), "--csv", "--plot", str(tmp_path / "scale.png")]) == 0
+    assert (
+        main(["bench", "scale", "--from-runs", str(runs), "--csv", "--plot", str(tmp_path / "scale.png")])
+        == 0
+    )
     again = pd.read_csv(io.StringIO(capsys.readouterr().out))
     pd.testing.assert_frame_equal(again, table)
     assert (tmp_path / "scale.png").stat().st_size > 0
@@ -369,12 +417,30 @@ def test_cells_solve_cli_writes_a_certified_plan(tmp_path, capsys):
     cells.to_csv(tmp_path / "cells.csv", index=False)
     exact = solve_cells_decomposition(cell_problem(cells, grid=TimeGrid(horizon_yr=6.0, step_yr=1.0)))
     for method in ("decomposition", "highs", "pyomo"):
-        code = main(["cells", "solve", "--cells", str(tmp_path / "cells.csv"), "--years", "6", "--method", method,
-                     "--json", "--output", str(tmp_path / method)])
+        code = main(
+            [
+                "cells",
+                "solve",
+                "--cells",
+                str(tmp_path / "cells.csv"),
+                "--years",
+                "6",
+                "--method",
+                method,
+                "--json",
+                "--output",
+                str(tmp_path / method),
+            ]
+        )
         assert code == 0
         summary = json.loads(capsys.readouterr().out)
         assert summary["verified"] and summary["method"] == method
-        assert summary["welfare_10e8_yuan"] == pytest.approx(exact.welfare_10e8_yuan, abs=HIPO_RELATIVE * exact.certificate.welfare_gain_10e8_yuan)
+        assert summary["welfare_10e8_yuan"] == pytest.approx(
+            exact.welfare_10e8_yuan, abs=HIPO_RELATIVE * exact.certificate.welfare_gain_10e8_yuan
+        )
         cohorts = pd.read_parquet(tmp_path / method / "cell_planting.parquet")
-        assert cohorts["planted_area_10k_ha"].sum() == pytest.approx(summary["afforested_area_10k_ha"], rel=1e-9)
+        # the cohort table leaves out entries below 1e-9 (interior-point noise): at most 64 x 6 of them
+        assert cohorts["planted_area_10k_ha"].sum() == pytest.approx(
+            summary["afforested_area_10k_ha"], abs=64 * 6 * 1e-9
+        )
     assert main(["cells", "solve", "--years", "6"]) == 2  # neither --cells nor --synthetic
