@@ -302,12 +302,14 @@ def build_classes_model(
     m.afforested_esv_yuan_per_ha_yr = pyo.Param(
         m.classes, initialize=by_class("afforested_esv_yuan_per_ha_yr"), mutable=True, doc="ESV once planted"
     )
+    areas = by_class("area_10k_ha")
     m.unconverted_area_10k_ha = pyo.Var(
-        m.classes, m.time_points, within=pyo.NonNegativeReals, doc="class land not yet converted, 10^4 ha"
+        m.classes,
+        m.time_points,
+        within=pyo.NonNegativeReals,
+        initialize=lambda m, *ct: areas[ct[:3]],
+        doc="class land not yet converted, 10^4 ha",
     )
-    for c in keys:
-        for t in m.time_points:
-            m.unconverted_area_10k_ha[c, t].value = by_class("area_10k_ha")[c]
     m.class_planting_rate_10k_ha_per_yr = pyo.Var(
         m.classes, m.periods, within=pyo.NonNegativeReals, initialize=0.0, doc="planting rate by class, 10^4 ha/yr"
     )
