@@ -27,6 +27,9 @@ Discounting (``TimeGrid.discounting``):
 * ``sampled``: the textbook Euler rule, flows at A_k weighted by dt e^{-r t_k}. Its steady state
   solves C' - B' = tau(0) (e^{r dt} - 1) / dt instead of r tau(0): an O(r dt) bias.
 
+The weights are mutable Params derived from ``discount_rate``; :func:`afforest.solvers.solve` refreshes them
+before every solve (call :func:`refresh_discount_weights` yourself if you hand the model to a solver directly).
+
 After the horizon T = N dt, the terminal term values the last state as a perpetuity of its flows (no
 planting after T), weight e^{-r T} / r (integrated) or dt e^{-r T} / (1 - e^{-r dt}) (sampled). With a
 horizon of many adjustment time constants, the path has converged by T and the truncation is negligible.
@@ -35,8 +38,10 @@ horizon of many adjustment time constants, the path has converged by T and the t
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -49,6 +54,7 @@ __all__ = [
     "build_curves_model",
     "build_classes_model",
     "add_welfare_term",
+    "refresh_discount_weights",
     "remove_welfare_term",
     "planting_path",
     "class_allocation",
@@ -120,24 +126,37 @@ def _add_skeleton(m: pyo.ConcreteModel, params: LandUseParameters, grid: TimeGri
         m.periods, within=pyo.NonNegativeReals, initialize=0.0, doc="R_k, total planting rate, 10^4 ha/yr"
     )
 
-    r, dt = m.discount_rate, grid.step_yr
-    if grid.discounting is Discounting.INTEGRATED:
-        m.flow_discount_yr = pyo.Expression(
-            m.periods,
-            rule=lambda m, k: pyo.exp(-r * m.period_start_yr[k]) * (1 - pyo.exp(-r * dt)) / r,
-            doc="integral of e^{-rt} over period k, yr",
-        )
-        m.terminal_discount_yr = pyo.Expression(expr=pyo.exp(-r * grid.horizon_yr) / r)
+    m.flow_discount_yr = pyo.Param(m.periods, mutable=True, initialize=0.0, doc="discount weight of period k's flows, yr")
+    m.terminal_discount_yr = pyo.Param(mutable=True, initialize=0.0, doc="weight of the final state's perpetual flows, yr")
+    m.cost_discount = pyo.Param(m.periods, mutable=True, initialize=0.0, doc="e^{-r t_k}, discount of period k's planting cost")
+    # Derived from discount_rate: afforest.solvers.solve refreshes them before every solve, so assigning
+    # m.discount_rate is all a user (or a sweep) does. As leaves, they keep HiGHS's coefficient updates cheap.
+    m._afforest_refresh = refresh_discount_weights
+    refresh_discount_weights(m)
+
+
+def refresh_discount_weights(m: pyo.ConcreteModel) -> None:
+    """Recompute ``flow_discount_yr``, ``cost_discount`` and ``terminal_discount_yr`` from ``discount_rate``.
+
+    integrated: e^{-r t_k} (1 - e^{-r dt}) / r per period and e^{-r T} / r after T;
+    sampled: dt e^{-r t_k} and dt e^{-r T} / (1 - e^{-r dt}).
+    """
+    r = float(pyo.value(m.discount_rate))
+    if not r > 0:
+        raise InputError("must be > 0", field="discount_rate", value=r)
+    dt, horizon = float(pyo.value(m.step_yr)), float(pyo.value(m.horizon_yr))
+    starts = np.array([pyo.value(m.period_start_yr[k]) for k in m.periods])
+    cost = np.exp(-r * starts)
+    if m.discounting is Discounting.INTEGRATED:
+        flow = cost * -np.expm1(-r * dt) / r
+        terminal = math.exp(-r * horizon) / r
     else:
-        m.flow_discount_yr = pyo.Expression(
-            m.periods, rule=lambda m, k: dt * pyo.exp(-r * m.period_start_yr[k]), doc="dt e^{-r t_k}, yr"
-        )
-        m.terminal_discount_yr = pyo.Expression(
-            expr=dt * pyo.exp(-r * grid.horizon_yr) / (1 - pyo.exp(-r * dt))
-        )
-    m.cost_discount = pyo.Expression(
-        m.periods, rule=lambda m, k: pyo.exp(-r * m.period_start_yr[k]), doc="e^{-r t_k}"
-    )
+        flow = dt * cost
+        terminal = dt * math.exp(-r * horizon) / -math.expm1(-r * dt)
+    for k, (w_flow, w_cost) in zip(m.periods, zip(flow, cost)):
+        m.flow_discount_yr[k] = float(w_flow)
+        m.cost_discount[k] = float(w_cost)
+    m.terminal_discount_yr = terminal
 
 
 def _flow_state(m: pyo.ConcreteModel, k: int) -> int:

@@ -279,6 +279,9 @@ def solve(
     if solver not in SOLVER_CHOICES:
         raise SolverError(f"unknown solver {solver!r}; choose one of {SOLVER_CHOICES}")
     options = dict(options or {})
+    refresh = getattr(model, "_afforest_refresh", None)
+    if refresh is not None:  # parameters derived from others (e.g. discount weights from the rate)
+        refresh(model)
     kind = problem_class(model)
     family = solver if solver != "auto" else ("ipopt" if kind is ProblemClass.NLP else "highs")
     if family == "highs" and kind is ProblemClass.NLP:
