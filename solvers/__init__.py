@@ -111,8 +111,33 @@ class SolveResult:
         return {**asdict(self), "label": self.label}
 
 
+_CLASS_CACHE: weakref.WeakKeyDictionary[pyo.Block, tuple[tuple[Any, ...], ProblemClass]] = weakref.WeakKeyDictionary()
+
+
+def _structure_fingerprint(model: pyo.Block) -> tuple[Any, ...]:
+    """Which constraint and objective components exist, are active, and how many members they have."""
+    return tuple(
+        (id(component), component.active, len(component))
+        for component in model.component_objects((pyo.Constraint, pyo.Objective), descend_into=True)
+    )
+
+
 def problem_class(model: pyo.Block) -> ProblemClass:
-    """LP, QP (quadratic objective, linear constraints) or NLP, from the active components' degrees."""
+    """LP, QP (quadratic objective, linear constraints) or NLP, from the active components' degrees.
+
+    Re-solves of an unchanged structure (a sweep assigning params) reuse the last answer; adding,
+    deleting or (de)activating a component classifies the model again.
+    """
+    fingerprint = _structure_fingerprint(model)
+    cached = _CLASS_CACHE.get(model)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    kind = _classify(model)
+    _CLASS_CACHE[model] = (fingerprint, kind)
+    return kind
+
+
+def _classify(model: pyo.Block) -> ProblemClass:
     worst = 0
     for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
         degree = polynomial_degree(con.body)

@@ -95,3 +95,13 @@ def test_highs_options_pass_through(study_params, study_classes):
     m = build_classes_model(study_classes, study_params, TimeGrid(horizon_yr=10.0, step_yr=2.0))
     result = solve(m, options={"solver": "ipm"})
     assert result.algorithm == "ipm"
+
+
+def test_problem_class_follows_structure_changes(study_params, study_classes):
+    m = build_classes_model(study_classes, study_params, TimeGrid(horizon_yr=10.0, step_yr=2.0))
+    assert problem_class(m) is ProblemClass.QP
+    assert problem_class(m) is ProblemClass.QP  # cached while nothing changes
+    m.curved = pyo.Constraint(expr=m.planting_rate_10k_ha_per_yr[0] ** 3 <= 1000)
+    assert problem_class(m) is ProblemClass.NLP
+    m.curved.deactivate()
+    assert problem_class(m) is ProblemClass.QP
