@@ -35,6 +35,7 @@ __all__ = [
     "load_quantities",
     "read_table",
     "read_toml",
+    "read_csv_text",
     "parse_number",
     "check_category",
     "check_unique",
@@ -78,12 +79,7 @@ def read_table(table: str, path: str | Path | None) -> tuple[pd.DataFrame, Path]
     """Read a catalogued CSV as strings, checking its header against the catalog."""
     spec = _catalog()[table]
     file = Path(path) if path is not None else data_path(spec["file"])
-    if not file.exists():
-        raise InputError("file not found", file=file)
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV table ({exc})", file=file) from exc
+    frame = read_csv_text(file)
     expected = list(spec["columns"])
     if list(frame.columns) != expected:
         missing = [c for c in expected if c not in frame.columns]
@@ -98,6 +94,17 @@ def read_table(table: str, path: str | Path | None) -> tuple[pd.DataFrame, Path]
     if frame.empty:
         raise InputError("table has no rows", file=file)
     return frame, file
+
+
+def read_csv_text(file: str | Path) -> pd.DataFrame:
+    """A CSV file as strings (nothing parsed yet, empty cells kept as ""); errors name the file."""
+    file = Path(file)
+    if not file.exists():
+        raise InputError("file not found", file=file)
+    try:
+        return pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable CSV table ({exc})", file=file) from exc
 
 
 def _line(index: int) -> int:

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from afforest.data import (
     AFFORESTABLE_LAND_TYPES,
     FOREST_LAND_TYPE,
@@ -36,6 +35,7 @@ from afforest.data import (
     _read_table,
     data_path,
     load_quantities,
+    read_csv_text,
 )
 from afforest.errors import InputError
 
@@ -175,12 +175,7 @@ def load_grain_statistics(path: str | Path) -> pd.DataFrame:
     """A user's grain statistics: CSV with columns ``region``, ``grain_yield_kg_per_ha`` and one row whose
     region is ``national`` (the study does not publish the ones it used)."""
     file = Path(path)
-    if not file.exists():
-        raise InputError("file not found", file=file)
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV table ({exc})", file=file) from exc
+    frame = read_csv_text(file)
     if list(frame.columns) != list(_GRAIN_COLUMNS):
         raise InputError(f"header must be {list(_GRAIN_COLUMNS)}", file=file, row=1, field="header", value=list(frame.columns))
     _check_unique(frame, ["region"], file)
