@@ -8,7 +8,7 @@ STAMP := $(VENV)/.afforest-installed
 APT_PACKAGES := libamplsolver-dev cmake g++
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup system-packages pynumero bench bench-sweep bench-suitability bench-scale clean
+.PHONY: run test setup lock system-packages pynumero bench bench-sweep bench-suitability bench-scale clean
 
 run: setup
 	$(VENV)/bin/afforest solve
@@ -19,10 +19,19 @@ test: setup
 
 setup: $(STAMP) pynumero
 
-$(STAMP): pyproject.toml
+# Exact versions from requirements.lock (hashes checked), then the package itself without resolving again.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
+
+# Refresh requirements.lock within the ranges of pyproject.toml (newest compatible releases), with hashes.
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra dev --universal --python-version 3.11 \
+		--generate-hashes --upgrade --quiet -o requirements.lock
 
 # Debian packages that PyNumero's ASL library is compiled against (skipped when present).
 system-packages:
@@ -32,6 +41,7 @@ system-packages:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
+# The check runs in its own process: Pyomo caches a failed look-up, so the build script re-checks in a new one.
 pynumero: $(STAMP)
 	@$(PY) -c "from pyomo.contrib.pynumero.asl import AmplInterface as A; raise SystemExit(0 if A.available() else 1)" \
 		2>/dev/null || { $(MAKE) --no-print-directory system-packages && $(PY) -m afforest.solvers.pynumero_build; }

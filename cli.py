@@ -110,14 +110,23 @@ def _cmd_steady_state(args: argparse.Namespace) -> int:
 
 
 def _cmd_solvers(args: argparse.Namespace) -> int:
-    from afforest.solvers import available_solvers
+    from afforest.solvers import QP_ACTIVE_SET_FREE_VARIABLE_LIMIT, available_solvers, hipo_check
 
     found = available_solvers()
+    hipo = hipo_check()
     if args.json:
-        _print_json(found)
+        _print_json({**found, "hipo_unavailable_reason": hipo.reason or None})
         return 0
     for name, version in found.items():
         print(f"{name:<24} {version or 'not available'}")
+    algorithm = found.get("qp-algorithm")
+    if algorithm == "hipo":
+        print(f"QPs run on HiGHS's interior-point solver HiPO (highspy {hipo.highspy_version}).")
+    elif algorithm is not None:
+        print(
+            f"QPs run on HiGHS's active-set solver (at most {QP_ACTIVE_SET_FREE_VARIABLE_LIMIT} free "
+            f"variables): {hipo.reason}."
+        )
     return 0
 
 

@@ -4,9 +4,11 @@
   (``idaes get-extensions``, conda-forge) or cyipopt through Pyomo's PyNumero (``make setup`` builds
   the ASL library it needs). The executable is preferred when both exist.
 * LP and convex QP (the classes model): HiGHS through ``pyomo.contrib.solver`` (Pyomo's ``appsi_highs``
-  rejects quadratic objectives). QPs use the interior-point solver HiPO when ``highspy-extras`` is
-  installed, because HiGHS's default active-set QP solver stops once more than ``qp_nullspace_limit``
-  (4000) variables are free; otherwise HiGHS's own choice.
+  rejects quadratic objectives). QPs use the interior-point solver HiPO (``highspy-extras``), because
+  HiGHS's default active-set QP solver stops once more than ``qp_nullspace_limit`` (4000) variables are
+  free. :func:`hipo_check` tries HiPO on a tiny QP once per process (it is unusable when the versions of
+  ``highspy`` and ``highspy-extras`` differ); if it cannot run, QPs fall back to HiGHS's own choice with a
+  :class:`SolverFallbackWarning` naming both versions.
 
 Every call returns a :class:`SolveResult` with the solver's name and version, its termination, a
 normalised :class:`SolverStatus` and the wall time. A result that is not optimal raises
@@ -15,10 +17,16 @@ normalised :class:`SolverStatus` and the wall time. A result that is not optimal
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import importlib.util
+import os
 import shutil
+import sys
 import time
+import warnings
 import weakref
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import cache
@@ -38,6 +46,11 @@ __all__ = [
     "ProblemClass",
     "problem_class",
     "available_solvers",
+    "HipoCheck",
+    "hipo_check",
+    "qp_algorithm",
+    "SolverFallbackWarning",
+    "QP_ACTIVE_SET_FREE_VARIABLE_LIMIT",
     "solve",
     "SOLVER_CHOICES",
 ]
@@ -184,18 +197,126 @@ def _highs_version() -> str | None:
     return ".".join(map(str, solver.version()))
 
 
+@dataclass(frozen=True)
+class HipoCheck:
+    """Whether HiGHS's interior-point QP solver HiPO runs here, and why not when it does not."""
+
+    usable: bool
+    highspy_version: str | None
+    extras_version: str | None
+    reason: str
+    """Empty when usable; otherwise a sentence naming the versions and what to do."""
+
+
+def _distribution_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what C code writes to file descriptor 1 to stderr, so `--json` output stays parseable."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @cache
-def _hipo_available() -> bool:
-    return importlib.util.find_spec("highspy_extras") is not None
+def hipo_check() -> HipoCheck:
+    """Try HiPO on a one-variable QP (min x^2 - x on [0, 10]) instead of trusting that a package is installed.
+
+    HiPO ships in ``highspy-extras``, which HiGHS loads only when its version matches ``highspy``'s: with
+    highspy 1.16.0 and highspy-extras 1.15.1, ``solver = "hipo"`` is rejected. The probe costs ~1 ms once
+    per process.
+    """
+    core, extras = _distribution_version("highspy"), _distribution_version("highspy-extras")
+    fix = (
+        f"install matching versions, e.g. `pip install 'highspy=={extras}' 'highspy-extras=={extras}'` "
+        "(the lock file that `make setup` installs pins them together)"
+    )
+    if core is None:
+        return HipoCheck(False, core, extras, "highspy is not installed")
+    if extras is None:
+        return HipoCheck(False, core, extras, f"highspy-extras is not installed (highspy {core}); {fix}")
+    import highspy
+    import numpy as np
+
+    with _stdout_to_stderr():  # some highspy releases print a banner when a Highs object is created
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if h.setOptionValue("solver", "hipo") != highspy.HighsStatus.kOk:
+        return HipoCheck(
+            False, core, extras,
+            f"HiGHS rejects solver = 'hipo' with highspy {core} and highspy-extras {extras} "
+            f"(their versions must match); {fix}",
+        )
+    h.addVar(0.0, 10.0)
+    h.changeColCost(0, -1.0)
+    hessian = highspy.HighsHessian()
+    hessian.dim_ = 1
+    hessian.format_ = highspy.HessianFormat.kTriangular
+    hessian.start_ = np.array([0, 1], dtype=np.int32)
+    hessian.index_ = np.array([0], dtype=np.int32)
+    hessian.value_ = np.array([2.0])
+    h.passHessian(hessian)
+    h.run()
+    x = h.getSolution().col_value[0]
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or abs(x - 0.5) > 1e-6:
+        return HipoCheck(
+            False, core, extras,
+            f"HiPO (highspy {core}, highspy-extras {extras}) did not solve a one-variable test QP "
+            f"(status {h.getModelStatus()}, x = {x}, expected 0.5); {fix}",
+        )
+    return HipoCheck(True, core, extras, "")
+
+
+class SolverFallbackWarning(UserWarning):
+    """A preferred solver could not run and another one is used instead."""
+
+
+def qp_algorithm() -> str:
+    """The HiGHS algorithm QPs will use here: ``hipo`` when it runs, else HiGHS's own choice (active set)."""
+    return "hipo" if hipo_check().usable else "choose"
+
+
+_HIPO_WARNED: list[bool] = []
+
+
+def _warn_hipo_fallback() -> None:
+    if _HIPO_WARNED:
+        return
+    _HIPO_WARNED.append(True)
+    warnings.warn(
+        f"{hipo_check().reason}. QPs fall back to HiGHS's active-set solver, which stops once more than "
+        f"{QP_ACTIVE_SET_FREE_VARIABLE_LIMIT} variables are free.",
+        SolverFallbackWarning,
+        stacklevel=3,
+    )
+
+
+QP_ACTIVE_SET_FREE_VARIABLE_LIMIT = 4000
+"""HiGHS's ``qp_nullspace_limit`` default: its active-set QP solver stops past this many free variables."""
 
 
 def available_solvers() -> dict[str, str | None]:
-    """Interface name -> solver version, or None when that interface cannot run here."""
+    """Interface name -> solver version, or None when that interface cannot run here.
+
+    ``qp-algorithm`` says which HiGHS algorithm QPs will use (``hipo``, or ``choose`` after a fallback).
+    """
+    hipo = hipo_check()
     return {
         "ipopt-executable": _ipopt_executable_version(),
         "cyipopt": _cyipopt_version(),
         "highspy": _highs_version(),
-        "highspy-extras (HiPO)": "yes" if _hipo_available() else None,
+        "highspy-extras (HiPO)": hipo.extras_version if hipo.usable else None,
+        "qp-algorithm": qp_algorithm() if _highs_version() is not None else None,
     }
 
 
@@ -248,8 +369,10 @@ def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: Probl
     if version is None:
         raise SolverError(_INSTALL_HIGHS)
     opts = {**(HIGHS_QP_DEFAULT_OPTIONS if kind is ProblemClass.QP else {}), **options}
-    if kind is ProblemClass.QP and "solver" not in opts and _hipo_available():
-        opts["solver"] = "hipo"
+    if kind is ProblemClass.QP and "solver" not in opts:
+        opts["solver"] = qp_algorithm()
+        if opts["solver"] != "hipo":
+            _warn_hipo_fallback()
     algorithm = str(opts.get("solver", "choose"))
     solver = _HIGHS_SESSIONS.get(model)
     if solver is None:

@@ -3,11 +3,15 @@
 ``python -m afforest.solvers.pynumero_build`` does nothing when the library already loads, and otherwise
 compiles it against the AMPL Solver Library headers of Debian's ``libamplsolver-dev`` into
 ``~/.pyomo/lib``. The Makefile runs it after installing that package.
+
+Pyomo caches a failed look-up of the library inside a process, so whether the freshly built library loads
+is checked in a new Python process (:func:`asl_loads_in_new_process`), never in this one.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +22,13 @@ def asl_available() -> bool:
     from pyomo.contrib.pynumero.asl import AmplInterface
 
     return bool(AmplInterface.available())
+
+
+def asl_loads_in_new_process(timeout_s: float = 120.0) -> tuple[bool, str]:
+    """Whether PyNumero's ASL library loads in a fresh interpreter (this one may hold a cached failure)."""
+    probe = "from pyomo.contrib.pynumero.asl import AmplInterface as A; raise SystemExit(0 if A.available() else 1)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout_s)
+    return done.returncode == 0, (done.stderr or done.stdout).strip()
 
 
 def _find_library(include: Path) -> Path | None:
@@ -47,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     from pyomo.contrib.pynumero.build import build_pynumero
 
     build_pynumero([f"-DASL_INCLUDE_DIR={args.include}", f"-DASL_LIBRARY={library}"])
-    if not asl_available():
-        print("PyNumero ASL library: built but still does not load", file=sys.stderr)
+    loads, detail = asl_loads_in_new_process()
+    if not loads:
+        print(f"PyNumero ASL library: built but does not load in a new process: {detail}", file=sys.stderr)
         return 1
     print("PyNumero ASL library: built")
     return 0
