@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import math
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +16,7 @@ from typing import Any
 import numpy as np
 
 import afforest
-from afforest.errors import InputError, SolverError
+from afforest.errors import InputError, ReportError, SolverError
 
 _DESCRIPTION = """\
 afforest: is planting trees a cost-effective carbon sink, where, how fast and at what price?
@@ -84,8 +87,20 @@ def _cmd_steady_state(args: argparse.Namespace) -> int:
     from afforest.data import load_landuse_parameters
     from afforest.model.steady_state import long_run_afforested_area, steady_state_sweep
 
+    from afforest.scenarios import LandUseSection
+
+    # the same bounds as a scenario's landuse.financial_discount_rate (read from the schema, not repeated here)
+    bounds = {type(m).__name__: m for m in LandUseSection.model_fields["financial_discount_rate"].metadata}
+    low, high = bounds["Gt"].gt, bounds["Lt"].lt
+    rates = [rate for group in (args.rate or []) for rate in group]
+    for rate in rates:
+        if not math.isfinite(rate):
+            raise InputError("must be a finite number", field="--rate", value=rate)
+        if not low < rate < high:
+            raise InputError(f"must be > {low:g} and < {high:g} (1/yr), as in a scenario's "
+                             "landuse.financial_discount_rate", field="--rate", value=rate)
     params = load_landuse_parameters()
-    rates = args.rate or [params.financial_discount_rate]
+    rates = rates or [params.financial_discount_rate]
     table = steady_state_sweep(params, rates)
     long_run = long_run_afforested_area(params, rates)
     if args.json:
@@ -162,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("steady-state", help="roots of Eq. 3 and their stability for one or more discount rates")
-    p.add_argument("--rate", type=float, action="append", help="financial discount rate r (1/yr); repeat for several")
+    p.add_argument("--rate", type=float, nargs="+", action="append", metavar="R",
+                   help="financial discount rate r (1/yr), 0 < r < 1; several at once (--rate 0.03 0.05) or repeated "
+                        "(--rate 0.03 --rate 0.05); default: the study's r (data/landuse_parameters.toml)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_steady_state)
 
@@ -177,16 +194,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+class _StderrHandler(logging.StreamHandler):
+    """Log records to whatever ``sys.stderr`` is when they are emitted (redirections and captures apply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s (%(name)s): %(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D401 - logging reads and sets this attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _route_logs_to_stderr() -> None:
+    """Every library's log records go to stderr, never stdout (so ``--json`` output stays parseable).
+
+    Pyomo logs through its own handler on ``sys.stdout``, which stands aside as soon as the root logger has a
+    handler; one root handler on stderr therefore catches Pyomo's warnings and everybody else's.
+    """
+    root = logging.getLogger()
+    if not any(isinstance(handler, _StderrHandler) for handler in root.handlers):
+        root.addHandler(_StderrHandler())
+
+
+def _exit_on_broken_pipe() -> int:
+    """The reader of stdout has gone (``afforest reproduce | head -1``): stop quietly, as Unix tools do."""
     try:
-        return int(args.func(args))
-    except (InputError, SolverError) as exc:
-        print(f"afforest: error: {exc}", file=sys.stderr)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+    except (OSError, ValueError):
+        pass
+    return 128 + signal.SIGPIPE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _route_logs_to_stderr()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        try:
+            code = int(args.func(args))
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+            return code
+        except (InputError, SolverError) as exc:
+            print(f"afforest: error: {exc}", file=sys.stderr)
+            return 2
+        except ReportError as exc:
+            print(f"afforest: internal error in the report: {exc}", file=sys.stderr)
+            return 1
+    except BrokenPipeError:
+        return _exit_on_broken_pipe()
+    except OSError as exc:
+        # last line of defence for outputs: permission denied, a path below a regular file, a full disk
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"afforest: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
 
 
