@@ -17,6 +17,7 @@ import pyomo.environ as pyo
 import afforest
 from afforest.data import (
     LandUseParameters,
+    check_area_against_initial_area,
     load_afforestable_area,
     load_direct_costs,
     load_esv,
@@ -99,6 +100,7 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
     )
     files = scenario.inputs
     area = load_afforestable_area(files.afforestable_area_file)
+    check_area_against_initial_area(area, params.initial_area_10k_ha, file=files.afforestable_area_file)
     if scenario.policy.excluded_provinces:
         area = exclude_provinces(area, scenario.policy.excluded_provinces)
     if scenario.landuse.esv_source == "equivalent_factors":

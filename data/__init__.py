@@ -9,7 +9,10 @@ naming the file, the line, the column and the value.
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
+import os
+import stat
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,13 +39,19 @@ __all__ = [
     "read_table",
     "read_toml",
     "read_csv_text",
+    "check_input_file",
+    "read_input_text",
+    "check_area_against_initial_area",
+    "area_rounding_tolerance_10k_ha",
+    "MAX_AREA_10K_HA",
+    "MAX_PLANTING_COST_YUAN_PER_HA",
     "parse_number",
     "check_category",
     "check_unique",
 ]
 
 PROVINCES: tuple[str, ...] = ("Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang")
-"""Provinces of the study region (REFERENCE.md, Table 2 column order)."""
+"""Provinces of the study region (Wang et al. 2024, Table 2 column order)."""
 
 AFFORESTABLE_LAND_TYPES: tuple[str, ...] = (
     "bare_soil",
@@ -68,6 +77,24 @@ _HALF_LAST_DIGIT_10K_HA = 0.005
 def data_path(name: str) -> Path:
     """Path of a file shipped in ``afforest/data``."""
     return Path(str(files("afforest.data").joinpath(name)))
+
+
+def _bound(name: str) -> float:
+    with data_path("input_bounds.toml").open("rb") as fh:
+        return float(tomllib.load(fh)[name]["value"])
+
+
+MAX_AREA_10K_HA: float = _bound("max_area")
+"""Largest area (10^4 ha) any input may give: China's land area, 9.6e8 ha (``data/input_bounds.toml``).
+Bounds every cell and the total of an afforestable-area table and every area a scenario sets."""
+
+MAX_PLANTING_COST_YUAN_PER_HA: float = _bound("max_planting_cost")
+"""Largest tau(0) (yuan/ha) and tau1 (yuan/ha per 10^4 ha/yr) a scenario may set (``data/input_bounds.toml``)."""
+
+_UNIT_SLIP_HINT = (
+    f"larger than China's land area ({MAX_AREA_10K_HA:g} x 10^4 ha = 9.6e8 ha, data/input_bounds.toml), "
+    "so it cannot be an area of the study region: is the table in ha instead of 10^4 ha? divide by 10^4"
+)
 
 
 def _catalog() -> dict[str, Any]:
@@ -96,14 +123,85 @@ def read_table(table: str, path: str | Path | None) -> tuple[pd.DataFrame, Path]
     return frame, file
 
 
+def check_input_file(
+    file: str | Path, *, what: str = "file", field: str | None = None, value: Any = None
+) -> Path:
+    """Check that a file given by the user can be read: it exists, is a regular file (not a directory,
+    FIFO or device), may be read by this process and is not empty (0 bytes).
+
+    Every loader of a user's file goes through here (via :func:`read_input_text`), and so does the scenario
+    schema for the files its ``[inputs]`` name. Raises :class:`InputError` naming the file (or, when
+    ``field`` is given, the field that names it, with ``value``) and what to do.
+    """
+    file = Path(file)
+
+    def fail(reason: str) -> InputError:
+        return InputError(reason, file=file, field=field, value=value)
+
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        parent = file.parent
+        hint = "" if parent.is_dir() else f" (its folder {str(parent)!r} does not exist either)"
+        raise fail(f"{what} not found{hint}; check the path (relative paths are relative to the "
+                   f"current folder, or, in a scenario's [inputs], to the scenario file)") from None
+    except PermissionError:
+        raise fail(f"{what} cannot be reached: permission denied on a folder of its path") from None
+    except OSError as exc:
+        raise fail(f"{what} cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        inside = sorted(p.name for p in file.iterdir() if p.suffix in (".csv", ".toml"))[:10] if os.access(file, os.R_OK | os.X_OK) else []
+        listing = f" (it holds {inside})" if inside else ""
+        raise fail(f"{what} is a directory, not a file{listing}; give the path of the file itself")
+    if not stat.S_ISREG(info.st_mode):
+        raise fail(f"{what} is not a regular file (a pipe, socket or device); save the data to a file and give its path")
+    if not os.access(file, os.R_OK):
+        raise fail(f"{what} cannot be read: permission denied; make it readable (chmod u+r) or copy it")
+    if info.st_size == 0:
+        raise fail(f"{what} is empty (0 bytes): was it saved? Write the data into it or give another file")
+    return file
+
+
+def read_input_text(file: str | Path, *, what: str = "file") -> str:
+    """The text of a user's file, decoded as UTF-8 (a byte-order mark is dropped).
+
+    Missing, directory, special, unreadable, permission-denied, empty and non-UTF-8 files raise
+    :class:`InputError` naming the file (and, for bad bytes, the line) and what to do.
+    """
+    file = check_input_file(file, what=what)
+    try:
+        data = file.read_bytes()
+    except PermissionError:
+        raise InputError(f"{what} cannot be read: permission denied; make it readable (chmod u+r) or copy it",
+                         file=file) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a directory, not a file; give the path of the file itself", file=file) from None
+    except OSError as exc:
+        raise InputError(f"{what} cannot be read ({exc.strerror or exc})", file=file) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{what} is not UTF-8 text (byte {data[exc.start:exc.start + 1]!r} at offset {exc.start}); "
+            "save it as UTF-8 (in Excel: 'CSV UTF-8'), or check that it is the right file",
+            file=file,
+            row=line,
+        ) from None
+    if not text.strip():
+        raise InputError(f"{what} holds only blank space: was it saved? Write the data into it", file=file)
+    return text
+
+
 def read_csv_text(file: str | Path) -> pd.DataFrame:
     """A CSV file as strings (nothing parsed yet, empty cells kept as ""); errors name the file."""
     file = Path(file)
-    if not file.exists():
-        raise InputError("file not found", file=file)
+    text = read_input_text(file)
     try:
-        return pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"not a readable CSV table ({exc}); the first line must be the header", file=file) from exc
+    except pd.errors.ParserError as exc:
         raise InputError(f"not a readable CSV table ({exc})", file=file) from exc
 
 
@@ -182,6 +280,15 @@ def load_afforestable_area(
     check_category(frame, "province", PROVINCES, file)
     check_unique(frame, ["land_type", "province"], file)
     frame["area_10k_ha"] = parse_number(frame, "area_10k_ha", file)
+    too_large = frame["area_10k_ha"] > MAX_AREA_10K_HA
+    if too_large.any():
+        idx = too_large.idxmax()
+        raise InputError(_UNIT_SLIP_HINT, file=file, row=_line(idx), field="area_10k_ha",
+                         value=frame.loc[idx, "area_10k_ha"].item())
+    total = float(frame["area_10k_ha"].sum())
+    if total > MAX_AREA_10K_HA:
+        raise InputError(f"the table's total is {_UNIT_SLIP_HINT}", file=file, field="area_10k_ha",
+                         value=total)
     present = set(zip(frame["land_type"], frame["province"]))
     for land_type in AFFORESTABLE_LAND_TYPES:
         for province in PROVINCES:
@@ -194,7 +301,67 @@ def load_afforestable_area(
                 )
     if path is None or totals_path is not None:
         _check_totals(frame, load_afforestable_area_totals(totals_path), file)
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.attrs["file"] = str(file)
+    return frame
+
+
+def area_rounding_tolerance_10k_ha(n_cells: int) -> float:
+    """Largest gap between the sum of ``n_cells`` areas printed to 0.01 x 10^4 ha and a total printed to 0.01.
+
+    Each printed number is off its exact value by at most half a unit of the last digit (0.005), so the sum
+    of n printed cells and the printed total may differ by (n + 1) x 0.005: 0.23 x 10^4 ha for Table 2's
+    45 cells and A0 = 499.58. (Measured: the shipped table sums to 499.58 exactly, a gap of 0.000.)
+    """
+    return _HALF_LAST_DIGIT_10K_HA * (n_cells + 1)
+
+
+def check_area_against_initial_area(
+    area: pd.DataFrame,
+    initial_area_10k_ha: float,
+    *,
+    file: str | Path | None = None,
+    tolerance_10k_ha: float | None = None,
+) -> None:
+    """Refuse an afforestable-area table that does not add up to the planner's A0, before anything is solved.
+
+    The planner's problem (Eqs. 1-3, the curves model) plans ``initial_area_10k_ha`` (A0, from
+    ``landuse.initial_area_10k_ha`` or ``data/landuse_parameters.toml``) while the classes model and the
+    allocation read the table: if they disagree, the two answers describe different land. ``file`` names the
+    table in the error (default: the file the table was loaded from, ``area.attrs["file"]``, else the
+    shipped Table 2). ``tolerance_10k_ha`` defaults to :func:`area_rounding_tolerance_10k_ha` of the number
+    of cells (0.23 x 10^4 ha for Table 2), the most that printing every number to 0.01 can explain.
+
+    Raises :class:`InputError` naming the file, the field ``area_10k_ha``, the table's total (as the
+    value) and A0, and saying what to do.
+    """
+    if file is None:
+        file = area.attrs.get("file") or data_path("afforestable_area.csv")
+    total = float(area["area_10k_ha"].sum())
+    field = "area_10k_ha"
+    if not total > 0:
+        raise InputError(
+            "every area in the table is 0: there is no afforestable land to plan, and the planner would "
+            f"still plant on A0 = {initial_area_10k_ha:g} x 10^4 ha of land the table does not have; "
+            "check that this is the right file (or the right suitability output) and fill in the areas",
+            file=file,
+            field=field,
+            value=total,
+        )
+    tolerance = area_rounding_tolerance_10k_ha(len(area)) if tolerance_10k_ha is None else tolerance_10k_ha
+    if abs(total - initial_area_10k_ha) > tolerance + 1e-9:
+        raise InputError(
+            f"the table's areas sum to {total:.2f} x 10^4 ha but the planner's A0 (landuse.initial_area_10k_ha) "
+            f"is {initial_area_10k_ha:g} x 10^4 ha (allowed gap {tolerance:.3f}, the rounding of {len(area)} "
+            "cells and A0 printed to 0.01), so the planner would plan land the table does not describe. "
+            "Either fix the table, or set landuse.initial_area_10k_ha = "
+            f"{total:.2f} in the scenario; if you do, know that the fitted ESV curves alpha, beta (Eqs. 4-5, "
+            "data/landuse_parameters.toml) describe the study's land, so Eq. 3 and the curves model then "
+            "still describe the study's ESV (only the classes model reads this table's land)",
+            file=file,
+            field=field,
+            value=round(total, 6),
+        )
 
 
 def load_afforestable_area_totals(path: str | Path | None = None) -> pd.DataFrame:
@@ -278,14 +445,12 @@ class Quantity:
     symbol: str = ""
 
 
-def read_toml(file: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; a missing or malformed file raises InputError naming it."""
+def read_toml(file: str | Path, *, what: str = "file") -> dict[str, Any]:
+    """Parse a TOML file; a missing, unreadable, empty or malformed file raises InputError naming it."""
     file = Path(file)
-    if not file.exists():
-        raise InputError("file not found", file=file)
+    text = read_input_text(file, what=what)
     try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML ({exc})", file=file) from exc
 

@@ -8,15 +8,24 @@ overrides some of its values. Unknown keys, wrong types and out-of-bounds values
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import math
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from afforest.data import AFFORESTABLE_LAND_TYPES, PROVINCES, read_toml
+from afforest.data import (
+    AFFORESTABLE_LAND_TYPES,
+    MAX_AREA_10K_HA,
+    MAX_PLANTING_COST_YUAN_PER_HA,
+    PROVINCES,
+    check_input_file,
+    read_toml,
+)
 
 from afforest.errors import InputError
 
@@ -33,7 +42,18 @@ __all__ = [
     "load_scenario",
     "shipped_scenarios",
     "scenario_path",
+    "FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL",
 ]
+
+FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL: tuple[float, float] = (0.0, 1.0)
+"""(low, high): a scenario's ``landuse.financial_discount_rate`` r must satisfy low < r < high, both excluded.
+r is a continuous rate per year and Eq. 3 divides by it (r > 0); r >= 1 discounts a year's value by
+e^-1 or more, outside any social discount rate in use. Commands that take r directly should use this bound."""
+
+_AREA_UNIT_SLIP = (
+    f"larger than China's land area ({MAX_AREA_10K_HA:g} x 10^4 ha = 9.6e8 ha, data/input_bounds.toml): "
+    "is it in ha instead of 10^4 ha? divide by 10^4"
+)
 
 
 def _unit(unit: str) -> dict[str, str]:
@@ -41,27 +61,36 @@ def _unit(unit: str) -> dict[str, str]:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # NaN and inf are refused as such ("must be a finite number"), not by whichever bound they fail first
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 class LandUseSection(_Section):
     """Economic inputs of the planner; None means the study's value from ``afforest/data``."""
 
     financial_discount_rate: float | None = Field(
-        None, gt=0.0, lt=1.0, description="planner's discount rate r", json_schema_extra=_unit("1/yr")
+        None,
+        gt=FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL[0],
+        lt=FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL[1],
+        description="planner's discount rate r",
+        json_schema_extra=_unit("1/yr"),
     )
     planting_cost_intercept_yuan_per_ha: float | None = Field(
-        None, ge=0.0, le=1e7, description="tau(0), first-year direct cost", json_schema_extra=_unit("yuan/ha")
+        None,
+        ge=0.0,
+        le=MAX_PLANTING_COST_YUAN_PER_HA,
+        description="tau(0), first-year direct cost",
+        json_schema_extra=_unit("yuan/ha"),
     )
     planting_cost_slope_yuan_per_ha_per_10k_ha_yr: float | None = Field(
         None,
         ge=0.0,
-        le=1e7,
+        le=MAX_PLANTING_COST_YUAN_PER_HA,
         description="tau1: rise of the marginal direct cost with the planting rate",
         json_schema_extra=_unit("yuan/ha per (10^4 ha/yr)"),
     )
     initial_area_10k_ha: float | None = Field(
-        None, gt=0.0, le=1e6, description="A0, afforestable area", json_schema_extra=_unit("10^4 ha")
+        None, gt=0.0, le=MAX_AREA_10K_HA, description="A0, afforestable area", json_schema_extra=_unit("10^4 ha")
     )
     esv_source: Literal["equivalent_factors", "table3"] = Field(
         "equivalent_factors",
@@ -92,7 +121,7 @@ class PolicySection(_Section):
         0.0, ge=0.0, le=1e5, description="carbon valued in the planner's objective", json_schema_extra=_unit("yuan/t CO2")
     )
     annual_planting_cap_10k_ha_per_yr: float | None = Field(
-        None, gt=0.0, le=1e5, description="planting capacity per year (None: no cap)", json_schema_extra=_unit("10^4 ha/yr")
+        None, gt=0.0, le=MAX_AREA_10K_HA, description="planting capacity per year (None: no cap)", json_schema_extra=_unit("10^4 ha/yr")
     )
     province_quota_10k_ha: dict[str, float] = Field(
         default_factory=dict, description="classes model: most area afforested per province", json_schema_extra=_unit("10^4 ha")
@@ -118,8 +147,9 @@ class PolicySection(_Section):
     @classmethod
     def _non_negative_quota(cls, value: dict[str, float]) -> dict[str, float]:
         for name, quota in value.items():
-            if quota < 0:
-                raise ValueError(f"quota of {name} must be >= 0, got {quota}")
+            if not 0 <= quota <= MAX_AREA_10K_HA:
+                raise ValueError(f"quota of {name} must be between 0 and {MAX_AREA_10K_HA:g} x 10^4 ha "
+                                 f"(China's land area), got {quota}")
         return value
 
     @field_validator("direct_cost_multiplier_by_land_type")
@@ -128,8 +158,8 @@ class PolicySection(_Section):
         for name, factor in value.items():
             if name not in AFFORESTABLE_LAND_TYPES:
                 raise ValueError(f"unknown land type {name!r}; expected one of {list(AFFORESTABLE_LAND_TYPES)}")
-            if not factor > 0:
-                raise ValueError(f"multiplier of {name} must be > 0, got {factor}")
+            if not (factor > 0 and math.isfinite(factor)):
+                raise ValueError(f"multiplier of {name} must be a finite number > 0, got {factor}")
         return value
 
 
@@ -152,7 +182,7 @@ class ClassesSection(_Section):
         "curve_average", description="ESV of a class once planted", json_schema_extra=_unit("-")
     )
     max_class_area_10k_ha: float | None = Field(
-        None, gt=0.0, le=1e6, description="split classes larger than this into equal slices", json_schema_extra=_unit("10^4 ha")
+        None, gt=0.0, le=MAX_AREA_10K_HA, description="split classes larger than this into equal slices", json_schema_extra=_unit("10^4 ha")
     )
 
 
@@ -180,8 +210,11 @@ class InputsSection(_Section):
     @field_validator("afforestable_area_file", "equivalent_factors_file", "standard_equivalent_file")
     @classmethod
     def _exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"referenced file does not exist: {value}")
+        if value is not None:
+            try:
+                check_input_file(value, what="referenced file")
+            except InputError as exc:
+                raise ValueError(exc.reason) from None
         return value
 
 
@@ -245,7 +278,7 @@ class Scenario(_Section):
             return Scenario.model_validate(data)
         except ValidationError as exc:
             error = exc.errors()[0]
-            raise InputError(error["msg"], field=".".join(map(str, error["loc"])), value=error.get("input")) from exc
+            raise InputError(_reason(error), field=".".join(map(str, error["loc"])), value=error.get("input")) from exc
 
     def digest(self) -> str:
         """SHA-256 of the resolved scenario (name excluded), for provenance."""
@@ -265,9 +298,41 @@ def shipped_scenarios() -> list[str]:
 
 
 def _read(file: Path) -> dict[str, Any]:
-    if not file.exists():
-        raise InputError("scenario file not found", file=file)
-    return read_toml(file)
+    return read_toml(file, what="scenario file")
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """A pydantic error as a reason a user can act on."""
+    kind, msg, loc = error["type"], error["msg"], error["loc"]
+    if kind == "extra_forbidden":
+        return "unknown key" + _did_you_mean(str(loc[-1]), _known_keys(loc))
+    if kind == "finite_number":
+        return "must be a finite number (NaN and inf are not values)"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind in ("less_than_equal", "less_than") and str(loc[-1]).endswith(("_10k_ha", "_10k_ha_per_yr")):
+        return f"{msg}: {_AREA_UNIT_SLIP}"
+    return msg
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(part, str) else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown_scenario(name: str) -> str:
+    shipped = shipped_scenarios()
+    return f"no shipped scenario is called {name!r}{_did_you_mean(name, shipped)} Shipped: {shipped}; or give the path of a .toml file"
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -303,7 +368,8 @@ def _raw(file: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise InputError("must be a scenario name or a path", file=file, field="extends", value=parent)
     parent_file = _resolve_file(parent, file.parent)
     if not parent_file.exists():
-        raise InputError("extends a scenario that does not exist", file=file, field="extends", value=parent)
+        hint = f"; {_unknown_scenario(parent)}" if parent_file == scenario_path(parent) else ""
+        raise InputError(f"extends a scenario that does not exist{hint}", file=file, field="extends", value=parent)
     base = _raw(parent_file, (*chain, file.resolve()))
     base.pop("description", None)
     return _merge(base, data)
@@ -312,6 +378,8 @@ def _raw(file: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
 def load_scenario(name_or_path: str | Path = "baseline") -> Scenario:
     """Load a shipped scenario by name, or a TOML file by path, with ``extends`` applied."""
     file = _resolve_file(name_or_path)
+    if file == scenario_path(str(name_or_path)) and not file.exists():  # a name, not a path
+        raise InputError(_unknown_scenario(str(name_or_path)), file=file, field="scenario", value=str(name_or_path))
     raw = _raw(file)
     raw.setdefault("name", file.stem)
     try:
@@ -320,5 +388,5 @@ def load_scenario(name_or_path: str | Path = "baseline") -> Scenario:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"])
         value = error.get("input")
-        reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        reason = _reason(error)
         raise InputError(reason, file=file, field=key, value=value if not isinstance(value, dict) else None) from exc

@@ -100,10 +100,12 @@ def test_own_tables_flow_into_the_classes(tmp_path):
     cells[food] = f"{float(cells[food]) + 1.0:.2f}"  # one more standard equivalent of food on steppe
     factors[steppe] = ",".join(cells)
     (tmp_path / "xie.csv").write_text("\n".join(factors) + "\n")
-    path = _write(tmp_path, '[inputs]\nafforestable_area_file = "area.csv"\nequivalent_factors_file = "xie.csv"\n')
+    # the planner's A0 must match the table's total (afforest.data.check_area_against_initial_area)
+    path = _write(tmp_path, '[inputs]\nafforestable_area_file = "area.csv"\nequivalent_factors_file = "xie.csv"\n'
+                  '[landuse]\ninitial_area_10k_ha = 249.79\n')
     own = resolve_inputs(load_scenario(path)).classes.set_index(["land_type", "province"])
     study = resolve_inputs(load_scenario("baseline")).classes.set_index(["land_type", "province"])
     assert own["area_10k_ha"].sum() == pytest.approx(study["area_10k_ha"].sum() / 2)
     low = ("low_cover_grassland", "Qinghai")  # low-cover grassland maps to Xie's steppe
-    # one more equivalent adds SV_Qinghai = 2200.55 yuan/ha (REFERENCE.md; shipped to 4 decimals, hence 0.05)
+    # one more equivalent adds SV_Qinghai = 2200.55 yuan/ha (Wang et al. 2024 Table 3 by Eq. 6; shipped to 4 decimals, hence 0.05)
     assert own.loc[low, "esv_yuan_per_ha_yr"] - study.loc[low, "esv_yuan_per_ha_yr"] == pytest.approx(2200.55, abs=0.05)
