@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -32,6 +34,7 @@ __all__ = [
     "run_suitability",
     "write_suitability_outputs",
     "plot_suitability_map",
+    "check_output_dir",
     "OUTPUT_FILES",
 ]
 
@@ -125,17 +128,88 @@ def _cmd_esv(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------- suitability
 
 
-def write_suitability_outputs(result: suit.SuitabilityResult, output_dir: str | Path) -> dict[str, Path]:
-    """Write the area tables (CSV) of a result; returns {kind: path}."""
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {kind: out / OUTPUT_FILES[kind] for kind in ("area", "totals", "land_types", "exclusions", "coverage")}
+_TABLE_KINDS = ("area", "totals", "land_types", "exclusions", "coverage")
+
+
+def _write_tables(result: suit.SuitabilityResult, paths: dict[str, Path]) -> None:
     result.area.to_csv(paths["area"], index=False)
     result.totals.to_csv(paths["totals"], index=False)
     result.land_types.to_csv(paths["land_types"], index=False)
     result.exclusions.to_csv(paths["exclusions"], index=False)
     result.coverage.to_csv(paths["coverage"], index=False)
+
+
+def write_suitability_outputs(result: suit.SuitabilityResult, output_dir: str | Path) -> dict[str, Path]:
+    """Write the area tables (CSV) of a result; returns {kind: path}. Each table is written to a temporary
+    name and renamed when all are written, so a failure leaves no partial table."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {kind: out / OUTPUT_FILES[kind] for kind in _TABLE_KINDS}
+    staged = {kind: suit.partial_path(path) for kind, path in paths.items()}
+    try:
+        _write_tables(result, staged)
+        for kind, path in paths.items():
+            os.replace(staged[kind], path)
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
     return paths
+
+
+def check_output_dir(path: str | Path, *, field: str = "--output") -> Path:
+    """Refuse an output folder that cannot be used, before any computation: an existing regular file, a
+    path below a regular file, or a folder that cannot be created or written to. Creates nothing."""
+    out = Path(path).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise InputError("is an existing file, not a folder; give a folder for the outputs (it is created if needed)",
+                         field=field, value=str(out))
+    existing = next(p for p in (out, *out.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise InputError(f"{existing} is a regular file, so no folder can be created below it; give another folder",
+                         field=field, value=str(out))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the folder is not writable" if existing == out else f"{existing} is not writable, so the folder cannot be created"
+        raise InputError(f"{what}; give a folder you can write to", field=field, value=str(out))
+    return out
+
+
+def _make_output_dir(path: str | Path, field: str) -> tuple[Path, Path | None]:
+    """Check and create the output folder and try a write into it; returns (folder, topmost folder created)."""
+    out = check_output_dir(path, field=field)
+    missing = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".afforest-write-test-"):
+            pass
+    except OSError as exc:
+        _remove_empty(out, missing[-1] if missing else None)
+        raise InputError(f"cannot create or write to this folder ({exc.strerror or exc})", field=field, value=str(out)) from None
+    return out, (missing[-1] if missing else None)
+
+
+def _remove_empty(out: Path, top: Path | None) -> None:
+    """Remove the folders this run created (``out`` up to ``top``) if they are empty."""
+    if top is None:
+        return
+    for folder in (out, *out.parents):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        if folder == top:
+            return
+
+
+def _refuse_overwriting_inputs(config: suit.SuitabilityConfig, config_path: Path, out: Path, field: str) -> None:
+    inputs = {Path(config_path).resolve(): "--config", config.provinces.path.resolve(): "provinces"}
+    inputs |= {spec.path.resolve(): f"layers.{name}" for name, spec in config.layers if spec is not None}
+    if config.rules is not None:
+        inputs[config.rules.resolve()] = "rules"
+    for name in OUTPUT_FILES.values():
+        target = (out / name).resolve()
+        if target in inputs:
+            raise InputError(f"the output {name} would overwrite the input {inputs[target]} ({target}); give another folder",
+                             field=field, value=str(out))
 
 
 def plot_suitability_map(result: suit.SuitabilityResult, path: str | Path, title: str | None = None) -> Path:
@@ -202,50 +276,79 @@ def run_suitability(
     *,
     chunk_size: int | None = None,
     figure: bool = True,
+    output_field: str = "output_dir",
 ) -> tuple[suit.SuitabilityResult, dict[str, Path]]:
-    """Overlay of ``config_path`` with every output written to ``output_dir``; returns the result and paths."""
-    config = suit.load_suitability_config(config_path)
-    if chunk_size is not None:
-        config = config.model_copy(update={"chunk_size": chunk_size})
-    out = Path(output_dir)
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", suit.SuitabilityWarning)
-        result = suit.overlay(config, mask_path=out / OUTPUT_FILES["mask"], preview_pixels=1200 if figure else None)
-    wall = time.perf_counter() - start
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    paths = {"mask": out / OUTPUT_FILES["mask"], **write_suitability_outputs(result, out)}
-    if figure:
-        paths["figure"] = plot_suitability_map(result, out / OUTPUT_FILES["figure"])
-    run = {
-        "afforest_version": afforest.__version__,
-        "config": str(Path(config_path).resolve()),
-        "rules": str(config.rules or "shipped data/suitability_rules.toml"),
-        "grid": result.grid.describe(),
-        "cells": result.cells,
-        "chunk_size": result.chunk_size,
-        "slope": "derived from elevation (Horn)" if result.slope_derived else "slope layer",
-        "layers": result.sources,
-        "wall_time_s": wall,
-        "cells_per_s": result.cells / wall if wall > 0 else None,
-        "afforestable_area_10k_ha": float(result.area["area_10k_ha"].sum()),
-        "warnings": result.warnings,
-        "files": {k: str(v) for k, v in paths.items()},
-    }
-    paths["run"] = out / OUTPUT_FILES["run"]
-    paths["run"].write_text(json.dumps(run, indent=2))
+    """Overlay of ``config_path`` with every output written to ``output_dir``; returns the result and paths.
+
+    The folder is checked (and created) before the computation; errors name it as ``output_field``. Every
+    output is written to a temporary name in the folder and renamed only when all of them are written: a
+    failed run leaves no partial or new file behind (earlier outputs in the folder are left as they were,
+    and a folder this run created is removed again if it is empty)."""
+    out, created = _make_output_dir(output_dir, output_field)
+    staged: dict[str, Path] = {}
+
+    def stage(kind: str) -> Path:
+        staged[kind] = suit.partial_path(out / OUTPUT_FILES[kind])
+        return staged[kind]
+
+    try:
+        config = suit.load_suitability_config(config_path)
+        _refuse_overwriting_inputs(config, Path(config_path), out, output_field)
+        if chunk_size is not None:
+            config = config.model_copy(update={"chunk_size": chunk_size})
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", suit.SuitabilityWarning)
+            result = suit.overlay(config, mask_path=stage("mask"), preview_pixels=1200 if figure else None)
+        wall = time.perf_counter() - start
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        _write_tables(result, {kind: stage(kind) for kind in _TABLE_KINDS})
+        if figure:
+            plot_suitability_map(result, stage("figure"))
+        paths = {kind: out / OUTPUT_FILES[kind] for kind in (*staged, "run")}
+        run = {
+            "afforest_version": afforest.__version__,
+            "config": str(Path(config_path).resolve()),
+            "rules": str(config.rules or "shipped data/suitability_rules.toml"),
+            "grid": result.grid.describe(),
+            "cells": result.cells,
+            "chunk_size": result.chunk_size,
+            "slope": "derived from elevation (Horn)" if result.slope_derived else "slope layer",
+            "layers": result.sources,
+            "wall_time_s": wall,
+            "cells_per_s": result.cells / wall if wall > 0 else None,
+            "afforestable_area_10k_ha": float(result.area["area_10k_ha"].sum()),
+            "warnings": result.warnings,
+            "files": {k: str(v) for k, v in paths.items()},
+        }
+        stage("run").write_text(json.dumps(run, indent=2))
+        for kind, tmp in staged.items():
+            os.replace(tmp, paths[kind])
+        if not figure:  # a map left by an earlier run would not show this run's result
+            (out / OUTPUT_FILES["figure"]).unlink(missing_ok=True)
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        _remove_empty(out, created)
+        raise
+    result.mask_path = paths["mask"]
     return result, paths
 
 
 def _cmd_suitability(args: argparse.Namespace) -> int:
+    check_output_dir(args.output, field="--output")  # before connecting to a cluster or reading anything
     client = None
     if args.scheduler:
         from distributed import Client
 
-        client = Client(args.scheduler)
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot connect to the dask scheduler ({exc})", field="--scheduler", value=args.scheduler) from None
     try:
-        result, paths = run_suitability(args.config, args.output, chunk_size=args.chunk_size, figure=not args.no_figure)
+        result, paths = run_suitability(args.config, args.output, chunk_size=args.chunk_size, figure=not args.no_figure,
+                                        output_field="--output")
     finally:
         if client is not None:
             client.close()

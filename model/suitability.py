@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import uuid
 import warnings
@@ -75,6 +76,9 @@ __all__ = [
     "afforestable_mask",
     "overlay",
     "slope_degrees",
+    "PLAUSIBLE_LAYERS",
+    "LayerReadError",
+    "partial_path",
 ]
 
 M2_PER_10K_HA = 1e8
@@ -116,10 +120,17 @@ class Exclusion(IntFlag):
     NODATA_SLOPE = 1 << 11
     NODATA_PRECIPITATION = 1 << 12
     NODATA_TEMPERATURE = 1 << 13
+    IMPLAUSIBLE_ELEVATION = 1 << 14
+    """A value outside the layer's physically plausible range (``[plausible_range]`` of the rules)."""
+    IMPLAUSIBLE_SLOPE = 1 << 15
     UNKNOWN_LAND_USE = 1 << 16
     UNKNOWN_SOIL_ORDER = 1 << 17
+    IMPLAUSIBLE_PRECIPITATION = 1 << 18
+    IMPLAUSIBLE_TEMPERATURE = 1 << 19
     OUTSIDE = 1 << 20
     """Not inside any listed province."""
+    UNLISTED_PROVINCE = 1 << 21
+    """A province-raster code that is neither nodata, nor in ``codes``, nor in ``ignore_codes``."""
 
 
 RULE_FLAGS: dict[str, Exclusion] = {
@@ -142,9 +153,20 @@ UNKNOWN_FLAGS: dict[str, Exclusion] = {
     "land_use": Exclusion.UNKNOWN_LAND_USE,
     "soil_order": Exclusion.UNKNOWN_SOIL_ORDER,
 }
+IMPLAUSIBLE_FLAGS: dict[str, Exclusion] = {
+    "elevation": Exclusion.IMPLAUSIBLE_ELEVATION,
+    "slope": Exclusion.IMPLAUSIBLE_SLOPE,
+    "precipitation": Exclusion.IMPLAUSIBLE_PRECIPITATION,
+    "temperature": Exclusion.IMPLAUSIBLE_TEMPERATURE,
+}
+PLAUSIBLE_LAYERS: tuple[str, ...] = tuple(IMPLAUSIBLE_FLAGS)
+"""Continuous layers whose values are checked against ``[plausible_range]`` of the rules."""
 _ANY_RULE = int(sum(RULE_FLAGS.values()))
 _ANY_NODATA = int(sum(NODATA_FLAGS.values()))
 _ANY_UNKNOWN = int(sum(UNKNOWN_FLAGS.values()))
+_ANY_IMPLAUSIBLE = int(sum(IMPLAUSIBLE_FLAGS.values()))
+_UNDECIDED = _ANY_NODATA | _ANY_UNKNOWN | _ANY_IMPLAUSIBLE
+"""Flags that make a cell undecidable (mask 255) unless a rule excludes it on valid data."""
 _FLAG_BITS = (1 << 24) - 1
 _LAND_TYPE_SHIFT = 24
 _ALL_FLAGS: tuple[Exclusion, ...] = tuple(Exclusion)
@@ -153,6 +175,25 @@ _BIT: dict[Exclusion, np.uint32] = {flag: np.uint32(flag) for flag in Exclusion}
 
 class SuitabilityWarning(UserWarning):
     """Part of a province cannot be evaluated (nodata in some layer): it is counted as not afforestable."""
+
+
+def _rebuild_input_error(cls: type, reason: str, file: str | None, field: str | None, value: Any, row: int | None) -> Exception:
+    return cls(reason, file=file, field=field, value=value, row=row)
+
+
+class LayerReadError(InputError):
+    """A layer could not be read during the overlay (e.g. a truncated or corrupt GeoTIFF). Raised inside a
+    dask task; pickles with its file and field, so it arrives intact from a distributed worker."""
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild_input_error, (type(self), self.reason, self.file, self.field, self.value, self.row))
+
+
+def partial_path(path: str | Path) -> Path:
+    """A unique temporary name next to ``path`` (hidden, ``.partial`` before the suffix): outputs are
+    written there and renamed onto ``path`` only when the whole run has succeeded."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.partial{path.suffix}")
 
 
 # --------------------------------------------------------------------------------------------- rules
@@ -177,6 +218,9 @@ class SuitabilityRules:
     slope_max_exclusive_deg: float
     land_types: tuple[str, ...] = AFFORESTABLE_LAND_TYPES
     file: str = ""
+    plausible: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    """Per continuous layer: (min, max, unit) of physically possible values, inclusive; layers not listed
+    are not checked."""
 
     def land_use_code_of(self, land_type: str) -> list[int]:
         """RESDC codes counted under ``land_type``."""
@@ -247,6 +291,7 @@ def load_suitability_rules(path: str | Path | None = None) -> SuitabilityRules:
     soil.sort()
 
     return SuitabilityRules(
+        plausible=_plausible_ranges(raw, file),
         land_use_codes=np.array([c for c, *_ in lu], dtype=np.int64),
         land_use_names=tuple(n for _, n, _, _ in lu),
         land_use_type_index=np.array([k for *_, k, _ in lu], dtype=np.uint32),
@@ -268,6 +313,36 @@ def load_suitability_rules(path: str | Path | None = None) -> SuitabilityRules:
     )
 
 
+def _plausible_ranges(raw: dict[str, Any], file: Path) -> dict[str, tuple[float, float, str]]:
+    """``[plausible_range.<layer>]`` of a rules file (min, max, unit, source); the shipped ranges when the
+    file has no such section (a rules file copied before the section existed)."""
+    section = raw.get("plausible_range")
+    if section is None:
+        shipped = data_path("suitability_rules.toml")
+        if file.resolve() == shipped.resolve():
+            raise InputError("missing section", file=file, field="plausible_range")
+        return load_suitability_rules(shipped).plausible
+    if not isinstance(section, dict):
+        raise InputError("must be a table of layers", file=file, field="plausible_range")
+    out: dict[str, tuple[float, float, str]] = {}
+    for layer, entry in section.items():
+        where = f"plausible_range.{layer}"
+        if layer not in PLAUSIBLE_LAYERS:
+            raise InputError(f"not a checked layer; expected one of {list(PLAUSIBLE_LAYERS)}", file=file, field=where)
+        if not isinstance(entry, dict):
+            raise InputError("must be a table with min, max, unit and source", file=file, field=where)
+        low = _number(_require(entry, "min", file, where), file, f"{where}.min")
+        high = _number(_require(entry, "max", file, where), file, f"{where}.max")
+        unit = _require(entry, "unit", file, where)
+        source = _require(entry, "source", file, where)
+        if not isinstance(source, str) or not source.strip():
+            raise InputError("must name where the bound comes from", file=file, field=f"{where}.source", value=source)
+        if not low < high:
+            raise InputError(f"min must be below max ({high})", file=file, field=f"{where}.min", value=low)
+        out[layer] = (low, high, str(unit))
+    return out
+
+
 # -------------------------------------------------------------------------------------------- config
 
 
@@ -287,11 +362,14 @@ class LayerSpec(_Strict):
 
 class ProvinceSpec(_Strict):
     """Province boundaries: a raster of integer codes with ``codes`` {code: name}, or a GeoJSON file whose
-    features carry the name in property ``name_field`` (rasterised at cell centres)."""
+    features carry the name in property ``name_field`` (rasterised at cell centres). Every code of the
+    raster (other than its nodata) must be in ``codes`` or in ``ignore_codes`` (cells outside the region,
+    e.g. a neighbouring province): an unlisted code is an error, never a silent loss of area."""
 
     path: Path
     codes: dict[int, str] | None = None
     name_field: str | None = None
+    ignore_codes: list[int] = Field(default_factory=list)
 
 
 class LayersSection(_Strict):
@@ -371,6 +449,14 @@ def load_suitability_config(path: str | Path) -> SuitabilityConfig:
     config = config.resolved(file.parent)
     if (config.provinces.codes is None) == (config.provinces.name_field is None):
         raise InputError("give either codes (province raster) or name_field (GeoJSON)", file=file, field="provinces")
+    if config.provinces.ignore_codes:
+        if config.provinces.codes is None:
+            raise InputError("ignore_codes applies to a province raster (with codes), not to GeoJSON boundaries",
+                             file=file, field="provinces.ignore_codes", value=config.provinces.ignore_codes)
+        both = sorted(set(config.provinces.ignore_codes) & set(config.provinces.codes))
+        if both:
+            raise InputError("codes both listed as provinces and ignored; keep each in one place", file=file,
+                             field="provinces.ignore_codes", value=both)
     return config
 
 
@@ -534,6 +620,10 @@ class OverlayInputs:
     province_shapes: list[tuple[dict, int]] | None = None
     """(geometry in the grid's CRS, province index) when the boundaries are vector."""
     soil_code_map: dict[int, int] | None = None
+    paths: dict[str, Path] = field(default_factory=dict)
+    """File of each layer (and ``provinces``), for errors raised while reading."""
+    province_ignore: np.ndarray | None = None
+    """Sorted province-raster codes that lie outside the region (``ignore_codes``)."""
 
     @property
     def slope_derived(self) -> bool:
@@ -666,6 +756,8 @@ def open_inputs(config: SuitabilityConfig) -> OverlayInputs:
         province_codes=province_codes,
         province_shapes=province_shapes,
         soil_code_map=config.soil_codes,
+        paths={**{name: spec.path for name, spec in specs.items()}, "provinces": province_spec.path},
+        province_ignore=np.array(sorted(province_spec.ignore_codes), dtype=np.int64),
     )
 
 
@@ -836,6 +928,7 @@ def _codes_strip(
     min_slope = np.where(known, rules.land_use_min_slope_deg[pos], np.nan)
 
     slope_v = _as_float(slope, nodata["slope"], scale["slope"])
+    _flag_implausible(code, slope_v, rules.plausible.get("slope"), Exclusion.IMPLAUSIBLE_SLOPE)
     slope_ok = ~np.isnan(slope_v)
     code[~slope_ok] |= _BIT[Exclusion.NODATA_SLOPE]
     with np.errstate(invalid="ignore"):
@@ -855,12 +948,15 @@ def _codes_strip(
     code[known & ~rules.soil_suitable[pos]] |= _BIT[Exclusion.SOIL]
 
     elev = _as_float(elevation, nodata["elevation"], scale["elevation"])
+    _flag_implausible(code, elev, rules.plausible.get("elevation"), Exclusion.IMPLAUSIBLE_ELEVATION)
     ok = ~np.isnan(elev)
     code[~ok] |= _BIT[Exclusion.NODATA_ELEVATION]
     code[ok & ~(elev < rules.elevation_max_exclusive_m)] |= _BIT[Exclusion.ELEVATION]
 
     p = _as_float(precipitation, nodata["precipitation"], scale["precipitation"])
     t = _as_float(temperature, nodata["temperature"], scale["temperature"])
+    _flag_implausible(code, p, rules.plausible.get("precipitation"), Exclusion.IMPLAUSIBLE_PRECIPITATION)
+    _flag_implausible(code, t, rules.plausible.get("temperature"), Exclusion.IMPLAUSIBLE_TEMPERATURE)
     p_ok, t_ok = ~np.isnan(p), ~np.isnan(t)
     code[~p_ok] |= _BIT[Exclusion.NODATA_PRECIPITATION]
     code[~t_ok] |= _BIT[Exclusion.NODATA_TEMPERATURE]
@@ -870,34 +966,65 @@ def _codes_strip(
     code[p_ok & t_ok & ~humid] |= _BIT[Exclusion.ARIDITY]
 
     code[province < 0] |= _BIT[Exclusion.OUTSIDE]
+    code[province == -2] |= _BIT[Exclusion.UNLISTED_PROVINCE]
     code |= land_type << np.uint32(_LAND_TYPE_SHIFT)
     region = np.where(province >= 0, province + 1, 0).astype(np.uint64) << np.uint64(_PROVINCE_SHIFT)
     return region | code
 
 
-def _read_window(layer: xr.DataArray, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-    return np.asarray(layer.isel(y=slice(r0, r1), x=slice(c0, c1)).values)
+def _flag_implausible(code: np.ndarray, values: np.ndarray, bounds: tuple[float, float, str] | None, flag: Exclusion) -> None:
+    """Set ``flag`` where a (scaled, valid) value lies outside its plausible range; NaN (nodata) never does.
+    Two comparisons per cell; the flagged cells are only indexed when there are any."""
+    if bounds is None:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = (values < bounds[0]) | (values > bounds[1])
+    if bad.any():
+        code[bad] |= _BIT[flag]
+
+
+def _read_window(inputs: OverlayInputs, name: str, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """Window [r0, r1) x [c0, c1) of layer ``name``; a failed read (truncated or corrupt file, file removed
+    during the run) is a :class:`LayerReadError` naming the layer's file and field."""
+    try:
+        return np.asarray(inputs.layers[name].isel(y=slice(r0, r1), x=slice(c0, c1)).values)
+    except (rasterio.errors.RasterioError, OSError) as exc:
+        detail = " ".join(str(exc).split())
+        raise LayerReadError(
+            f"read failed at rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} ({detail or type(exc).__name__}): the file "
+            "is truncated or corrupt (an interrupted copy or download?); copy it again or check it with gdalinfo -checksum",
+            file=inputs.paths.get(name, inputs.sources.get(name, name)),
+            field="provinces" if name == "provinces" else f"layers.{name}",
+        ) from None
 
 
 def _province_window(inputs: OverlayInputs, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-    """0-based province index of each cell of the window, -1 outside every listed province."""
+    """0-based province index of each cell of the window, -1 outside every listed province, -2 where the
+    province raster has a code that is neither nodata, nor listed in ``codes``, nor in ``ignore_codes``."""
     if inputs.province_shapes is not None:
         return rasterio.features.rasterize(
             inputs.province_shapes, out_shape=(r1 - r0, c1 - c0), transform=inputs.grid.block_transform(r0, c0),
             fill=-1, dtype="int32",
         )
     codes, index = inputs.province_codes  # type: ignore[misc]
-    raw = _read_window(inputs.layers["provinces"], r0, r1, c0, c1)
+    raw = _read_window(inputs, "provinces", r0, r1, c0, c1)
     pos, found = _lookup(raw, codes)
-    found &= ~_invalid(raw, inputs.nodata["provinces"])
-    return np.where(found, index[pos], -1).astype(np.int32)
+    valid = ~_invalid(raw, inputs.nodata["provinces"])
+    found &= valid
+    out = np.where(found, index[pos], -1).astype(np.int32)
+    unlisted = valid != found
+    if unlisted.any():
+        if inputs.province_ignore is not None and len(inputs.province_ignore):
+            unlisted &= ~_lookup(raw, inputs.province_ignore)[1]
+        out[unlisted] = -2
+    return out
 
 
 def _elevation_and_slope(inputs: OverlayInputs, r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
     """The window's elevation (raw values) and its slope, from one read with a one-cell halo."""
     height, width = inputs.grid.height, inputs.grid.width
     top, bottom, left, right = max(r0 - 1, 0), min(r1 + 1, height), max(c0 - 1, 0), min(c1 + 1, width)
-    raw = _read_window(inputs.layers["elevation"], top, bottom, left, right)
+    raw = _read_window(inputs, "elevation", top, bottom, left, right)
     zp = _extrapolate_edges(
         _as_float(raw, inputs.nodata["elevation"], inputs.scale["elevation"]), r0 > 0, r1 < height, c0 > 0, c1 < width
     )
@@ -918,14 +1045,14 @@ def _window_codes(
         elevation, slope = _elevation_and_slope(inputs, r0, r1, c0, c1)
         nodata["slope"], scale["slope"] = None, (1.0, 0.0)
     else:
-        elevation, slope = (_read_window(inputs.layers[n], r0, r1, c0, c1) for n in ("elevation", "slope"))
+        elevation, slope = (_read_window(inputs, n, r0, r1, c0, c1) for n in ("elevation", "slope"))
     layers = (
-        _read_window(inputs.layers["land_use"], r0, r1, c0, c1),
-        _read_window(inputs.layers["soil_order"], r0, r1, c0, c1),
+        _read_window(inputs, "land_use", r0, r1, c0, c1),
+        _read_window(inputs, "soil_order", r0, r1, c0, c1),
         elevation,
         slope,
-        _read_window(inputs.layers["precipitation"], r0, r1, c0, c1),
-        _read_window(inputs.layers["temperature"], r0, r1, c0, c1),
+        _read_window(inputs, "precipitation", r0, r1, c0, c1),
+        _read_window(inputs, "temperature", r0, r1, c0, c1),
         _province_window(inputs, r0, r1, c0, c1),
     )
     code = np.empty((r1 - r0, c1 - c0), dtype=np.uint64)
@@ -976,7 +1103,7 @@ def _mask_strip(code: np.ndarray) -> np.ndarray:
     flags = (code & _FLAG_BITS).astype(np.uint32)
     land_type = ((code >> np.uint64(_LAND_TYPE_SHIFT)) & np.uint64(0xFF)).astype(np.uint8)
     out = np.where(flags == 0, land_type, np.uint8(0))
-    undecided = ((flags & _ANY_RULE) == 0) & ((flags & (_ANY_NODATA | _ANY_UNKNOWN)) != 0)
+    undecided = ((flags & _ANY_RULE) == 0) & ((flags & _UNDECIDED) != 0)
     out[undecided | ((flags & Exclusion.OUTSIDE) != 0)] = MASK_NODATA
     return out
 
@@ -1003,7 +1130,8 @@ class _Layout:
 
     @property
     def size(self) -> int:
-        return self.provinces * self.width
+        # per-province statistics, then the number of cells with an unlisted province code
+        return self.provinces * self.width + 1
 
 
 def _summary_block(code: np.ndarray, block_info: dict | None = None, *, grid: Grid, layout: _Layout) -> np.ndarray:
@@ -1037,7 +1165,7 @@ def _summary_strip(code: np.ndarray, cell_area: float | np.ndarray, layout: _Lay
         area_by(key, None, n_p * n_l).reshape(n_p, n_l),
         area_by(p, None, n_p)[:, None],
     ]
-    undecided = ((flags & _ANY_RULE) == 0) & ((flags & (_ANY_NODATA | _ANY_UNKNOWN)) != 0)
+    undecided = ((flags & _ANY_RULE) == 0) & ((flags & _UNDECIDED) != 0)
     parts.append(area_by(p, undecided, n_p)[:, None])
     present = int(np.bitwise_or.reduce(flags)) if flags.size else 0
     for flag in _ALL_FLAGS:
@@ -1045,7 +1173,10 @@ def _summary_strip(code: np.ndarray, cell_area: float | np.ndarray, layout: _Lay
             parts.append(area_by(p, (flags & _BIT[flag]) != 0, n_p)[:, None])
         else:
             parts.append(np.zeros((n_p, 1)))
-    return np.concatenate(parts, axis=1).ravel()
+    unlisted = 0
+    if not inside.all() and int(np.bitwise_or.reduce(code, axis=None)) & Exclusion.UNLISTED_PROVINCE:
+        unlisted = np.count_nonzero(code & np.uint64(Exclusion.UNLISTED_PROVINCE))
+    return np.append(np.concatenate(parts, axis=1).ravel(), float(unlisted))
 
 
 def _summaries(codes: da.Array, grid: Grid, layout: _Layout) -> da.Array:
@@ -1130,9 +1261,9 @@ class SuitabilityResult:
 
 
 def _unknown_in_window(
-    inputs: OverlayInputs, layer: str, window: tuple[int, int, int, int], known: np.ndarray
+    inputs: OverlayInputs, window: tuple[int, int, int, int], layer: str, known: np.ndarray
 ) -> Counter:
-    values = _read_window(inputs.layers[layer], *window)
+    values = _read_window(inputs, layer, *window)
     values = values[(_province_window(inputs, *window) >= 0) & ~_invalid(values, inputs.nodata[layer])]
     mapped = values
     if layer == "soil_order" and inputs.soil_code_map:
@@ -1144,20 +1275,133 @@ def _unknown_in_window(
     return Counter({(int(v) if float(v).is_integer() else float(v)): int(n) for v, n in zip(unique, counts)})
 
 
-def _unknown_codes(inputs: OverlayInputs, layer: str, known: np.ndarray) -> Counter:
-    """Codes of ``layer`` inside the provinces that the rules do not list, with their cell counts."""
+def _per_window(inputs: OverlayInputs, function: Any, *args: Any) -> list[Any]:
+    """``function(inputs, window, *args)`` for every chunk window, run by dask (the error paths' second pass)."""
     shared = dask.delayed(inputs, pure=False, traverse=False)
     rows, cols = inputs.chunks
     row_starts, col_starts = np.cumsum((0, *rows[:-1])), np.cumsum((0, *cols[:-1]))
     parts = [
-        dask.delayed(_unknown_in_window)(shared, layer, (int(r), int(r + h), int(c), int(c + w)), known)
+        dask.delayed(function)(shared, (int(r), int(r + h), int(c), int(c + w)), *args)
         for r, h in zip(row_starts, rows)
         for c, w in zip(col_starts, cols)
     ]
+    with rasterio.Env(GDAL_CACHEMAX=64):
+        return list(dask.compute(*parts))
+
+
+def _unknown_codes(inputs: OverlayInputs, layer: str, known: np.ndarray) -> Counter:
+    """Codes of ``layer`` inside the provinces that the rules do not list, with their cell counts."""
     total: Counter = Counter()
-    for part in dask.compute(*parts):
+    for part in _per_window(inputs, _unknown_in_window, layer, known):
         total.update(part)
     return total
+
+
+def _unlisted_in_window(inputs: OverlayInputs, window: tuple[int, int, int, int]) -> Counter:
+    raw = _read_window(inputs, "provinces", *window)
+    codes, _ = inputs.province_codes  # type: ignore[misc]
+    unlisted = ~_invalid(raw, inputs.nodata["provinces"]) & ~_lookup(raw, codes)[1]
+    if inputs.province_ignore is not None and len(inputs.province_ignore):
+        unlisted &= ~_lookup(raw, inputs.province_ignore)[1]
+    unique, counts = np.unique(raw[unlisted], return_counts=True)
+    return Counter({(int(v) if float(v).is_integer() else float(v)): int(n) for v, n in zip(unique, counts)})
+
+
+@dataclass
+class _Range:
+    """Values of a layer inside the provinces (after scale and offset): extent and those outside a range."""
+
+    cells: int = 0
+    low: float = math.inf
+    high: float = -math.inf
+    below: int = 0
+    above: int = 0
+    outside_values: set = field(default_factory=set)
+    """Up to two distinct values outside the range (one value only: a missing-data code?)."""
+
+    def merge(self, other: _Range) -> _Range:
+        return _Range(
+            self.cells + other.cells, min(self.low, other.low), max(self.high, other.high), self.below + other.below,
+            self.above + other.above, set(sorted(self.outside_values | other.outside_values)[:2]),
+        )
+
+
+def _range_in_window(
+    inputs: OverlayInputs, window: tuple[int, int, int, int], layer: str, bounds: tuple[float, float, str]
+) -> _Range:
+    values = _as_float(_read_window(inputs, layer, *window), inputs.nodata[layer], inputs.scale[layer])
+    values = values[(_province_window(inputs, *window) >= 0) & ~np.isnan(values)]
+    if values.size == 0:
+        return _Range()
+    below, above = values < bounds[0], values > bounds[1]
+    outside = np.unique(values[below | above])[:2]
+    return _Range(int(values.size), float(values.min()), float(values.max()), int(below.sum()), int(above.sum()),
+                  {float(v) for v in outside})
+
+
+_FRACTIONS = {0.1: "tenths", 0.01: "hundredths", 0.001: "thousandths"}
+_UNIT_WORDS = {"deg C": "degree", "degrees": "degree"}
+
+
+def _implausible_hint(layer: str, spec: LayerSpec, found: _Range, bounds: tuple[float, float, str]) -> str:
+    """The likely cause of values outside the plausible range, and the config line that fixes it."""
+    low, high, unit = bounds
+    scale, offset = spec.scale, spec.offset
+    entry = f'{layer} = {{ path = "{spec.path.name}", %s }} in [layers]'
+
+    def fits(f: float, shift: float = 0.0) -> bool:
+        # the values if the layer had scale x f and offset + shift (v = raw * scale + offset)
+        lo, hi = ((found.low - offset) * f + offset + shift, (found.high - offset) * f + offset + shift)
+        return low <= lo and hi <= high
+
+    if len(found.outside_values) == 1 and found.below + found.above < found.cells:
+        value = next(iter(found.outside_values))
+        raw = (value - offset) / scale
+        if float(raw).is_integer() and abs(raw) >= 99:  # a round code among plausible values: missing data?
+            return (f"every value outside the range is {value:g}: if it marks missing data, set nodata = {raw:g} for "
+                    "this layer: " + entry % f"nodata = {raw:g}" + "; otherwise fix the raster")
+    if layer == "slope" and found.high > high:
+        return ("a slope in percent rise? convert it to degrees (atan(percent / 100)), or leave out the slope layer "
+                "to derive the slope from the elevation")
+    if layer == "temperature" and fits(1.0, -273.15):
+        return "stored in kelvin? set offset = -273.15 for this layer: " + entry % f"offset = {offset - 273.15:g}"
+    for f, word in _FRACTIONS.items():
+        if fits(f):
+            keys = f"scale = {scale * f:g}" + ("" if offset == 0 else f", offset = {offset:g}")
+            return f"stored in {word} of a {_UNIT_WORDS.get(unit, unit)}? set scale = {scale * f:g} for this layer: " + entry % keys
+    if layer == "elevation" and fits(0.3048):
+        return "in feet? set scale = 0.3048 for this layer: " + entry % f"scale = {scale * 0.3048:g}"
+    return ("check the layer's unit (scale and offset in [layers]), its nodata value (nodata = ...) and the raster "
+            f"itself (gdalinfo -stats {spec.path.name})")
+
+
+def _implausible_error(
+    config: SuitabilityConfig, inputs: OverlayInputs, rules: SuitabilityRules, layers: list[str]
+) -> InputError:
+    lines = []
+    first: tuple[str, _Range] | None = None
+    for layer in layers:
+        bounds = rules.plausible[layer]
+        parts = _per_window(inputs, _range_in_window, layer, bounds)
+        found = parts[0]
+        for part in parts[1:]:
+            found = found.merge(part)
+        spec = getattr(config.layers, layer)
+        low, high, unit = bounds
+        scaled = "" if (spec.scale, spec.offset) == (1.0, 0.0) else f" after scale = {spec.scale:g}, offset = {spec.offset:g}"
+        lines.append(
+            f"{layer} ({spec.path}): observed min {found.low:g}, max {found.high:g} {unit}{scaled}; plausible range "
+            f"[{low:g}, {high:g}] {unit} (rules file {rules.file}, [plausible_range.{layer}]): {found.below} cells below, "
+            f"{found.above} above, of {found.cells} inside the provinces. Likely fix: "
+            + _implausible_hint(layer, spec, found, bounds)
+        )
+        first = first or (layer, found)
+    assert first is not None
+    layer, found = first
+    return InputError(
+        "values outside the physically plausible range inside the provinces:\n  " + "\n  ".join(lines),
+        file=getattr(config.layers, layer).path, field=f"layers.{layer}", value=(found.low, found.high),
+    )
 
 
 def _write_lock() -> Any:
@@ -1180,12 +1424,37 @@ def overlay(
     """Run the overlay: one pass over the inputs computes the area tables, writes the mask (GeoTIFF, if
     ``mask_path``) and a majority-downsampled preview of at most ``preview_pixels`` per side.
 
-    Raises :class:`InputError` for unknown land-use or soil codes inside the provinces (listing them), for
-    a listed province with no cell on the grid, or one where no cell can be evaluated; warns
-    (:class:`SuitabilityWarning`) when part of a province is nodata in some layer.
+    The mask is written to a temporary name next to ``mask_path`` (:func:`partial_path`) and renamed onto it
+    only when the run succeeds; on any error the temporary file is removed and ``mask_path`` is untouched.
+
+    Raises :class:`InputError` for a layer that cannot be read (:class:`LayerReadError`), for province-raster
+    codes that ``codes`` does not list (and ``ignore_codes`` does not exclude), for unknown land-use or soil
+    codes inside the provinces (listing them), for values outside a layer's physically plausible range
+    (``[plausible_range]`` of the rules, with the observed range and the likely fix), for a listed province
+    with no cell on the grid, or one where no cell can be evaluated; warns (:class:`SuitabilityWarning`) when
+    part of a province is nodata in some layer.
     """
     rules = rules if rules is not None else load_suitability_rules(config.rules)
     inputs = open_inputs(config)
+    path = Path(mask_path) if mask_path is not None else None
+    partial = partial_path(path) if path is not None else None
+    try:
+        result = _overlay(config, rules, inputs, partial, preview_pixels)
+        if partial is not None and path is not None:
+            os.replace(partial, path)
+    except BaseException:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        raise
+    result.mask_path = path
+    for message in result.warnings:
+        warnings.warn(message, SuitabilityWarning, stacklevel=2)
+    return result
+
+
+def _overlay(
+    config: SuitabilityConfig, rules: SuitabilityRules, inputs: OverlayInputs, path: Path | None, preview_pixels: int | None
+) -> SuitabilityResult:
     codes = cell_codes(inputs, rules)
     mask_cells = afforestable_mask(codes)
     layout = _Layout(provinces=len(inputs.provinces), land_types=len(rules.land_types))
@@ -1195,7 +1464,6 @@ def overlay(
         factor = _preview_factor(inputs.grid, inputs.chunk_size, preview_pixels)
         tasks.append(_preview(mask_cells, factor, len(rules.land_types) + 1, MASK_NODATA))
         tasks.append(_preview(province_index(codes), factor, len(inputs.provinces), -1))
-    path = Path(mask_path) if mask_path is not None else None
     if path is not None:
         mask = xr.DataArray(mask_cells, dims=("y", "x"))
         mask = mask.rio.write_crs(inputs.grid.crs).rio.write_transform(inputs.grid.transform).rio.write_nodata(MASK_NODATA)
@@ -1211,32 +1479,44 @@ def overlay(
         )
     with rasterio.Env(GDAL_CACHEMAX=config.gdal_cache_mb):
         computed = dask.compute(*tasks)
-    stats = computed[0].reshape(layout.provinces, layout.width)
+    unlisted_cells = int(computed[0][-1])
+    stats = computed[0][:-1].reshape(layout.provinces, layout.width)
+
+    if unlisted_cells:
+        found: Counter = Counter()
+        for part in _per_window(inputs, _unlisted_in_window):
+            found.update(part)
+        listed = ", ".join(f"{c} ({n} cells)" for c, n in sorted(found.items(), key=lambda kv: -kv[1])[:10])
+        example = sorted(found)[0]
+        raise InputError(
+            f"province codes on the grid that [provinces] codes does not list: {listed}; their cells would silently "
+            f'count as outside the region. Name them in codes (e.g. codes = {{ ..., {example} = "Name" }}) or, if they '
+            f"lie outside the study region, list them in [provinces] as ignore_codes = {sorted(found)[:10]}",
+            file=inputs.province_file, field="provinces.codes", value=sorted(found)[:10],
+        )
 
     flag_offset = 2 * (layout.land_types + 1) + 2
     flag_area = {flag: stats[:, flag_offset + k] for k, flag in enumerate(_ALL_FLAGS)}
     for layer, flag in UNKNOWN_FLAGS.items():
         if flag_area[flag].sum() > 0:
             known = rules.land_use_codes if layer == "land_use" else rules.soil_codes
-            found = _unknown_codes(inputs, layer, known)
-            if path is not None and path.exists():
-                path.unlink()
-            listed = ", ".join(f"{c} ({n} cells)" for c, n in sorted(found.items(), key=lambda kv: -kv[1])[:10])
+            unknown = _unknown_codes(inputs, layer, known)
+            listed = ", ".join(f"{c} ({n} cells)" for c, n in sorted(unknown.items(), key=lambda kv: -kv[1])[:10])
             spec = getattr(config.layers, layer)
             raise InputError(
                 f"unknown {layer.replace('_', '-')} codes inside the provinces: {listed}; list them in the "
                 f"rules file ({rules.file}) or fix the raster",
-                file=spec.path, field=f"layers.{layer}", value=sorted(found)[:10],
+                file=spec.path, field=f"layers.{layer}", value=sorted(unknown)[:10],
             )
+    implausible = [layer for layer, flag in IMPLAUSIBLE_FLAGS.items() if flag_area[flag].sum() > 0]
+    if implausible:
+        raise _implausible_error(config, inputs, rules, implausible)
 
     result = _tables(stats, layout, inputs, rules, flag_area)
-    result.mask_path = path
     if preview_pixels:
         result.preview = computed[1]
         result.preview_provinces = computed[2]
         result.preview_factor = factor
-    for message in result.warnings:
-        warnings.warn(message, SuitabilityWarning, stacklevel=2)
     return result
 
 
