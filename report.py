@@ -50,6 +50,7 @@ from afforest.model.carbon import (
     study_carbon_discount_rates,
     write_soil_schedule,
 )
+from afforest.errors import InputError, ReportError, prepare_output_dir
 from afforest.model.merit_order import fill_merit_order, merit_order, shares
 from afforest.model.supply_curve import (
     AbatementConvention,
@@ -123,7 +124,7 @@ class _Rows:
         table = pd.DataFrame(self.rows, columns=list(COLUMNS))
         duplicated = table["figure"].duplicated()
         if duplicated.any():
-            raise AssertionError(f"duplicate figure names {list(table.loc[duplicated, 'figure'])}")
+            raise ReportError(f"figures named twice in the reproduction table: {list(table.loc[duplicated, 'figure'])}")
         return table
 
 
@@ -157,7 +158,7 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
 
     # -- land use ------------------------------------------------------------------------------------------
     rows.add("desirable_area", "10^4 ha", own_area,
-             "analytic root of Eq. 3 with the published, rounded alpha and beta (REFERENCE.md derives 103.35); "
+             "analytic root of Eq. 3 (Wang et al. 2024, section 3) with the published, rounded alpha and beta, 103.35; "
              f"the study's unrounded fit gives {study_area:g}", "desirable_area")
     rows.add("desirable_share_of_initial_area", "-", own_area / a0,
              f"{own_area:.2f} / A0 = {a0:g}: the gap of desirable_area (rounded alpha, beta)", "desirable_share_of_initial_area")
@@ -401,9 +402,12 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
 
     supply = pd.concat([c.assign(carbon_discount_rate=r) for r, c in curves.items()], ignore_index=True)
     table = rows.frame()
-    missing = table[(table["gap_pct"].abs() > EXPLAIN_ABOVE_PCT) & (table["note"].str.len() == 0)]
+    missing = table[(table["gap_pct"].abs() > EXPLAIN_ABOVE_PCT) & (table["note"].str.strip().str.len() == 0)]
     if not missing.empty:
-        raise AssertionError(f"unexplained gaps: {list(missing['figure'])}")
+        raise ReportError(
+            f"gaps above {EXPLAIN_ABOVE_PCT} % without an explanation in the reproduction table: "
+            + ", ".join(f"{row.figure} ({row.gap_pct:+.2f} %)" for row in missing.itertuples())
+        )
     return Reproduction(
         table=table,
         carbon_paths=pd.concat(paths, ignore_index=True),
@@ -607,8 +611,9 @@ def _format(value: Any, digits: int = 4) -> str:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from afforest.cli import _print_json
 
+    output = prepare_output_dir(args.output, option="--output") if args.output else None  # fail before the work
     rep = reproduce()
-    written = write_outputs(rep, args.output) if args.output else []
+    written = write_outputs(rep, output) if output is not None else []
     if args.json:
         records = [
             {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
@@ -639,9 +644,36 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _package_data_folders() -> list[Path]:
+    """Folders of the installed package's own data (the shipped tables and scenarios)."""
+    from importlib.resources import files
+
+    return [Path(str(files(package))).resolve() for package in ("afforest.data", "afforest.scenarios")]
+
+
+def _check_schedule_target(path: str | Path) -> Path:
+    """The CSV ``calibrate-soil --write`` may write: never the package's own data, never a folder."""
+    target = Path(path).expanduser()
+    resolved = target.resolve()
+    for folder in _package_data_folders():
+        if resolved.is_relative_to(folder):
+            raise InputError(
+                f"is inside the package's data folder {folder}; a command never overwrites the shipped data. "
+                "Write the schedule elsewhere (e.g. --write soil_schedule.csv) and compare it with "
+                "data/soil_carbon_schedule.csv",
+                file=target, field="--write",
+            )
+    if target.is_dir():
+        raise InputError("is a folder; give the path of a CSV file", file=target, field="--write")
+    prepare_output_dir(target.parent, option="--write")
+    return target
+
+
 def _cmd_calibrate_soil(args: argparse.Namespace) -> int:
     from afforest.cli import _print_json
 
+    if args.write:
+        args.write = str(_check_schedule_target(args.write))
     calibration = calibrate_from_provenance(path=args.provenance)
     params = load_carbon_parameters(soil_schedule=calibration.schedule)
     totals = {rate: per_hectare_totals(params, rate) for rate in study_carbon_discount_rates()}
@@ -692,7 +724,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Solve the soil rates omega_i from the targets and shape of a provenance TOML.",
     )
     p.add_argument("--provenance", metavar="TOML", help="calibration inputs (default: the shipped soil_carbon_schedule.toml)")
-    p.add_argument("--write", metavar="CSV", nargs="?", const=str(data_path("soil_carbon_schedule.csv")),
-                   help="write the schedule (default path: the shipped data/soil_carbon_schedule.csv)")
+    p.add_argument("--write", metavar="CSV",
+                   help="also write the schedule to CSV (a path outside the package: the shipped "
+                        "data/soil_carbon_schedule.csv is never overwritten)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_calibrate_soil)

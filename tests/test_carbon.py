@@ -304,7 +304,7 @@ def test_the_calibration_targets_are_the_published_figures(published):
 # -- the study's figures --------------------------------------------------------------------------------------
 
 def test_richards_biomass_is_the_reference_reconstruction_and_its_gap(study, published):
-    """REFERENCE.md: v(40) = 77.56 m^3/ha -> 40.3 t C/ha of biomass vs 38.3 implied by the pool shares."""
+    """Wang et al. 2024, section 4 (Richards growth with the published a, k, c): v(40) = 77.56 m^3/ha -> 40.3 t C/ha of biomass vs 38.3 implied by the pool shares."""
     assert float(study.growth.volume_m3_per_ha(40.0)) == pytest.approx(77.56, abs=0.005)  # printed to 0.01
     biomass = biomass_carbon_t_c_per_ha(study, 0.0)
     assert biomass == pytest.approx(40.34, abs=0.005)

@@ -36,7 +36,7 @@ def test_table2_shape_and_totals(study_area):
 
 
 def test_table3_implies_one_equivalent_value_per_province(study_esv):
-    """REFERENCE.md: ESV = SV_i x sum_n F_jn, so ESV / forest ESV is the same in every province.
+    """Wang et al. 2024, section 2, Eq. 6: ESV = SV_i x sum_n F_jn, so ESV / forest ESV is the same in every province.
 
     Printed to 0.01 yuan, the smallest entry (440.11) carries up to 1.1e-5 relative rounding error and a
     ratio of two printed numbers up to about twice that, so provinces may differ by 4.6e-5. One printed

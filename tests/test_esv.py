@@ -101,7 +101,7 @@ def test_implied_standard_value_recovers_a_known_value_and_flags_a_typo():
 def test_xie_table_has_14_classes_and_the_published_row_sums():
     factors = esv.load_equivalent_factors()
     totals = factors.groupby("xie_class", sort=False)["equivalent"].sum().round(2)
-    # Row sums as printed in Xie et al. 2015 (REFERENCE.md, column "sum").
+    # Row sums as printed in Xie et al. 2015 (their table of equivalent factors per unit area, column "sum").
     published = {
         "dry_land": 4.01, "paddy": 3.89, "coniferous_forest": 17.53, "mixed_conifer_broadleaf_forest": 23.09,
         "broadleaf_forest": 22.95, "shrub": 15.22, "steppe": 5.07, "shrub_grassland": 19.69, "meadow": 11.43,

@@ -136,7 +136,7 @@ def test_mutable_discount_rate_resolves_to_the_new_root(study_params):
 
 
 def test_merit_order_fill_reproduces_province_shares(study_classes):
-    """REFERENCE.md: filling 102.71 x 10^4 ha in merit order gives the published shares (to 0.01 pp)."""
+    """Wang et al. 2024, section 3: filling 102.71 x 10^4 ha in merit order gives the published shares (to 0.01 pp)."""
     allocation = fill_merit_order(study_classes, PUBLISHED["desirable_area"].value)
     got = shares(allocation, "province")
     for province in ("qinghai", "gansu", "shaanxi"):

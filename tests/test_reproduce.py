@@ -82,7 +82,7 @@ def test_the_study_totals_and_their_explained_gaps(rows: pd.DataFrame):
 
 
 def test_land_use_figures_come_from_the_chain(rows: pd.DataFrame):
-    assert rows.loc["desirable_area", "afforest"] == pytest.approx(103.35, abs=0.005)  # REFERENCE.md's root
+    assert rows.loc["desirable_area", "afforest"] == pytest.approx(103.35, abs=0.005)  # Eq. 3's root with the printed alpha, beta
     shares = [rows.loc[f"province_share_{p}", "afforest"] for p in ("qinghai", "gansu", "shaanxi", "xinjiang_ningxia")]
     assert sum(shares) == pytest.approx(1.0, abs=1e-12)
     assert rows.loc["desirable_area_low_cover_grassland", "afforest"] == pytest.approx(45.65, abs=1e-9)

@@ -52,7 +52,7 @@ def test_eq3_holds_at_the_root(study_params):
 
 
 def test_study_root(study_params):
-    """REFERENCE.md: with the rounded coefficients Eq. 3 has one root, A0 - A* = 103.35 (20.69 %).
+    """Wang et al. 2024, section 3, Eq. 3: with the rounded coefficients Eq. 3 has one root, A0 - A* = 103.35 (20.69 %).
 
     The study reports 102.71 (20.56 %); the 0.6 % gap is the rounding of alpha and beta to the printed digits
     (alpha_3 = -0.0016 alone moves B'(A*) by up to 0.5e-4 x 396^3 = 3100 yuan/ha).

@@ -62,7 +62,7 @@ def _classes(esv: list[float], area: list[float]) -> pd.DataFrame:
 # -- present values ------------------------------------------------------------------------------------------
 
 def test_pv_of_table4_is_the_reference_formula(costs):
-    """REFERENCE.md section 5: 42265 + 1326 e^-r + 1326 e^-2r + 750 e^-3r + 181 (1 - e^-40r) / r."""
+    """Wang et al. 2024, section 5 and Table 4: 42265 + 1326 e^-r + 1326 e^-2r + 750 e^-3r + 181 (1 - e^-40r) / r."""
     expected = 42265 + 1326 * math.exp(-R) + 1326 * math.exp(-2 * R) + 750 * math.exp(-3 * R) + 181 * (1 - math.exp(-T * R)) / R
     assert present_value_direct_costs(costs, CostDiscounting(R, T)) == pytest.approx(expected, rel=1e-14)
 
@@ -102,7 +102,7 @@ def test_small_curve_by_hand(costs):
 
 
 def test_the_published_costs_follow_from_the_study_carbon_per_hectare(classes, costs, published):
-    """REFERENCE.md: with 374.88 Mt / 102.71 x 10^4 ha per planted ha, continuous discounting over 40 yr
+    """Wang et al. 2024, sections 4-5: with 374.88 Mt / 102.71 x 10^4 ha per planted ha, continuous discounting over 40 yr
     reproduces 153.72-1499.67 and 948.81 to within 0.05 yuan (the study rounds its carbon to 365.0)."""
     carbon = published["cumulative_sink_rc0"] * 100 / published["desirable_area"]
     curve = supply_curve(classes, costs, carbon, CostDiscounting(R, T))
