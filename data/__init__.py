@@ -350,6 +350,14 @@ def check_area_against_initial_area(
         )
     tolerance = area_rounding_tolerance_10k_ha(len(area)) if tolerance_10k_ha is None else tolerance_10k_ha
     if abs(total - initial_area_10k_ha) > tolerance + 1e-9:
+        study_a0 = float(load_quantities()["initial_area"].value)  # type: ignore[arg-type]
+        beyond = (
+            f"; and the curves were fitted on the study's 0-{study_a0:g} x 10^4 ha: on {total:.2f} they are "
+            "extrapolated (their cubic terms grow as A^3) and the models may fail or mislead, so for land "
+            "beyond the study's, fit your own alpha, beta"
+            if total > study_a0 + tolerance
+            else ""
+        )
         raise InputError(
             f"the table's areas sum to {total:.2f} x 10^4 ha but the planner's A0 (landuse.initial_area_10k_ha) "
             f"is {initial_area_10k_ha:g} x 10^4 ha (allowed gap {tolerance:.3f}, the rounding of {len(area)} "
@@ -357,7 +365,7 @@ def check_area_against_initial_area(
             "Either fix the table, or set landuse.initial_area_10k_ha = "
             f"{total:.2f} in the scenario; if you do, know that the fitted ESV curves alpha, beta (Eqs. 4-5, "
             "data/landuse_parameters.toml) describe the study's land, so Eq. 3 and the curves model then "
-            "still describe the study's ESV (only the classes model reads this table's land)",
+            f"still describe the study's ESV (only the classes model reads this table's land){beyond}",
             file=file,
             field=field,
             value=round(total, 6),

@@ -545,6 +545,8 @@ def test_demo_region_output_used_as_table2(tmp_path):
     assert error.value == pytest.approx(7076.0)
     assert "499.58" in error.reason
     assert "set landuse.initial_area_10k_ha = 7076.00" in error.reason
+    # following that advice alone extrapolates the study's cubic curves 14-fold: the error says so
+    assert "extrapolated" in error.reason
 
 
 @pytest.mark.catalogue("C15")
