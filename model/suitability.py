@@ -983,13 +983,26 @@ def _flag_implausible(code: np.ndarray, values: np.ndarray, bounds: tuple[float,
         code[bad] |= _BIT[flag]
 
 
+def _error_chain(exc: BaseException) -> str:
+    """The messages of an exception and its causes (GDAL's detail is in the innermost ones), deduplicated."""
+    messages: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(messages) < 4:
+        seen.add(id(exc))
+        text = " ".join(str(exc).split())
+        if text and "See previous exception" not in text and text not in messages:
+            messages.append(text)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return "; ".join(messages)
+
+
 def _read_window(inputs: OverlayInputs, name: str, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
     """Window [r0, r1) x [c0, c1) of layer ``name``; a failed read (truncated or corrupt file, file removed
     during the run) is a :class:`LayerReadError` naming the layer's file and field."""
     try:
         return np.asarray(inputs.layers[name].isel(y=slice(r0, r1), x=slice(c0, c1)).values)
     except (rasterio.errors.RasterioError, OSError) as exc:
-        detail = " ".join(str(exc).split())
+        detail = _error_chain(exc)
         raise LayerReadError(
             f"read failed at rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} ({detail or type(exc).__name__}): the file "
             "is truncated or corrupt (an interrupted copy or download?); copy it again or check it with gdalinfo -checksum",
@@ -1390,7 +1403,7 @@ def _implausible_error(
         low, high, unit = bounds
         scaled = "" if (spec.scale, spec.offset) == (1.0, 0.0) else f" after scale = {spec.scale:g}, offset = {spec.offset:g}"
         lines.append(
-            f"{layer} ({spec.path}): observed min {found.low:g}, max {found.high:g} {unit}{scaled}; plausible range "
+            f"{layer} ({spec.path.name}): observed min {found.low:g}, max {found.high:g} {unit}{scaled}; plausible range "
             f"[{low:g}, {high:g}] {unit} (rules file {rules.file}, [plausible_range.{layer}]): {found.below} cells below, "
             f"{found.above} above, of {found.cells} inside the provinces. Likely fix: "
             + _implausible_hint(layer, spec, found, bounds)
