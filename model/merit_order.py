@@ -23,6 +23,7 @@ __all__ = [
     "landuse_classes",
     "fill_merit_order",
     "shares",
+    "classes_steady_state_area",
 ]
 
 
@@ -117,3 +118,36 @@ def shares(allocation: pd.DataFrame, by: str = "province") -> pd.Series:
     """Share (0-1) of an allocation's area by ``province`` or ``land_type``."""
     grouped = allocation.groupby(by, sort=False)["area_10k_ha"].sum()
     return grouped / grouped.sum()
+
+
+def classes_steady_state_area(
+    classes: pd.DataFrame,
+    hurdle_yuan_per_ha_yr: float,
+    *,
+    extra_hurdle_by_land_type: dict[str, float] | None = None,
+    province_quota_10k_ha: dict[str, float] | None = None,
+) -> float:
+    """Long-run area of the classes dynamic program, in closed form (10^4 ha).
+
+    Each class is linear in its area, so in the long run a class is converted whole iff the yearly ESV it
+    gains, ``afforested_esv - esv``, exceeds the annuity of its planting cost (``hurdle_yuan_per_ha_yr``,
+    r tau(0) net of any carbon value, plus ``extra_hurdle_by_land_type`` for land types with their own cost),
+    and a province quota takes the province's best classes first (swapping a worse converted hectare for a
+    better unconverted one of the same province raises welfare). The rising cost tau1 R sets how fast, never
+    where: this is what the program reaches once its path has converged.
+    """
+    extra = extra_hurdle_by_land_type or {}
+    gain = (
+        classes["afforested_esv_yuan_per_ha_yr"].to_numpy(float)
+        - classes["esv_yuan_per_ha_yr"].to_numpy(float)
+        - hurdle_yuan_per_ha_yr
+        - classes["land_type"].map(lambda t: extra.get(t, 0.0)).to_numpy(float)
+    )
+    table = classes[["province", "area_10k_ha"]].assign(net_gain=gain)
+    table = table[table["net_gain"] > 0].sort_values("net_gain", ascending=False, kind="stable")
+    quotas = province_quota_10k_ha or {}
+    total = 0.0
+    for province, rows in table.groupby("province", sort=False):
+        area = float(rows["area_10k_ha"].sum())
+        total += min(area, float(quotas[province])) if province in quotas else area
+    return total
