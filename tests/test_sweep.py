@@ -74,8 +74,9 @@ def test_reuse_gives_the_same_answers_as_rebuilding():
     points = grid_points({"financial_discount_rate": [0.02, 0.08, 0.05]})
     reused = run_sweep(scenario, points, workers=1, progress=False, reuse=True)
     rebuilt = run_sweep(scenario, points, workers=1, progress=False, reuse=False)
+    assert reused["models_reused"].iloc[1:].all() and not rebuilt["models_reused"].any()
     for column in ("numeric_afforested_area_10k_ha", "classes_afforested_area_10k_ha"):
-        assert np.allclose(reused[column], rebuilt[column], rtol=1e-6)
+        assert reused[column].tolist() == rebuilt[column].tolist()  # bit for bit: every point starts cold
 
 
 def test_results_files_round_trip_with_provenance(tmp_path):
@@ -94,18 +95,25 @@ def test_results_files_round_trip_with_provenance(tmp_path):
 def test_resume_skips_finished_points(tmp_path):
     scenario = _fast_scenario()
     points = grid_points({"financial_discount_rate": [0.03, 0.04, 0.05, 0.06]})
-    first = run_sweep(scenario, points[:2], tmp_path, workers=1, progress=False)
-    # a kill in the middle of a write leaves half a line: it must be ignored
-    with (tmp_path / PROGRESS_FILE).open("a") as fh:
-        fh.write('{"point_id": 2, "status": "o')
+    first = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
+    # a kill after two points: the results files are not written yet, and the log ends in half a line
+    log = tmp_path / PROGRESS_FILE
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:2]) + '{"point_id": 2, "status": "o')
+    for name in ("results.parquet", "results.csv"):
+        (tmp_path / name).unlink()
     full = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
     assert list(full["point_id"]) == [0, 1, 2, 3]
     # the first two rows come from the log unchanged (same worker pid and timing), the others are new
     for column in ("worker_pid", "point_s"):
-        assert full[column].iloc[:2].tolist() == first[column].tolist()
+        assert full[column].iloc[:2].tolist() == first[column].iloc[:2].tolist()
+    assert full["point_s"].iloc[2:].tolist() != first["point_s"].iloc[2:].tolist()
     lines = (tmp_path / PROGRESS_FILE).read_text().splitlines()
     solved = [json.loads(l)["point_id"] for l in lines if l.endswith("}")]
     assert sorted(solved) == [0, 1, 2, 3]
+    # the same sweep again: nothing to solve, nothing appended
+    again = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
+    pd.testing.assert_frame_equal(again, full)
+    assert (tmp_path / PROGRESS_FILE).read_text().splitlines() == lines
 
 
 def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path):
@@ -131,7 +139,7 @@ def test_two_local_workers_match_one(tmp_path):
     serial = run_sweep(scenario, points, workers=1, progress=False)
     parallel = run_sweep(scenario, points, tmp_path, workers=2, progress=False)
     assert parallel["worker_pid"].nunique() == 2
-    assert np.allclose(serial["numeric_afforested_area_10k_ha"], parallel["numeric_afforested_area_10k_ha"], rtol=1e-7)
+    assert serial["numeric_afforested_area_10k_ha"].tolist() == parallel["numeric_afforested_area_10k_ha"].tolist()
 
 
 def test_dask_local_cluster(tmp_path):
@@ -143,7 +151,7 @@ def test_dask_local_cluster(tmp_path):
             frame = run_sweep(scenario, points, tmp_path, scheduler=client, progress=False)
     assert (frame["status"] == "ok").all()
     serial = run_sweep(scenario, points, workers=1, progress=False)
-    assert np.allclose(frame["numeric_afforested_area_10k_ha"], serial["numeric_afforested_area_10k_ha"], rtol=1e-7)
+    assert frame["numeric_afforested_area_10k_ha"].tolist() == serial["numeric_afforested_area_10k_ha"].tolist()
 
 
 def test_every_shipped_scenario_solves():
@@ -151,7 +159,8 @@ def test_every_shipped_scenario_solves():
 
     for name in shipped_scenarios():
         row = solve_point(load_scenario(name).with_overrides(FAST).model_dump_json(), SweepPoint(0, {}))
-        assert row["status"] == "ok", (name, row.get("error"))
+        # a short horizon may leave a path unconverged: that is flagged "suspect", not an error
+        assert row["status"] in ("ok", "suspect"), (name, row.get("error"))
         assert row["analytic_afforested_area_10k_ha"] > 0
 
 
