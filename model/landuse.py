@@ -235,6 +235,25 @@ def _polynomial_integral(coefficients: pyo.Param, x: object) -> object:
     return pyo.quicksum(coefficients[i] * x ** (i + 1) / (i + 1) for i in coefficients)
 
 
+_EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
+    "classes": (pd.DataFrame,),
+    "params": (LandUseParameters,),
+    "grid": (TimeGrid, type(None)),
+}
+
+
+def _check_argument_types(signature: str, **arguments: object) -> None:
+    """A builder called with its arguments swapped or of the wrong kind says what it expects (TypeError)."""
+    for name, value in arguments.items():
+        expected = _EXPECTED_TYPES[name]
+        if not isinstance(value, expected):
+            names = " or ".join("None" if t is type(None) else t.__name__ for t in expected)
+            raise TypeError(
+                f"{signature}: argument {name!r} must be a {names}, got {type(value).__name__}"
+                + (" (are the arguments in this order?)" if any(isinstance(value, _EXPECTED_TYPES[o]) for o in arguments if o != name) else "")
+            )
+
+
 def build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None) -> pyo.ConcreteModel:
     """Curves representation: ESV from the study's fitted B'(A) and C'(z) (an NLP; solve with Ipopt).
 
@@ -245,6 +264,7 @@ def build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None) 
     ``planting_rate_10k_ha_per_yr[k]`` (R_k); constraints ``initial_state``, ``land_balance[k]``;
     welfare terms as in the module docstring; objective ``welfare``.
     """
+    _check_argument_types("build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None)", params=params, grid=grid)
     grid = grid or TimeGrid()
     m = pyo.ConcreteModel(name="afforest_curves")
     _add_skeleton(m, params, grid)
@@ -298,6 +318,12 @@ def build_classes_model(
     ``initial_state[c]``, ``land_balance[c, k]``, ``planting_rate_total[k]`` (R_k is the sum over classes,
     so the rising marginal cost applies to the region's total planting).
     """
+    _check_argument_types(
+        "build_classes_model(classes: pandas.DataFrame, params: LandUseParameters, grid: TimeGrid | None = None)",
+        classes=classes,
+        params=params,
+        grid=grid,
+    )
     grid = grid or TimeGrid()
     required = ["land_type", "province", "slice", "rank", "area_10k_ha", "esv_yuan_per_ha_yr", "afforested_esv_yuan_per_ha_yr"]
     missing = [c for c in required if c not in classes.columns]
