@@ -45,6 +45,7 @@ __all__ = [
     "area_rounding_tolerance_10k_ha",
     "MAX_AREA_10K_HA",
     "MAX_PLANTING_COST_YUAN_PER_HA",
+    "MAX_CARBON_PRICE_YUAN_PER_T_CO2",
     "parse_number",
     "check_category",
     "check_unique",
@@ -90,6 +91,9 @@ Bounds every cell and the total of an afforestable-area table and every area a s
 
 MAX_PLANTING_COST_YUAN_PER_HA: float = _bound("max_planting_cost")
 """Largest tau(0) (yuan/ha) and tau1 (yuan/ha per 10^4 ha/yr) a scenario may set (``data/input_bounds.toml``)."""
+
+MAX_CARBON_PRICE_YUAN_PER_T_CO2: float = _bound("max_carbon_price")
+"""Largest carbon price (yuan/t CO2) a scenario may set (``data/input_bounds.toml``)."""
 
 _UNIT_SLIP_HINT = (
     f"larger than China's land area ({MAX_AREA_10K_HA:g} x 10^4 ha = 9.6e8 ha, data/input_bounds.toml), "
@@ -529,8 +533,19 @@ class LandUseParameters:
             ),
         }
         for name, (value, ok, reason) in checks.items():
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InputError("must be a number", field=name, value=value)
+            if not math.isfinite(value):
+                raise InputError("must be a finite number", field=name, value=value)
+            if not ok(value):
                 raise InputError(reason, field=name, value=value)
+        if self.initial_area_10k_ha > MAX_AREA_10K_HA:
+            raise InputError(
+                f"must be at most {MAX_AREA_10K_HA:g} x 10^4 ha (China's land area, data/input_bounds.toml): "
+                "is it in ha instead of 10^4 ha? divide by 10^4",
+                field="initial_area_10k_ha",
+                value=self.initial_area_10k_ha,
+            )
         for name in ("unconverted_esv_coefficients", "afforested_esv_coefficients"):
             coefficients = getattr(self, name)
             if len(coefficients) == 0 or not all(math.isfinite(c) for c in coefficients):

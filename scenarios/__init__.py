@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from afforest.data import (
     AFFORESTABLE_LAND_TYPES,
     MAX_AREA_10K_HA,
+    MAX_CARBON_PRICE_YUAN_PER_T_CO2,
     MAX_PLANTING_COST_YUAN_PER_HA,
     PROVINCES,
     check_input_file,
@@ -118,7 +119,11 @@ class PolicySection(_Section):
     """Alternative formulations, each a named switch of afforest.model.formulations (defaults: off)."""
 
     carbon_price_yuan_per_t_co2: float = Field(
-        0.0, ge=0.0, le=1e5, description="carbon valued in the planner's objective", json_schema_extra=_unit("yuan/t CO2")
+        0.0,
+        ge=0.0,
+        le=MAX_CARBON_PRICE_YUAN_PER_T_CO2,
+        description="carbon valued in the planner's objective",
+        json_schema_extra=_unit("yuan/t CO2"),
     )
     annual_planting_cap_10k_ha_per_yr: float | None = Field(
         None, gt=0.0, le=MAX_AREA_10K_HA, description="planting capacity per year (None: no cap)", json_schema_extra=_unit("10^4 ha/yr")

@@ -667,3 +667,60 @@ def test_missing_area_file_named_by_the_scenario(tmp_path):
     assert error.field == "inputs.afforestable_area_file"
     assert error.value == str(tmp_path / "nope.csv")
     assert "not found" in error.reason
+
+
+# --- magnitudes: one bound per quantity, read from data/input_bounds.toml by loaders and schema alike -----
+
+
+def test_schema_bounds_are_the_data_bounds():
+    from afforest.data import MAX_CARBON_PRICE_YUAN_PER_T_CO2, MAX_PLANTING_COST_YUAN_PER_HA, load_quantities
+    from afforest.scenarios import ClassesSection, LandUseSection, PolicySection
+
+    bounds = load_quantities(data_path("input_bounds.toml"))
+    assert bounds["max_area"].value == MAX_AREA_10K_HA == 96_000.0  # China: 9.6e6 km2 = 9.6e8 ha
+    assert bounds["max_area"].unit == "10^4 ha"
+
+    def le(section, name):
+        return next(m.le for m in section.model_fields[name].metadata if hasattr(m, "le"))
+
+    assert le(LandUseSection, "initial_area_10k_ha") == MAX_AREA_10K_HA
+    assert le(ClassesSection, "max_class_area_10k_ha") == MAX_AREA_10K_HA
+    assert le(PolicySection, "annual_planting_cap_10k_ha_per_yr") == MAX_AREA_10K_HA
+    assert le(LandUseSection, "planting_cost_intercept_yuan_per_ha") == MAX_PLANTING_COST_YUAN_PER_HA
+    assert le(LandUseSection, "planting_cost_slope_yuan_per_ha_per_10k_ha_yr") == MAX_PLANTING_COST_YUAN_PER_HA
+    assert le(PolicySection, "carbon_price_yuan_per_t_co2") == MAX_CARBON_PRICE_YUAN_PER_T_CO2
+
+
+@pytest.mark.parametrize(
+    ("toml", "field", "fragment"),
+    [
+        ("[policy]\nprovince_quota_10k_ha = { Qinghai = nan }\n", "policy.province_quota_10k_ha.Qinghai",
+         "must be a finite number"),
+        ("[policy]\nprovince_quota_10k_ha = { Qinghai = 4e5 }\n", "policy.province_quota_10k_ha",
+         "between 0 and 96000"),
+        ("[policy]\ndirect_cost_multiplier_by_land_type = { shrubland = inf }\n",
+         "policy.direct_cost_multiplier_by_land_type.shrubland", "must be a finite number"),
+        ("[classes]\nmax_class_area_10k_ha = 1e6\n", "classes.max_class_area_10k_ha", "divide by 10^4"),
+        ("[policy]\nannual_planting_cap_10k_ha_per_yr = 1e6\n", "policy.annual_planting_cap_10k_ha_per_yr",
+         "divide by 10^4"),
+        ("[policy]\ncarbon_price_yuan_per_t_co2 = 2e5\n", "policy.carbon_price_yuan_per_t_co2", "less than or equal"),
+    ],
+)
+def test_other_magnitudes_a_scenario_sets(tmp_path, toml, field, fragment):
+    path = _scenario(tmp_path, toml)
+    error = _error(load_scenario, path)
+    assert error.file == str(path)
+    assert error.field == field
+    assert fragment in error.reason
+
+
+def test_parameters_refuse_a0_larger_than_china(tmp_path):
+    from afforest.data import load_landuse_parameters
+
+    params = load_landuse_parameters()
+    error = _error(lambda: params.replace(initial_area_10k_ha=4_995_800.0))
+    assert error.field == "initial_area_10k_ha"
+    assert error.value == 4_995_800.0
+    assert "divide by 10^4" in error.reason
+    error = _error(lambda: params.replace(financial_discount_rate=math.inf))
+    assert error.reason == "must be a finite number"
