@@ -41,19 +41,51 @@ def _print_json(payload: Any) -> None:
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
+    import contextlib
+
     from afforest.data import load_quantities, data_path
     from afforest.run import solve_landuse
 
-    result = solve_landuse(args.scenario, tee=args.tee)
+    # In --json mode nothing but the JSON object may reach stdout (solver banners, stray prints): solve with
+    # stdout pointed at stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = solve_landuse(args.scenario, tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
     summary = result.to_dict()
+    if result.status != "ok":
+        print(f"afforest: warning: scenario {summary['scenario']}: the result is SUSPECT: "
+              + "; ".join(result.suspect_reasons), file=sys.stderr)
     if args.json:
         _print_json(summary)
         return 0
+
+    def years(value: float | None) -> str:
+        return "never" if value is None else f"{value:g}"
+
     published = load_quantities(data_path("published_results.toml"))
     a0 = result.params.initial_area_10k_ha
     print(f"afforest {afforest.__version__} - scenario {summary['scenario']} ({summary['scenario_hash']})")
-    print(f"r = {result.params.financial_discount_rate:g}/yr, A0 = {a0:g} x 10^4 ha, "
-          f"tau(0) = {result.params.planting_cost_intercept_yuan_per_ha:g} yuan/ha\n")
+    tau0 = result.params.planting_cost_intercept_yuan_per_ha
+    price = result.scenario.policy.carbon_price_yuan_per_t_co2
+    print(f"r = {result.params.financial_discount_rate:g}/yr, A0 = {a0:g} x 10^4 ha, tau(0) = {tau0:g} yuan/ha"
+          + (f" (carbon at {price:g} yuan/t CO2: effective tau(0) {summary['effective_planting_cost_yuan_per_ha']:.1f} yuan/ha)" if price > 0 else ""))
+    if result.status == "ok":
+        print(f"status: ok ({len(result.checks)} checks passed: solvers optimal, both programs at rest by the "
+              "horizon and at their steady states)\n")
+    else:
+        print("status: SUSPECT - do not use the numbers below as they stand:")
+        for reason in result.suspect_reasons:
+            print(f"  - {reason}")
+        print()
+    ignored = summary["ignored_switches"]
+    headline = summary["headline"]
+    if headline["representation"] == "classes":
+        print(f"Eq. 3 and the curves model ignore {', '.join(ignored['analytic'])}: the headline and the "
+              "allocation below come from the classes model, which honours them.")
+        area = headline["afforested_area_10k_ha"]
+        print(f"Headline: long-run afforested area {area:.3f} x 10^4 ha = {100 * area / a0:.2f} % of A0 "
+              "(classes dynamic program)\n")
+    if ignored["classes"]:
+        print(f"The classes model ignores {', '.join(ignored['classes'])}: its land is the afforestable-area table.\n")
     print("Analytic steady state (Eq. 3), roots in [0, A0]:")
     for root in result.roots:
         mark = "  <- reached from A0" if root.reached else ""
@@ -65,16 +97,23 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     study = published["desirable_area"]
     print(f"  study: {study.value} x 10^4 ha ({study.source}); the gap comes from the study's rounded alpha, beta\n")
     print("Dynamic program, area afforested by the horizon:")
+    gap = summary["numeric_gap_to_analytic_pct"]
     print(f"  curves  (NLP, {result.curves_solver.label}, {result.curves_solver.wall_time_s:.2f} s): "
           f"{result.numeric_afforested_area_10k_ha:.3f} x 10^4 ha "
-          f"({summary['numeric_gap_to_analytic_pct']:+.3f} % vs analytic)")
+          + (f"({gap:+.3f} % vs analytic)" if gap is not None else "(analytic: nothing planted)"))
     print(f"  classes (QP,  {result.classes_solver.label}, {result.classes_solver.wall_time_s:.2f} s): "
           f"{result.classes_afforested_area_10k_ha:.3f} x 10^4 ha (each class keeps its own ESV, "
           f"source: {result.scenario.landuse.esv_source})")
-    path = summary["planting_path"]
-    print(f"  planting path (curves): {path['first_period_rate_10k_ha_per_yr']:.2f} x 10^4 ha/yr at first; "
-          f"50 % by year {path['years_to_50pct']:g}, 90 % by {path['years_to_90pct']:g}, 99 % by {path['years_to_99pct']:g}\n")
-    print("Desirable area by province (analytic area filled in merit order):")
+    for name, key in (("curves", "planting_path"), ("classes", "classes_planting_path")):
+        path = summary[key]
+        print(f"  planting path ({name}): {path['first_period_rate_10k_ha_per_yr']:.2f} x 10^4 ha/yr at first; "
+              f"50 % by year {years(path['years_to_50pct'])}, 90 % by {years(path['years_to_90pct'])}, "
+              f"99 % by {years(path['years_to_99pct'])}")
+    print()
+    if summary["allocation_source"] == "classes":
+        print("Afforested area by province (classes dynamic program, honouring the scenario's policy):")
+    else:
+        print("Desirable area by province (analytic area filled in merit order):")
     for province, share in summary["province_shares"].items():
         print(f"  {province:<9} {100 * share:6.2f} %")
     print("\nBy land type and province (10^4 ha):")
@@ -174,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default="baseline", help="shipped scenario name or path to a TOML file (default: baseline)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     p.add_argument("--tee", action="store_true", help="show the solvers' logs")
+    p.add_argument("--allow-nonoptimal", action="store_true",
+                   help="report a solver's last point when it stops without an optimum (the result is then SUSPECT)")
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("steady-state", help="roots of Eq. 3 and their stability for one or more discount rates")

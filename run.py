@@ -576,6 +576,8 @@ class LandUseResult:
     curves_solver: SolveResult
     classes_solver: SolveResult
     welfare_10e8_yuan: dict[str, float] = field(default_factory=dict)
+    effective_planting_cost_yuan_per_ha: float | None = None
+    """tau(0) net of the carbon value of a planted hectare: the cost Eq. 3 and both programs see."""
     checks: list[Check] = field(default_factory=list)
     """Certificates of the numbers (:func:`certify`); any failed one makes the result ``suspect``."""
 
@@ -630,6 +632,7 @@ class LandUseResult:
             "financial_discount_rate": self.params.financial_discount_rate,
             "esv_source": self.scenario.landuse.esv_source,
             "initial_area_10k_ha": self.params.initial_area_10k_ha,
+            "effective_planting_cost_yuan_per_ha": self.effective_planting_cost_yuan_per_ha,
             "analytic_roots": [
                 {
                     "afforested_area_10k_ha": r.afforested_area_10k_ha,
@@ -748,6 +751,7 @@ def solve_models(
             "curves": float(curves_result.objective or float("nan")),
             "classes": float(classes_result.objective or float("nan")),
         },
+        effective_planting_cost_yuan_per_ha=effective_cost,
     )
     result.checks = certify(inputs, result)
     return result
