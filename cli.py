@@ -262,13 +262,18 @@ def _route_logs_to_stderr() -> None:
         root.addHandler(_StderrHandler())
 
 
-def _exit_on_broken_pipe() -> int:
-    """The reader of stdout has gone (``afforest reproduce | head -1``): stop quietly, as Unix tools do."""
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so Python's final flush of what is left cannot fail a second time."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+        os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _exit_on_broken_pipe() -> int:
+    """The reader of stdout has gone (``afforest reproduce | head -1``): stop quietly, as Unix tools do."""
+    _silence_stdout()
     return 128 + signal.SIGPIPE
 
 
@@ -294,8 +299,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _exit_on_broken_pipe()
     except OSError as exc:
         # last line of defence for outputs: permission denied, a path below a regular file, a full disk
-        where = f"{exc.filename}: " if exc.filename is not None else ""
-        print(f"afforest: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):  # stdout itself failed (e.g. > /dev/full): do not fail again at exit
+            _silence_stdout()
+        if exc.filename is not None:
+            message = f"{exc.filename}: {exc.strerror or exc}"
+        else:  # a write to an open file (the path is not known here) or to standard output
+            message = f"{exc.strerror or exc} (while writing the outputs or standard output)"
+        print(f"afforest: error: {message}", file=sys.stderr)
         return 2
 
 
