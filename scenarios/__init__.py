@@ -375,7 +375,14 @@ def _raw(file: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not parent_file.exists():
         hint = f"; {_unknown_scenario(parent)}" if parent_file == scenario_path(parent) else ""
         raise InputError(f"extends a scenario that does not exist{hint}", file=file, field="extends", value=parent)
-    base = _raw(parent_file, (*chain, file.resolve()))
+    try:
+        base = _raw(parent_file, (*chain, file.resolve()))
+    except InputError as exc:
+        if exc.file != str(parent_file) or exc.field is not None:
+            raise
+        # the parent itself cannot be read (a directory, empty, not UTF-8): name the line that points at it
+        where = f"{parent_file}, line {exc.row}" if exc.row is not None else str(parent_file)
+        raise InputError(f"{exc.reason} ({where})", file=file, field="extends", value=parent) from None
     base.pop("description", None)
     return _merge(base, data)
 

@@ -724,3 +724,16 @@ def test_parameters_refuse_a0_larger_than_china(tmp_path):
     assert "divide by 10^4" in error.reason
     error = _error(lambda: params.replace(financial_discount_rate=math.inf))
     assert error.reason == "must be a finite number"
+
+
+@pytest.mark.parametrize("parent", ["folder", "empty.toml"])
+def test_extends_a_parent_that_cannot_be_read_names_the_extends_line(tmp_path, parent):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "empty.toml").write_bytes(b"")
+    path = tmp_path / "child.toml"
+    path.write_text(f'extends = "{parent}"\n')
+    error = _error(load_scenario, path)
+    assert error.file == str(path)
+    assert error.field == "extends"
+    assert error.value == parent
+    assert str(tmp_path / parent) in error.reason
