@@ -352,9 +352,9 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _resolve_file(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
     candidate = Path(name_or_path)
+    if not candidate.is_absolute() and relative_to is not None:
+        candidate = relative_to / candidate  # a path in a file is relative to that file, not to the cwd
     if candidate.suffix == ".toml" or candidate.exists():
-        if not candidate.is_absolute() and relative_to is not None:
-            candidate = relative_to / candidate
         return candidate
     return scenario_path(str(name_or_path))
 
