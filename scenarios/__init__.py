@@ -337,7 +337,10 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
 
 def _unknown_scenario(name: str) -> str:
     shipped = shipped_scenarios()
-    return f"no shipped scenario is called {name!r}{_did_you_mean(name, shipped)} Shipped: {shipped}; or give the path of a .toml file"
+    close = difflib.get_close_matches(name, shipped, n=1)
+    guess = f": did you mean {close[0]!r}? The" if close else "; the"
+    return (f"no shipped scenario is called {name!r}{guess} shipped ones are {shipped} (`afforest scenarios` "
+            "describes them); or give the path of a .toml file")
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
