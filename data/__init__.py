@@ -154,11 +154,13 @@ def check_input_file(
     except OSError as exc:
         raise fail(f"{what} cannot be read ({exc.strerror or exc})") from None
     if stat.S_ISDIR(info.st_mode):
-        inside = sorted(p.name for p in file.iterdir() if p.suffix in (".csv", ".toml"))[:10] if os.access(file, os.R_OK | os.X_OK) else []
+        readable = os.access(file, os.R_OK | os.X_OK)
+        inside = sorted(p.name for p in file.iterdir() if p.suffix in (".csv", ".toml"))[:10] if readable else []
         listing = f" (it holds {inside})" if inside else ""
         raise fail(f"{what} is a directory, not a file{listing}; give the path of the file itself")
     if not stat.S_ISREG(info.st_mode):
-        raise fail(f"{what} is not a regular file (a pipe, socket or device); save the data to a file and give its path")
+        raise fail(f"{what} is not a regular file (a pipe, socket or device); "
+                   "save the data to a file and give its path")
     if not os.access(file, os.R_OK):
         raise fail(f"{what} cannot be read: permission denied; make it readable (chmod u+r) or copy it")
     if info.st_size == 0:
