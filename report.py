@@ -70,7 +70,7 @@ from afforest.model.supply_curve import (
 )
 from afforest.run import LandUseResult, solve_landuse
 
-__all__ = ["COLUMNS", "Reproduction", "reproduce", "write_outputs", "write_figures", "register"]
+__all__ = ["COLUMNS", "Reproduction", "reproduce", "check_explained", "write_outputs", "write_figures", "register"]
 
 COLUMNS = ("figure", "unit", "study", "afforest", "gap_pct", "note")
 """Columns of the reproduction table."""
@@ -126,6 +126,17 @@ class _Rows:
         if duplicated.any():
             raise ReportError(f"figures named twice in the reproduction table: {list(table.loc[duplicated, 'figure'])}")
         return table
+
+
+def check_explained(table: pd.DataFrame) -> None:
+    """Raise :class:`ReportError` naming every figure whose gap exceeds ``EXPLAIN_ABOVE_PCT`` without a note."""
+    note = table["note"].fillna("").astype(str).str.strip()
+    missing = table[(table["gap_pct"].abs() > EXPLAIN_ABOVE_PCT) & (note.str.len() == 0)]
+    if not missing.empty:
+        raise ReportError(
+            f"gaps above {EXPLAIN_ABOVE_PCT} % without an explanation in the reproduction table: "
+            + ", ".join(f"{row.figure} ({row.gap_pct:+.2f} %)" for row in missing.itertuples())
+        )
 
 
 def _sink_totals(path: pd.DataFrame, params: CarbonParameters, rate: float) -> tuple[pd.DataFrame, pd.Series]:
@@ -247,7 +258,7 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
     rows.add("annual_sink_rc0", "Mt CO2/yr", cum[rc0] / years, "cumulative_sink_rc0 / 40 yr, so the same gap (Richards biomass, see cumulative_sink_rc0)",
              "annual_sink_rc0")
     rc5_note = (
-        scope + "a genuine prediction: the calibration uses r_c = 0 figures only. The soil rates follow biomass "
+        scope + "a genuine prediction of the soil shape: the calibration uses r_c = 0 figures only. The soil rates follow biomass "
         "growth (an assumption); the study's unpublished schedule must be later-weighted: tilting the rates by "
         f"e^(kappa age) with kappa = {diagnostic.tilt_per_yr:+.4f}/yr reproduces {study['cumulative_sink_rc5']:g} exactly "
         f"(diagnostic only). The biomass gap adds {100 * biomass_gap * float(totals[rc5].iloc[:2].sum()) / cum[rc5]:+.1f} points"
@@ -402,12 +413,7 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
 
     supply = pd.concat([c.assign(carbon_discount_rate=r) for r, c in curves.items()], ignore_index=True)
     table = rows.frame()
-    missing = table[(table["gap_pct"].abs() > EXPLAIN_ABOVE_PCT) & (table["note"].str.strip().str.len() == 0)]
-    if not missing.empty:
-        raise ReportError(
-            f"gaps above {EXPLAIN_ABOVE_PCT} % without an explanation in the reproduction table: "
-            + ", ".join(f"{row.figure} ({row.gap_pct:+.2f} %)" for row in missing.itertuples())
-        )
+    check_explained(table)
     return Reproduction(
         table=table,
         carbon_paths=pd.concat(paths, ignore_index=True),
