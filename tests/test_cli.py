@@ -72,3 +72,89 @@ def test_help_and_steady_state():
     assert run.returncode == 0
     (point,) = json.loads(run.stdout)
     assert point["analytic_afforested_area_10k_ha"] == pytest.approx(PUBLISHED["rounded_coefficient_root"].value, abs=0.01)
+
+
+# -- every command runs: the listings and every --help ------------------------------------------------------
+
+def _shipped_scenario_files() -> dict[str, str]:
+    """name -> description, read from the package's scenarios folder directly (not via shipped_scenarios)."""
+    import tomllib
+    from importlib.resources import files
+
+    folder = files("afforest.scenarios")
+    return {
+        entry.name.removesuffix(".toml"): tomllib.loads(entry.read_text()).get("description", "")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".toml")
+    }
+
+
+def test_scenarios_lists_every_shipped_scenario():
+    run = _afforest("scenarios")
+    assert run.returncode == 0 and run.stderr == ""
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in run.stdout.splitlines() if line.strip()}
+    shipped = _shipped_scenario_files()
+    assert "baseline" in shipped and len(shipped) >= 8
+    assert set(listed) == set(shipped)
+    for name, description in shipped.items():
+        if description:  # a scenario that extends another may inherit its description
+            assert listed[name] == description
+
+
+SOLVER_INTERFACES = ("ipopt-executable", "cyipopt", "highspy", "highspy-extras")
+"""The ways afforest.solvers reaches a solver: Ipopt as an executable or through cyipopt, HiGHS through highspy
+(with HiPO, the interior-point QP solver, from highspy-extras)."""
+
+
+def test_solvers_names_each_interface(capsys):
+    from afforest.cli import main
+
+    assert main(["solvers", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert main(["solvers"]) == 0
+    text = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    for interface in SOLVER_INTERFACES:
+        key = next((k for k in found if k.startswith(interface)), None)
+        assert key is not None, (interface, list(found))
+        assert interface in lines, (interface, text)
+        shown = found[key] or "not available"
+        assert lines[interface].rstrip().endswith(str(shown))
+    highs = next(k for k in found if k == "highspy")
+    assert found[highs], "highspy is a dependency of afforest: it must be available"
+    assert found["cyipopt"] or found["ipopt-executable"], "no Ipopt: the curves NLP cannot be solved"
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command and sub-command of the parser, e.g. ('solve',), ('cells', 'solve')."""
+    import argparse
+
+    from afforest.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found.append((*prefix, name))
+                    found.extend(walk(sub, (*prefix, name)))
+        return found
+
+    return walk(build_parser(), ())
+
+
+def test_the_parser_has_the_documented_commands():
+    top = {path[0] for path in _command_paths()}
+    assert {"solve", "steady-state", "solvers", "scenarios", "reproduce", "calibrate-soil"} <= top
+
+
+@pytest.mark.parametrize("command", _command_paths(), ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...], capsys):
+    from afforest.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--help"])
+    assert stop.value.code == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"usage: afforest {' '.join(command)}")
+    assert "options:" in captured.out and captured.err == ""
