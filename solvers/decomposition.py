@@ -28,7 +28,7 @@ import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal, solve_banded
 
 from afforest.errors import SolverError
-from afforest.model.cells import CellPlan, CellProblem
+from afforest.model.cells import CellPlan, CellProblem, check_memory
 
 __all__ = ["solve_cells_decomposition", "MasterSolution"]
 
@@ -140,10 +140,17 @@ def solve_master(
     if not np.any(rate_cost > 0):
         return MasterSolution(np.full(n, total), 0, True)  # no rising cost: plant everything at once
     diag, off = _tridiagonal(rate_cost)
-    eig = eigvalsh_tridiagonal(diag, off)
+    # Jacobi preconditioning: k_j falls like e^{-r t_j}, so H's condition number grows like e^{r T}
+    # (10^16 at T = 737 years, r = 0.05) and plain gradient steps stall on long horizons. In the metric
+    # D = L' diag(H), with L' and mu' the extreme eigenvalues of diag(H)^{-1/2} H diag(H)^{-1/2} (a chain
+    # with geometric weights: its condition number stays near (1 + e^{-r/2})^2 / (1 - e^{-r/2})^2 whatever
+    # T), each step is z = prox_{gamma/D}(w - D^{-1} grad(w)), still one search per period.
+    root = np.sqrt(diag)
+    eig = eigvalsh_tridiagonal(np.ones_like(diag), off / (root[:-1] * root[1:]))
     lipschitz, convexity = float(eig[-1]), max(float(eig[0]), 0.0)
     momentum = (np.sqrt(lipschitz) - np.sqrt(convexity)) / (np.sqrt(lipschitz) + np.sqrt(convexity))
-    step = gamma / lipschitz
+    metric = lipschitz * diag
+    step = gamma / metric
 
     def gradient(z: np.ndarray) -> np.ndarray:
         g = diag * z
@@ -154,7 +161,7 @@ def solve_master(
     z = np.zeros(n)
     w = z.copy()
     for iteration in range(1, max_iterations + 1):
-        z_next, on_boundary, index = _prox(w - gradient(w) / lipschitz, step, bounds, slopes)
+        z_next, on_boundary, index = _prox(w - gradient(w) / metric, step, bounds, slopes)
         w = z_next + momentum * (z_next - z)
         z = z_next
         if iteration % _CHECK_EVERY == 0:
@@ -192,6 +199,7 @@ def solve_cells_decomposition(problem: CellProblem, *, max_iterations: int = 200
     Raises :class:`SolverError` if the master problem cannot be polished to an exact optimum, and
     returns a plan whose ``certificate`` gives the duality gap on the full problem.
     """
+    check_memory(problem.n_cells, problem.n_periods, "decomposition")
     start = time.perf_counter()
     value_weight, unit_value = problem.product_form()
     positive = np.flatnonzero(unit_value > 0)
