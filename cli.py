@@ -36,8 +36,19 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _finite(payload: Any) -> Any:
+    """``payload`` with every NaN or infinite float (numpy's too) as None: JSON has no such numbers."""
+    if isinstance(payload, dict):
+        return {key: _finite(value) for key, value in payload.items()}
+    if isinstance(payload, (list, tuple)):
+        return [_finite(value) for value in payload]
+    if isinstance(payload, (float, np.floating)) and not math.isfinite(payload):
+        return None
+    return payload
+
+
 def _print_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, default=_json_default, allow_nan=False))
+    print(json.dumps(_finite(payload), indent=2, default=_json_default, allow_nan=False))
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
@@ -297,6 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     except BrokenPipeError:
         return _exit_on_broken_pipe()
+    except KeyboardInterrupt:
+        print("afforest: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     except OSError as exc:
         # last line of defence for outputs: permission denied, a path below a regular file, a full disk
         try:

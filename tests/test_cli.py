@@ -158,3 +158,34 @@ def test_every_command_has_help(command: tuple[str, ...], capsys):
     captured = capsys.readouterr()
     assert captured.out.startswith(f"usage: afforest {' '.join(command)}")
     assert "options:" in captured.out and captured.err == ""
+
+
+# -- the shared glue of every command ---------------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_print_json_writes_no_nan_and_converts_numpy(capsys):
+    import math
+    from pathlib import Path
+
+    import numpy as np
+
+    from afforest.cli import _print_json
+
+    _print_json({"nan": float("nan"), "values": [np.float64("inf"), np.int64(3), np.float32(1.5)],
+                 "path": Path("out"), "pair": (1, -np.inf), "fine": 0.25})
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"nan": None, "values": [None, 3, 1.5], "path": "out", "pair": [1, None], "fine": 0.25}
+    assert math.isfinite(json.loads(text)["fine"])
+
+
+@pytest.mark.unit
+def test_ctrl_c_ends_with_one_line_and_130(monkeypatch, capsys):
+    from afforest.cli import main
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("afforest.cli._cmd_scenarios", interrupted)
+    assert main(["scenarios"]) == 130
+    assert capsys.readouterr().err == "afforest: interrupted\n"
