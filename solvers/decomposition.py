@@ -143,8 +143,9 @@ def solve_master(
     # Jacobi preconditioning: k_j falls like e^{-r t_j}, so H's condition number grows like e^{r T}
     # (10^16 at T = 737 years, r = 0.05) and plain gradient steps stall on long horizons. In the metric
     # D = L' diag(H), with L' and mu' the extreme eigenvalues of diag(H)^{-1/2} H diag(H)^{-1/2} (a chain
-    # with geometric weights: its condition number stays near (1 + e^{-r/2})^2 / (1 - e^{-r/2})^2 whatever
-    # T), each step is z = prox_{gamma/D}(w - D^{-1} grad(w)), still one search per period.
+    # with geometric weights: its condition number stays below (1 + e^{-r/2})^2 / (1 - e^{-r/2})^2 = 6 400
+    # at r = 0.05 whatever T: 1 251 at T = 40 and 6 237 at T = 737, against 4.5e3 and 9.4e18 for H), each
+    # step is z = prox_{gamma/D}(w - D^{-1} grad(w)), still one search per period.
     root = np.sqrt(diag)
     eig = eigvalsh_tridiagonal(np.ones_like(diag), off / (root[:-1] * root[1:]))
     lipschitz, convexity = float(eig[-1]), max(float(eig[0]), 0.0)
