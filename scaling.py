@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -434,9 +435,90 @@ def _parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+_MEMORY_METHOD = {"fast": "highs", "floor": "floor", "pyomo": "pyomo", "decomposition": "decomposition"}
+"""The entry of ``afforest.model.cells.MEMORY_BYTES_PER_CELL_PERIOD`` for each benchmark path."""
+
+
+def _check_years(years: int, option: str = "--years") -> float:
+    """The horizon in years of ``--years`` (one-year periods), refused with the option's name if it is not
+    a whole number from 1 to the longest horizon that can still change a result."""
+    from afforest.data import load_landuse_parameters
+    from afforest.model.cells import max_horizon_yr
+
+    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
+        raise InputError(
+            "must be a whole number of years >= 1 (one-year planting periods)", field=option, value=years
+        )
+    rate = load_landuse_parameters().financial_discount_rate
+    limit = max_horizon_yr(rate, 1.0)
+    if years > limit:
+        raise InputError(
+            f"must be at most {limit:g}: beyond year {limit - 1:g} the discount factor e^(-r t) at the "
+            f"study's r = {rate:g}/yr is below 1e-16 of year 0's, so later years cannot change any result "
+            "(and far beyond, it underflows to 0)",
+            field=option,
+            value=years,
+        )
+    return float(years)
+
+
+def _prepare_output_folder(path: str, option: str = "--output") -> Path:
+    """Create the folder ``path`` (and its parents) before any work, or raise ``InputError`` naming
+    ``option`` and the path: it is a file, lies below a file, cannot be created, or is not writable."""
+    import tempfile
+
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            "exists and is a file, not a folder; give a folder to write the tables into", field=option, value=path
+        )
+    blocking = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(
+            f"cannot create a folder here: {str(blocking)!r} is a file", field=option, value=path
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"cannot create or write this folder ({exc.strerror or exc}); choose another one",
+            field=option,
+            value=path,
+        ) from None
+    return folder
+
+
+def _check_output_file(path: str | None, option: str) -> None:
+    """Raise ``InputError`` naming ``option`` before any work if the file ``path`` cannot be written: it is
+    a folder, its folder does not exist or is a file, or the file cannot be opened for writing."""
+    if path is None:
+        return
+    file = Path(path)
+    if file.is_dir():
+        raise InputError("is a folder; give a file name", field=option, value=path)
+    parent = file.parent
+    if not parent.exists():
+        raise InputError(f"its folder {str(parent)!r} does not exist", field=option, value=path)
+    if not parent.is_dir():
+        raise InputError(f"{str(parent)!r} is a file, not a folder", field=option, value=path)
+    existed = file.exists()
+    try:
+        with open(file, "a"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"cannot write this file ({exc.strerror or exc})", field=option, value=path
+        ) from None
+    if not existed:
+        file.unlink(missing_ok=True)
+
+
 def _cmd_bench_scale(args: argparse.Namespace) -> int:
     log = sys.stderr if args.csv else sys.stdout
     if args.from_runs:
+        _check_output_file(args.plot, "--plot")
         try:
             runs = pd.read_csv(args.from_runs)
         except (OSError, pd.errors.ParserError) as exc:
@@ -449,8 +531,28 @@ def _cmd_bench_scale(args: argparse.Namespace) -> int:
         return _report(summarise(runs), args, log)
     sizes = _parse_sizes(args.sizes)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown or not paths:
+        raise InputError(f"unknown paths {unknown}; choose from {PATHS}", field="--paths", value=args.paths)
     if args.repeats < 1 or args.repeats_large < 1:
         raise InputError("must be >= 1", field="--repeats", value=min(args.repeats, args.repeats_large))
+    _check_years(args.years)
+    _check_output_file(args.runs, "--runs")
+    _check_output_file(args.plot, "--plot")
+    from afforest.model.cells import check_memory
+
+    for n in sizes:  # each run is one process at a time: the largest path of each size must fit
+        for path in paths:
+            if path == "pyomo" and n > args.pyomo_max_cells:
+                continue
+            check_memory(
+                n,
+                args.years,
+                _MEMORY_METHOD[path],
+                field="--sizes",
+                fewer="smaller --sizes or fewer --years",
+                other_method=f"--paths without {path}",
+            )
     machine = machine_description()
     print(f"# machine: {json.dumps(machine)}", file=log, flush=True)
 
@@ -492,12 +594,29 @@ def _report(table: pd.DataFrame, args: argparse.Namespace, log: Any) -> int:
     return 0
 
 
-def _cmd_cells_solve(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _count_table_rows(file: Path) -> int | None:
+    """Rows of a cells table without loading it (Parquet metadata; CSV lines read in 1 MB chunks, less
+    the header); None if the file cannot be read this way (``load_cells`` then says why)."""
+    try:
+        if file.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
 
+            return int(pq.read_metadata(file).num_rows)
+        lines, last = 0, b"\n"
+        with open(file, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        return max(lines + (last != b"\n") - 1, 0)
+    except Exception:  # missing, a folder, not Parquet...: load_cells names the problem
+        return None
+
+
+def _cmd_cells_solve(args: argparse.Namespace) -> int:
     from afforest.model.cells import (
         build_cells_model,
         cell_problem,
+        check_memory,
         load_cells,
         plan_from_model,
         synthetic_cells,
@@ -509,8 +628,30 @@ def _cmd_cells_solve(args: argparse.Namespace) -> int:
 
     if (args.cells is None) == (args.synthetic is None):
         raise InputError("give exactly one of --cells FILE or --synthetic N", field="--cells/--synthetic")
-    cells = load_cells(args.cells) if args.cells else synthetic_cells(args.synthetic, seed=args.seed)
-    grid = TimeGrid(horizon_yr=float(args.years), step_yr=1.0)
+    if args.synthetic is not None and args.synthetic <= 0:
+        raise InputError("must be a positive whole number", field="--synthetic", value=args.synthetic)
+    grid = TimeGrid(horizon_yr=_check_years(args.years), step_yr=1.0)
+    folder = _prepare_output_folder(args.output) if args.output else None
+    # refuse what cannot fit before building anything (each method's bytes per cell-period are measured)
+    memory = {
+        "fewer": "fewer cells or --years",
+        "other_method": "--method decomposition",
+    }
+    if args.cells:
+        rows = _count_table_rows(Path(args.cells))
+        if rows is not None:
+            check_memory(
+                rows, grid.periods, args.method, field="--cells", file=args.cells, value=f"{rows:,} rows", **memory
+            )
+        cells = load_cells(args.cells)
+    else:
+        check_memory(args.synthetic, grid.periods, args.method, field="--synthetic", **memory)
+        try:
+            cells = synthetic_cells(args.synthetic, seed=args.seed)
+        except InputError as exc:
+            if exc.field != "n_cells":
+                raise
+            raise InputError(exc.reason, field="--synthetic", value=args.synthetic) from None
     problem = cell_problem(cells, grid=grid, carbon_price_yuan_per_t_co2=args.carbon_price)
     if args.method == "decomposition":
         plan = solve_cells_decomposition(problem)
@@ -523,14 +664,19 @@ def _cmd_cells_solve(args: argparse.Namespace) -> int:
     summary = plan.summary()
     by_province = plan.allocation().groupby("province", sort=False)["area_10k_ha"].sum()
     summary["province_shares"] = (by_province / by_province.sum()).to_dict() if by_province.sum() > 0 else {}
-    if args.output:
-        folder = Path(args.output)
-        folder.mkdir(parents=True, exist_ok=True)
-        plan.cell_planting().to_parquet(folder / "cell_planting.parquet", index=False)
-        plan.cell_summary().to_parquet(folder / "cell_summary.parquet", index=False)
-        plan.planting_path().to_csv(folder / "planting_path.csv", index=False)
-        plan.allocation().to_csv(folder / "allocation.csv", index=False)
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    if folder is not None:
+        try:
+            plan.cell_planting().to_parquet(folder / "cell_planting.parquet", index=False)
+            plan.cell_summary().to_parquet(folder / "cell_summary.parquet", index=False)
+            plan.planting_path().to_csv(folder / "planting_path.csv", index=False)
+            plan.allocation().to_csv(folder / "allocation.csv", index=False)
+            (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+        except OSError as exc:
+            raise InputError(
+                f"could not write the plan's tables ({exc.strerror or exc})",
+                field="--output",
+                value=args.output,
+            ) from None
     if args.json:
         print(json.dumps(summary, indent=2, default=float))
         return 0
