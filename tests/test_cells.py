@@ -114,6 +114,32 @@ def test_no_rising_cost_plants_every_worthwhile_cell_at_once(linear_params, fore
         assert plan.certificate.verified
 
 
+def test_cell_summary_carbon_by_hand(linear_params):
+    """Carbon stored = planted area x yield: 2 x 10^4 ha x 300 t CO2/ha = 6 x 10^6 t = 6 Mt CO2.
+
+    tau1 = 0 and u = (20 000 - 10 000) / 0.05 - 40 000 = 160 000 yuan/ha > 0: cell 1 is planted whole at
+    once; cell 2 (u = 1 000 / 0.05 - 40 000 < 0) is never planted and stores nothing.
+    """
+    params = linear_params.replace(planting_cost_slope_yuan_per_ha_per_10k_ha_yr=0.0)
+    cells = pd.DataFrame(
+        {
+            "cell_id": [1, 2],
+            "land_type": ["x", "x"],
+            "province": ["p", "p"],
+            "area_10k_ha": [2.0, 5.0],
+            "esv_yuan_per_ha_yr": [10_000.0, 10_000.0],
+            "afforested_esv_yuan_per_ha_yr": [20_000.0, 11_000.0],
+            "planting_cost_yuan_per_ha": [40_000.0, 40_000.0],
+            "carbon_t_co2_per_ha": [300.0, 250.0],
+        }
+    )
+    plan = solve_cells_decomposition(cell_problem(cells, params, SHORT))
+    summary = plan.cell_summary().set_index("cell_id")
+    assert summary.loc[1, "planted_area_10k_ha"] == pytest.approx(2.0, rel=1e-12)
+    assert summary.loc[1, "carbon_mt_co2"] == pytest.approx(6.0, rel=1e-12)
+    assert summary.loc[2, "carbon_mt_co2"] == 0.0
+
+
 # ------------------------------------------------------------------------------ the paths agree
 @pytest.mark.parametrize("discounting", ["integrated", "sampled"])
 def test_fast_path_pyomo_path_and_decomposition_agree(study_params, discounting):
