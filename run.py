@@ -281,7 +281,12 @@ class Check:
     """A sentence an economist can act on (which input to change); for a passed check, what was confirmed."""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON: a value that is not finite (a path that never comes to rest) becomes None."""
+        out = asdict(self)
+        for key in ("value", "limit"):
+            if out[key] is not None and not math.isfinite(out[key]):
+                out[key] = None
+        return out
 
 
 CLASSES_ONLY_SWITCHES: tuple[str, ...] = (
@@ -682,7 +687,8 @@ def _path_summary(path: pd.DataFrame, step_yr: float | None = None) -> dict[str,
     for pct in (50, 90, 99):
         reached = path[path["afforested_area_10k_ha"] >= pct / 100 * final]
         end = reached["period_start_yr"].iloc[0] + step_yr if not reached.empty else None
-        summary[f"years_to_{pct}pct"] = float(end) if final > 0 and end is not None else None
+        # below 1e-6 x 10^4 ha (0.01 ha; class_allocation's threshold) nothing is planted: no milestone of noise
+        summary[f"years_to_{pct}pct"] = float(end) if final > 1e-6 and end is not None else None
     return summary
 
 
