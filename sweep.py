@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -133,9 +134,13 @@ def sample_points(
 _LOCAL = threading.local()
 
 
-def _model_cache() -> dict[str, Any]:
+_CACHE_SIZE = 4
+"""Model sets kept per worker (least recently used dropped): one per structure and start values."""
+
+
+def _model_cache() -> OrderedDict[tuple[str, str], Any]:
     if not hasattr(_LOCAL, "models"):
-        _LOCAL.models = {}
+        _LOCAL.models = OrderedDict()
     return _LOCAL.models
 
 
@@ -194,14 +199,13 @@ class _Cached:
 
     models: Any
     start_values: list[tuple[Any, Any]]
-    start_key: str
 
 
 def _start_key(inputs: Any) -> str:
     """The inputs that the model builders copy into the variables' initial values.
 
     ``build_curves_model`` starts A_t at A0 and ``build_classes_model`` each class at its area; models built
-    for other values of these start elsewhere, so they are rebuilt rather than re-used (a sweep over A0).
+    for other values of these start elsewhere, so they are not re-used for them (part of the cache key).
     """
     table = inputs.classes.sort_values(["rank", "slice"])
     payload = [float(inputs.params.initial_area_10k_ha), [float(a) for a in table["area_10k_ha"]]]
@@ -268,18 +272,18 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
         inputs = resolve_inputs(scenario)
         build_start = time.perf_counter()
         cache = _model_cache()
-        key = structure_key(scenario)
-        start_key = _start_key(inputs)
+        key = (structure_key(scenario), _start_key(inputs))
         cached = cache.get(key) if reuse else None
-        if cached is not None and cached.start_key != start_key:
-            cached = None
         reused = cached is not None
         if cached is None:
             models = build_models(inputs)
-            cached = _Cached(models, _start_values(models), start_key)
+            cached = _Cached(models, _start_values(models))
             if reuse:
                 cache[key] = cached
+                while len(cache) > _CACHE_SIZE:
+                    cache.popitem(last=False)
         else:
+            cache.move_to_end(key)
             models = cached.models
             update_models(models, inputs)
             _restore_start(cached)

@@ -10,7 +10,7 @@ import pytest
 
 from afforest.errors import InputError
 from afforest.model.steady_state import long_run_afforested_area
-from afforest.run import resolve_inputs
+from afforest.run import resolve_inputs, solve_landuse
 from afforest.scenarios import load_scenario
 from afforest.sweep import (
     PROGRESS_FILE,
@@ -173,3 +173,31 @@ def test_carbon_discount_rate_raises_the_average_cost_not_the_area():
     assert np.all(np.diff(frame["average_carbon_cost_yuan_per_t_co2"]) > 0)
     assert np.all(np.diff(frame["carbon_t_co2_per_ha"]) < 0)
     assert frame["analytic_afforested_area_10k_ha"].nunique() == 1
+
+
+def test_the_same_numbers_whatever_the_workers_the_order_and_reuse():
+    """Catalogue 2.1: every point starts Ipopt from the models' build-time values, so 1 worker, 2 workers,
+    re-used models (in any order, after any earlier sweep in this process) and rebuilt ones agree bit for bit,
+    and with `afforest solve` (run.solve_landuse) on the same parameters."""
+    scenario = _fast_scenario()
+    points = grid_points({"financial_discount_rate": [0.03, 0.07, 0.05], "initial_area_10k_ha": [499.58, 499.4]})
+    reversed_points = list(reversed(points))
+    timing = ["curves_solve_s", "classes_solve_s", "build_s", "point_s", "worker_pid", "models_reused"]
+
+    def numbers(frame: pd.DataFrame) -> pd.DataFrame:
+        assert (frame["status"] != "error").all(), frame["error"].tolist()
+        return frame.drop(columns=timing).sort_values("point_id").reset_index(drop=True)
+
+    serial = run_sweep(scenario, points, workers=1, progress=False)
+    assert serial["models_reused"].any()  # the comparison is about re-use
+    backwards = run_sweep(scenario, reversed_points, workers=1, progress=False)
+    parallel = run_sweep(scenario, points, workers=2, progress=False)
+    rebuilt = run_sweep(scenario, points, workers=1, progress=False, reuse=False)
+    assert parallel["worker_pid"].nunique() == 2
+    for other in (backwards, parallel, rebuilt):
+        pd.testing.assert_frame_equal(numbers(other), numbers(serial), check_exact=True)
+    for point in points[:3]:
+        expected = solve_landuse(scenario.with_overrides(point.overrides))
+        row = serial.set_index("point_id").loc[point.point_id]
+        assert row["numeric_afforested_area_10k_ha"] == expected.numeric_afforested_area_10k_ha
+        assert row["classes_afforested_area_10k_ha"] == expected.classes_afforested_area_10k_ha
