@@ -1022,10 +1022,12 @@ def _province_window(inputs: OverlayInputs, r0: int, r1: int, c0: int, c1: int) 
     codes, index = inputs.province_codes  # type: ignore[misc]
     raw = _read_window(inputs, "provinces", r0, r1, c0, c1)
     pos, found = _lookup(raw, codes)
-    valid = ~_invalid(raw, inputs.nodata["provinces"])
-    found &= valid
+    found &= ~_invalid(raw, inputs.nodata["provinces"])
     out = np.where(found, index[pos], -1).astype(np.int32)
-    unlisted = valid != found
+    del pos
+    unlisted = found
+    unlisted |= _invalid(raw, inputs.nodata["provinces"])
+    np.logical_not(unlisted, out=unlisted)  # neither listed nor nodata
     if unlisted.any():
         if inputs.province_ignore is not None and len(inputs.province_ignore):
             unlisted &= ~_lookup(raw, inputs.province_ignore)[1]
@@ -1360,7 +1362,7 @@ def _implausible_hint(layer: str, spec: LayerSpec, found: _Range, bounds: tuple[
     """The likely cause of values outside the plausible range, and the config line that fixes it."""
     low, high, unit = bounds
     scale, offset = spec.scale, spec.offset
-    entry = f'{layer} = {{ path = "{spec.path.name}", %s }} in [layers]'
+    entry = f'{layer} = {{ path = "{spec.path.as_posix()}", %s }} in [layers]'
 
     def fits(f: float, shift: float = 0.0) -> bool:
         # the values if the layer had scale x f and offset + shift (v = raw * scale + offset)
@@ -1376,6 +1378,13 @@ def _implausible_hint(layer: str, spec: LayerSpec, found: _Range, bounds: tuple[
     if layer == "slope" and found.high > high:
         return ("a slope in percent rise? convert it to degrees (atan(percent / 100)), or leave out the slope layer "
                 "to derive the slope from the elevation")
+    if layer == "precipitation" and found.low < 0:
+        return ("an amount of precipitation cannot be negative: check the layer's nodata value (nodata = ... in "
+                f"[layers]) and the raster itself (gdalinfo -stats {spec.path.name})")
+    share = (found.below + found.above) / max(found.cells, 1)
+    if share < 0.01:  # a unit slip shifts most cells; a few outliers are artefacts of the raster
+        return (f"only {100 * share:.2g} % of the cells are outside the range: artefacts of the raster? set them to "
+                f"nodata (or correct them) in {spec.path.name}")
     if layer == "temperature" and fits(1.0, -273.15):
         return "stored in kelvin? set offset = -273.15 for this layer: " + entry % f"offset = {offset - 273.15:g}"
     for f, word in _FRACTIONS.items():

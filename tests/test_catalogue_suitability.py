@@ -286,10 +286,10 @@ def test_e15_temperature_in_tenths_of_a_degree_is_implausible_and_scale_fixes_it
     assert_clear(rc, err, f"{tmp_path / 'temperature.tif'}, field 'layers.temperature', value (80.0, 80.0): ",
                  "observed min 80, max 80 deg C; plausible range [-60, 50] deg C",
                  "stored in tenths of a degree? set scale = 0.1 for this layer",
-                 'temperature = { path = "temperature.tif", scale = 0.1 }')
+                 f'temperature = {{ path = "{tmp_path / "temperature.tif"}", scale = 0.1 }}')
     assert leftovers(tmp_path / "out") == []
     config.write_text(config.read_text().replace('temperature = "temperature.tif"',
-                                                 'temperature = { path = "temperature.tif", scale = 0.1 }'))
+                                                 f'temperature = {{ path = "{tmp_path / "temperature.tif"}", scale = 0.1 }}'))
     rc, _, err = run(config, tmp_path / "out", capsys)
     assert rc == 0, err  # 600 / (8 + 10) = 33 > 30: every cell afforestable
     assert f"all,all,{SHAPE[0] * SHAPE[1] * KM2_IN_10K_HA}" in (tmp_path / "out" / OUTPUT_FILES["totals"]).read_text()
@@ -301,9 +301,10 @@ def test_e15_temperature_in_tenths_of_a_degree_is_implausible_and_scale_fixes_it
     ("layer", "value", "message"),
     [
         ("elevation", 9500.0, "observed min 1000, max 9500 m; plausible range [-500, 9000] m"),
-        ("elevation", -600.0, "observed min -600, max 1000 m"),
+        ("elevation", -612.5, "0.52 % of the cells are outside the range: artefacts of the raster?"),
         ("slope", 95.0, "a slope in percent rise?"),
         ("precipitation", 30000.0, "plausible range [0, 26470] mm"),
+        ("precipitation", -3.5, "an amount of precipitation cannot be negative"),
         ("temperature", -61.0, "observed min -61, max 5 deg C"),
     ],
 )
@@ -313,6 +314,16 @@ def test_each_bound_of_each_layer_is_checked(tmp_path, layer, value, message):
     with pytest.raises(InputError, match="physically plausible") as info:
         suit.overlay(suit.load_suitability_config(case(tmp_path, layers)), preview_pixels=None)
     assert info.value.field == f"layers.{layer}" and message in str(info.value)
+
+
+@pytest.mark.unit
+@pytest.mark.catalogue("E15")
+def test_temperature_in_kelvin_suggests_the_offset(tmp_path):
+    layers = base_layers(SHAPE)
+    layers["temperature"][:] = 278.15
+    with pytest.raises(InputError, match=r"stored in kelvin\? set offset = -273.15 for this layer") as info:
+        suit.overlay(suit.load_suitability_config(case(tmp_path, layers)), preview_pixels=None)
+    assert info.value.value == pytest.approx((278.15, 278.15))
 
 
 @pytest.mark.unit
