@@ -318,8 +318,8 @@ def benchmark(
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     """Medians over rounds per (size, path), with the per-round ratios to the floor's build+load and total."""
     runs = runs.copy()
-    for column in (*_TIMED, "objective", "relative_gap", "variables", "constraints", "nonzeros"):
-        if column not in runs.columns:
+    for column in (*_TIMED, "objective", "relative_gap", "verified", "variables", "constraints", "nonzeros"):
+        if column not in runs.columns:  # e.g. every run failed
             runs[column] = np.nan
     runs["build_load_s"] = runs["build_s"] + runs["load_s"]
     floor = runs[runs["path"] == "floor"].set_index(["n_cells", "round"])
@@ -536,6 +536,10 @@ def _cmd_bench_scale(args: argparse.Namespace) -> int:
         raise InputError(f"unknown paths {unknown}; choose from {PATHS}", field="--paths", value=args.paths)
     if args.repeats < 1 or args.repeats_large < 1:
         raise InputError("must be >= 1", field="--repeats", value=min(args.repeats, args.repeats_large))
+    if args.seed < 0:
+        raise InputError("must be a whole number >= 0", field="--seed", value=args.seed)
+    if not args.timeout > 0:
+        raise InputError("must be a number of seconds > 0", field="--timeout", value=args.timeout)
     _check_years(args.years)
     _check_output_file(args.runs, "--runs")
     _check_output_file(args.plot, "--plot")
@@ -630,6 +634,8 @@ def _cmd_cells_solve(args: argparse.Namespace) -> int:
         raise InputError("give exactly one of --cells FILE or --synthetic N", field="--cells/--synthetic")
     if args.synthetic is not None and args.synthetic <= 0:
         raise InputError("must be a positive whole number", field="--synthetic", value=args.synthetic)
+    if args.seed < 0:
+        raise InputError("must be a whole number >= 0", field="--seed", value=args.seed)
     grid = TimeGrid(horizon_yr=_check_years(args.years), step_yr=1.0)
     folder = _prepare_output_folder(args.output) if args.output else None
     # refuse what cannot fit before building anything (each method's bytes per cell-period are measured)

@@ -344,6 +344,8 @@ def synthetic_cells(
     """
     if isinstance(n_cells, bool) or not isinstance(n_cells, (int, np.integer)) or n_cells <= 0:
         raise InputError("must be a positive whole number", field="n_cells", value=n_cells)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("must be a whole number >= 0", field="seed", value=seed)
     # the generator's own arrays (~MEMORY_BYTES_PER_CELL per cell): refuse before allocating any of them
     check_memory(int(n_cells), 0, field="n_cells", fewer="fewer cells")
     params = params or load_landuse_parameters()

@@ -397,6 +397,18 @@ def test_other_bad_input(tmp_path, study_params):
         load_cell_spreads(broken)
 
 
+def test_negative_seed_and_failed_benchmarks_are_reported_plainly(capsys):
+    with pytest.raises(InputError, match="seed"):
+        synthetic_cells(40, seed=-1)
+    assert main(["cells", "solve", "--synthetic", "40", "--seed", "-1"]) == 2
+    assert "'--seed', value -1: must be a whole number >= 0" in capsys.readouterr().err
+    from afforest.scaling import summarise
+
+    failed = pd.DataFrame([{"n_cells": 40, "n_periods": 3, "path": "fast", "status": "error: x", "round": 0}])
+    table = summarise(failed)  # every run failed: no figures, but the table and its status still print
+    assert list(table["status"]) == ["error: x"] and table["runs"].iloc[0] == 0
+
+
 @pytest.mark.integration
 def test_bench_scale_cli_prints_the_table(tmp_path, capsys):
     runs = tmp_path / "runs.csv"
