@@ -223,13 +223,14 @@ def test_e11_nan_precipitation_without_nodata_tag_is_nodata_with_a_warning(tmp_p
 @pytest.mark.integration  # about a second or more: several runs
 @pytest.mark.catalogue("E12")
 def test_e12_province_code_not_in_codes_is_an_error_naming_it(tmp_path, capsys):
-    layers = base_layers(SHAPE)
-    layers["provinces"][:, 8:] = 65
-    layers["provinces"][:3, 8:] = 66  # 24 cells of a code the config does not list
+    shape = (36, 40)  # 3 x 3 chunks of 16: the unlisted cells span several chunks
+    layers = base_layers(shape)
+    layers["provinces"][:, 20:] = 65
+    layers["provinces"][:10, 20:] = 66  # 200 cells of a code the config does not list
     config = case(tmp_path, layers, codes={1: "Shaanxi", 65: "Xinjiang"})
     rc, _, err = run(config, tmp_path / "out", capsys)
     assert_clear(rc, err, f"{tmp_path / 'provinces.tif'}, field 'provinces.codes', value [66]: ",
-                 "province codes on the grid that [provinces] codes does not list: 66 (24 cells)",
+                 "province codes on the grid that [provinces] codes does not list: 66 (200 cells)",
                  '66 = "Name"', "ignore_codes = [66]")
     assert leftovers(tmp_path / "out") == []
     # Declared outside the region: those cells are left out on purpose, the rest is counted.
@@ -237,8 +238,8 @@ def test_e12_province_code_not_in_codes_is_an_error_naming_it(tmp_path, capsys):
     rc, _, err = run(config, tmp_path / "out", capsys)
     assert rc == 0, err
     coverage = suit.overlay(suit.load_suitability_config(config), preview_pixels=None).coverage.set_index("province")
-    assert coverage.loc["Xinjiang", "province_area_10k_ha"] == pytest.approx(9 * 8 * KM2_IN_10K_HA)
-    assert coverage.loc["Shaanxi", "province_area_10k_ha"] == pytest.approx(12 * 8 * KM2_IN_10K_HA)
+    assert coverage.loc["Xinjiang", "province_area_10k_ha"] == pytest.approx(26 * 20 * KM2_IN_10K_HA)
+    assert coverage.loc["Shaanxi", "province_area_10k_ha"] == pytest.approx(36 * 20 * KM2_IN_10K_HA)
 
 
 @pytest.mark.unit
@@ -249,6 +250,11 @@ def test_e12_ignore_codes_must_not_overlap_codes_nor_be_used_with_geojson(tmp_pa
     with pytest.raises(InputError, match="both listed as provinces and ignored") as info:
         suit.load_suitability_config(config)
     assert info.value.field == "provinces.ignore_codes" and info.value.value == [1]
+    geojson = config.read_text().split("[provinces]")[0] + '[provinces]\npath = "p.geojson"\nname_field = "name"\nignore_codes = [66]\n'
+    config.write_text(geojson)
+    with pytest.raises(InputError, match="applies to a province raster") as info:
+        suit.load_suitability_config(config)
+    assert info.value.field == "provinces.ignore_codes"
 
 
 @pytest.mark.unit
