@@ -87,6 +87,7 @@ def test_rasters_to_area_table_to_optimisation(tmp_path, capsys):
     got = {(r.land_type, r.province): r.area_10k_ha for r in area.itertuples() if r.area_10k_ha > 0}
     assert got == pytest.approx({k: v for k, v in expected.items() if v > 0}, abs=1e-12)
     assert (out / OUTPUT_FILES["mask"]).exists() and (out / OUTPUT_FILES["figure"]).stat().st_size > 10_000
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES.values())  # renamed into place, no temporaries
     run = json.loads((out / OUTPUT_FILES["run"]).read_text())
     assert run["cells"] == 36 * 64 and run["afforestable_area_10k_ha"] == pytest.approx(sum(expected.values()))
 
