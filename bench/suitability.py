@@ -64,6 +64,9 @@ def synthetic_window(row0: int, col0: int, rows: int, cols: int, height: int, wi
     u = ((col0 + np.arange(cols) + 0.5) / width)[None, :]
     plateau = np.exp(-(((u - 0.3) / 0.25) ** 2 + ((v - 0.8) / 0.2) ** 2))
     elevation = 1200 + 2600 * plateau + 500 * _waves(u, v, 1) + 120 * _waves(u * 8, v * 8, 2)
+    # no land of the region lies below the Turpan Depression (about -154 m): the waves dip to -626 m in ~0.01 %
+    # of cells, which the overlay's plausibility check (elevation >= -500 m) rightly refuses
+    elevation = np.maximum(elevation, -154.0)
     precipitation = np.clip(120 + 800 * u ** 1.3 + 180 * _waves(u, v, 3) + 60 * _waves(u * 6, v * 6, 4), 20, None)
     temperature = 11.0 - 0.0065 * (elevation - 1200) + 1.5 * _waves(u, v, 5)
     aridity = precipitation / np.maximum(temperature + 10, 0.5)
