@@ -618,10 +618,12 @@ def _count_table_rows(file: Path) -> int | None:
 
 def _cmd_cells_solve(args: argparse.Namespace) -> int:
     from afforest.model.cells import (
+        VERIFIED_RELATIVE_GAP,
         build_cells_model,
         cell_problem,
         check_memory,
         load_cells,
+        max_horizon_yr,
         plan_from_model,
         synthetic_cells,
     )
@@ -659,6 +661,15 @@ def _cmd_cells_solve(args: argparse.Namespace) -> int:
                 raise
             raise InputError(exc.reason, field="--synthetic", value=args.synthetic) from None
     problem = cell_problem(cells, grid=grid, carbon_price_yuan_per_t_co2=args.carbon_price)
+    determined = max_horizon_yr(problem.params.financial_discount_rate, 1.0, VERIFIED_RELATIVE_GAP)
+    if args.method != "decomposition" and args.years > determined:
+        print(
+            f"afforest: warning: beyond year {determined - 1:g} the discount factor is below "
+            f"{VERIFIED_RELATIVE_GAP:g} of year 0's, the certificate's tolerance: {args.method}'s plan for "
+            "those years is not determined (it may plant land of no value at no visible cost); "
+            "--method decomposition is exact at any horizon",
+            file=sys.stderr,
+        )
     if args.method == "decomposition":
         plan = solve_cells_decomposition(problem)
     elif args.method == "highs":

@@ -172,13 +172,19 @@ def test_f6_years_beyond_any_effect_is_refused_without_warnings(capsys, no_solvi
 @pytest.mark.catalogue("F6")
 @pytest.mark.component
 @pytest.mark.timeout(120)
-def test_f6_the_longest_allowed_horizon_solves(study_params):
+def test_f6_the_longest_allowed_horizon_solves(study_params, capsys):
     """At the limit, the discount weights are still normal doubles: exact and certified, no warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         problem = cell_problem(synthetic_cells(32), study_params, TimeGrid(horizon_yr=737.0))
         plan = solve_cells_decomposition(problem)
     assert plan.certificate.verified
+    short = solve_cells_decomposition(cell_problem(synthetic_cells(32), study_params, TimeGrid(40.0)))
+    assert plan.planted_area_10k_ha.sum() == pytest.approx(short.planted_area_10k_ha.sum(), rel=1e-9)
+    # HiGHS's plan for years whose weight is below the certificate's tolerance is not determined: said so
+    assert max_horizon_yr(study_params.financial_discount_rate, 1.0, 1e-6) == 277.0
+    code, _, err = _run(capsys, "cells", "solve", "--synthetic", "32", "--years", "300", "--method", "highs")
+    assert code == 0 and "warning: beyond year 276" in err and "not determined" in err
 
 
 # ------------------------------------------------------------------------------------ F7 - F11
