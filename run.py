@@ -264,6 +264,9 @@ CONVERGENCE_LIMIT = AREA_GAP_LIMIT
 path's last two periods geometrically (a saddle path decays geometrically, A_k - A* ~ rho^k): the same
 tolerance as the gap, because what is still unplanted at T is exactly the gap it leaves."""
 
+TAIL_WINDOW_SHARE = 0.1
+"""The last tenth of the horizon: what a path still plants there bounds what it leaves to plant after T."""
+
 MIN_REPORTED_SHARE = 1e-6
 """Areas below a millionth of A0 (5 ha at the study's A0) are not reported: the floor of the scale against which a
 path's remainder is measured when next to nothing is planted."""
@@ -346,14 +349,21 @@ def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: fl
         return float(max(planted.sum(), 0.0) / scale), None  # next to nothing planted: at rest from the start
     cap = scenario.policy.annual_planting_cap_10k_ha_per_yr
     k_min = int(np.argmin(planted))
-    rises = np.nonzero(planted[k_min + 1 :] > planted[k_min] + noise)[0]
+    # Planting after the path's slowest period, beyond what that period planted: a restart if it could move
+    # the area by more than the limit (smaller rises near T are the terminal value's own end effect).
+    regrowth = np.maximum(planted[k_min + 1 :] - planted[k_min], 0.0)
+    restarted = n >= 2 and float(regrowth.sum()) / scale > CONVERGENCE_LIMIT
     remaining = math.inf
-    if n >= 2 and rises.size == 0:
+    if n >= 2 and not restarted:
+        # Two estimates of what is still to plant after T, either of which shows rest: the area planted in the last
+        # tenth of the horizon (an upper bound for a path decaying faster than T/10), and the last period extended
+        # geometrically (right for a few long periods, where the tenth is the whole last period).
+        window = max(1, math.ceil(TAIL_WINDOW_SHARE * n))
+        tail_share = float(planted[-window:].sum()) / scale
         last, previous = planted[-1], planted[-2]
-        if last <= noise:
-            return float(max(last, 0.0) / scale), None
         ratio = last / previous if previous > 0 else math.inf
-        remaining = float(last * ratio / (1 - ratio) / scale) if ratio < 1 else math.inf
+        extended = float(last * ratio / (1 - ratio)) / scale if 0 <= ratio < 1 else math.inf
+        remaining = max(0.0, min(tail_share, extended))
         if remaining <= CONVERGENCE_LIMIT:
             return remaining, None
     if n == 1:
@@ -362,8 +372,9 @@ def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: fl
             f"{label} cannot show whether planting has stopped (it plants {_fmt(planted.sum())} x 10^4 ha in it); "
             "lengthen numerics.horizon_yr (the baseline's 100 yr is about 20 adjustment time constants)"
         )
-    elif rises.size:
-        restart = float(starts[k_min + 1 + int(rises[0])])
+    elif restarted:
+        rises = np.nonzero(planted[k_min + 1 :] > planted[k_min] + noise)[0]
+        restart = float(starts[k_min + 1 + int(rises[0])]) if rises.size else float(starts[k_min])
         weight = math.exp(-r * restart)
         why = (
             f"the {label} plants {_fmt(rates[-1])} x 10^4 ha/yr in its last period: planting restarts in year "
