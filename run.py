@@ -267,6 +267,11 @@ tolerance as the gap, because what is still unplanted at T is exactly the gap it
 TAIL_WINDOW_SHARE = 0.1
 """The last tenth of the horizon: what a path still plants there bounds what it leaves to plant after T."""
 
+RESOLVED_DISCOUNT_WEIGHT = 3e-7
+"""Smallest discount weight e^{-rT} at which the solvers still pin the tail down (with Ipopt tol 1e-10, HiGHS
+1e-12): measured at r = 0.3, both programs certify at T = 47-50 yr (weights 8e-7 to 3e-7) and neither at 55 yr
+(7e-8); at 60 yr HiGHS stops. Used only to suggest a horizon, ln(1/weight)/r = 15/r."""
+
 MIN_REPORTED_SHARE = 1e-6
 """Areas below a millionth of A0 (5 ha at the study's A0) are not reported: the floor of the scale against which a
 path's remainder is measured when next to nothing is planted."""
@@ -376,12 +381,14 @@ def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: fl
         rises = np.nonzero(planted[k_min + 1 :] > planted[k_min] + noise)[0]
         restart = float(starts[k_min + 1 + int(rises[0])]) if rises.size else float(starts[k_min])
         weight = math.exp(-r * restart)
+        suggest = max(step, step * math.floor(min(restart, math.log(1 / RESOLVED_DISCOUNT_WEIGHT) / r) / step))
         why = (
             f"the {label} plants {_fmt(rates[-1])} x 10^4 ha/yr in its last period: planting restarts in year "
             f"{restart:g}, where the discount weight e^{{-rt}} has fallen to {weight:.1e} of year 0's, so the "
             f"solver's tolerance leaves the tail undetermined (r = {r:g}, T = {horizon:g} yr); shorten "
-            f"numerics.horizon_yr to about {max(restart, step):g} yr (and check that the path is then at rest), "
-            "or lower landuse.financial_discount_rate"
+            f"numerics.horizon_yr to about {suggest:g} yr (if the path is not at rest by then either, no horizon "
+            f"resolves r = {r:g} with these solvers and the long run is the steady state's), or lower "
+            "landuse.financial_discount_rate"
         )
     else:
         why = (
