@@ -155,6 +155,7 @@ def _init_worker(parent_pid: int | None = None, close_fds: Sequence[int] = ()) -
         os.environ[var] = "1"
     if parent_pid is None:
         return
+    _LOCAL.models = OrderedDict()  # fork copied the parent's models (and their solver sessions): start afresh
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # fork copied the parent's handler; here SIGTERM just ends
     for fd in close_fds:
@@ -502,8 +503,9 @@ def load_results(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     if not folder.is_dir():
         raise InputError("no such folder" if not folder.exists() else "not a folder", file=folder)
     if not path.exists():
-        if (folder / PROGRESS_FILE).exists():
-            kept, total = _progress_count(folder, _read_manifest(folder))
+        manifest = _read_manifest(folder)
+        if (folder / PROGRESS_FILE).exists() or manifest is not None:
+            kept, total = _progress_count(folder, manifest)
             of = f" of {total}" if total is not None else ""
             raise InputError(
                 f"this sweep is not finished: re-run the sweep to finish it ({kept}{of} points in {PROGRESS_FILE})",
@@ -579,8 +581,9 @@ class _OutputFolder:
         ours = [self.path / name for name in (PROGRESS_FILE, RESULTS_PARQUET, RESULTS_CSV, MANIFEST_FILE)]
         if held is None and any(p.exists() for p in ours):
             held = self._legacy_manifest(base, points, digests, identity)
+        holds_results = any(p.exists() for p in ours[1:3]) or bool(_read_progress(self.path / PROGRESS_FILE))
         if held is not None and held.get("sweep_id") != identity:
-            if not overwrite:
+            if not overwrite and holds_results:
                 raise self._error(
                     f"holds a different sweep ({_describe(held)}); choose another --output, or pass --overwrite to replace it"
                 )
