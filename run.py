@@ -442,11 +442,13 @@ def _likely_causes(inputs: Inputs) -> list[str]:
     return causes
 
 
-def _nonoptimal_message(inputs: Inputs, label: str, detail: str) -> str:
+def _nonoptimal_message(inputs: Inputs, label: str, detail: str, *, advise_allow: bool = True) -> str:
     causes = _likely_causes(inputs)
     text = f"scenario {inputs.scenario.name!r}: the {label} {detail}. "
     if causes:
         text += "Scenario fields most likely responsible: " + "; ".join(causes) + ". "
+    if not advise_allow:
+        return text + "Run with --tee to see the solver's log"
     text += (
         "To see the solver's last point reported as a suspect result, run `afforest solve --allow-nonoptimal` "
         "(Python: solve_landuse(..., allow_nonoptimal=True)); --tee shows the solver's log"
@@ -476,6 +478,7 @@ def certify(inputs: Inputs, result: LandUseResult) -> list[Check]:
                     label,
                     f"stopped with status {solved.status.value} (termination {solved.termination}) and was accepted "
                     "with allow_nonoptimal: its numbers are the solver's last point, not an optimum",
+                    advise_allow=False,
                 ),
             )
         )

@@ -274,3 +274,18 @@ def test_c16_json_stdout_is_only_json_with_ipopt_on_the_qp(tmp_path, capsys):
     assert out["solver"]["classes"]["solver"] == "ipopt"
     assert out["classes_afforested_area_10k_ha"] == pytest.approx(96.77, abs=5e-3)
     assert out["status"] == "ok", out["suspect_reasons"]  # Ipopt holds the QP to its steady state as well
+
+
+@pytest.mark.integration
+def test_a_solver_that_stops_names_the_scenario_fields_and_the_cli_option(tmp_path, capsys):
+    """r = 0.3 with T = 60 yr: HiGHS stops with status unknown (measured). The error names the scenario, the two
+    fields and the command-line option; with --allow-nonoptimal the point is reported, flagged suspect."""
+    path = _scenario(tmp_path, "[landuse]\nfinancial_discount_rate = 0.3\n[numerics]\nhorizon_yr = 60.0\n")
+    err = _refused(capsys, path)
+    assert "scenario 'case': the classes QP stopped without an optimum" in err
+    assert "landuse.financial_discount_rate = 0.3 with numerics.horizon_yr = 60" in err
+    assert "afforest solve --allow-nonoptimal" in err
+    out, _ = _json(capsys, path, "--allow-nonoptimal")
+    assert out["status"] == "suspect" and out["solver"]["classes"]["status"] != "optimal"
+    (reason,) = [c["reason"] for c in out["checks"] if c["name"] == "classes_solver_optimal"]
+    assert "not an optimum" in reason and "landuse.financial_discount_rate" in reason

@@ -107,14 +107,45 @@ def _milestones_of(rates: np.ndarray, step: float) -> dict[str, float]:
     return out
 
 
+def _welfare_10e8_yuan(rates: np.ndarray, flow_of_state, a_start: float, rate: float, step: float) -> float:
+    """W of the integrated program (README): flows of period k at the post-planting state weighted
+    e^{-r t_k}(1 - e^{-r dt})/r, cost tau(R) R dt weighted e^{-r t_k}, the last state held forever (e^{-rT}/r);
+    yuan/ha x 10^4 ha = 10^4 yuan = 10^-4 x 10^8 yuan."""
+    n = rates.size
+    t = np.arange(n) * step
+    states = a_start - np.cumsum(rates) * step  # unconverted land after each period
+    flows = np.array([flow_of_state(x) for x in states])
+    w = np.exp(-rate * t) * (1 - math.exp(-rate * step)) / rate
+    cost = np.exp(-rate * t) * (TAU0 * rates + TAU1 * rates**2) * step
+    terminal = math.exp(-rate * n * step) / rate * flows[-1]
+    return 1e-4 * (float(w @ flows) - float(cost.sum()) + terminal)
+
+
 def _expected_linear() -> dict[str, object]:
     a_star = R * TAU0 / 500.0
     area = A0 - a_star
     curves = _milestones_geometric(area, _discrete_saddle_ratio(500.0, R, TAU1, 1.0), 100, 1.0)
     esv = load_esv().set_index(["land_type", "province"])["esv_yuan_per_ha_yr"]
     gain = 31000.0 - esv[("unused_land", "Qinghai")] - R * TAU0
-    classes = _milestones_of(_single_class_path(gain, 60.0, R, TAU1, 100), 1.0)
-    return {"area": area, "curves": curves, "classes": classes}
+    class_rates = _single_class_path(gain, 60.0, R, TAU1, 100)
+    classes = _milestones_of(class_rates, 1.0)
+    rho = _discrete_saddle_ratio(500.0, R, TAU1, 1.0)
+    curve_rates = area * (1 - rho) * rho ** np.arange(100)
+
+    def curves_flow(a: float) -> float:  # B(A) + C(A0 - A), B(A) = 10000 A - 100 A^2, C(z) = 40000 z - 150 z^2
+        z = A0 - a
+        return 10000 * a - 100 * a * a + 40000 * z - 150 * z * z
+
+    e1, e2 = esv[("unused_land", "Qinghai")], esv[("medium_cover_grassland", "Shaanxi")]
+
+    def classes_flow(x1: float) -> float:  # class 1 (60) partly planted, class 2 (40) never
+        return e1 * x1 + 31000.0 * (60.0 - x1) + e2 * 40.0
+
+    welfare = {
+        "curves": _welfare_10e8_yuan(curve_rates, curves_flow, A0, R, 1.0),
+        "classes": _welfare_10e8_yuan(class_rates, classes_flow, 60.0, R, 1.0),
+    }
+    return {"area": area, "curves": curves, "classes": classes, "welfare": welfare}
 
 
 @pytest.mark.component
@@ -146,6 +177,9 @@ def test_linear_problem_json_matches_hand_derivations(linear_study, capsys):
     assert out["headline"] == {"representation": "analytic", "afforested_area_10k_ha": pytest.approx(96.0)}
     assert out["ignored_switches"] == {"analytic": [], "curves": [], "classes": []}
     assert out["effective_planting_cost_yuan_per_ha"] == TAU0
+    # Welfare from the hand-derived paths; Eq. 6 and Table 3 differ by < 0.005 yuan/ha on these two classes.
+    assert out["welfare_10e8_yuan"]["curves"] == pytest.approx(exp["welfare"]["curves"], rel=1e-8)
+    assert out["welfare_10e8_yuan"]["classes"] == pytest.approx(exp["welfare"]["classes"], rel=1e-7)
     assert out["initial_area_10k_ha"] == A0 and out["financial_discount_rate"] == R
 
 
