@@ -201,3 +201,36 @@ def test_the_same_numbers_whatever_the_workers_the_order_and_reuse():
         row = serial.set_index("point_id").loc[point.point_id]
         assert row["numeric_afforested_area_10k_ha"] == expected.numeric_afforested_area_10k_ha
         assert row["classes_afforested_area_10k_ha"] == expected.classes_afforested_area_10k_ha
+
+
+def test_allow_nonoptimal_turns_a_failed_point_into_a_suspect_one(monkeypatch, tmp_path, capsys):
+    """A curves NLP stopped by its iteration limit: an error row by default, a suspect row (with the reason,
+    kept on resume) with --allow-nonoptimal; the summary line counts both kinds."""
+    import dataclasses
+
+    import afforest.run
+    from afforest.cli import main
+    from afforest.solvers import SolverStatus
+
+    original = afforest.run.solve
+
+    def stopped_early(model, *args, **kwargs):
+        result = original(model, *args, **kwargs)
+        if model.name == "afforest_curves":
+            return dataclasses.replace(result, status=SolverStatus.ITERATION_LIMIT, termination="iterationLimit")
+        return result
+
+    monkeypatch.setattr(afforest.run, "solve", stopped_early)
+    scenario = tmp_path / "short.toml"
+    scenario.write_text('extends = "baseline"\n[numerics]\nhorizon_yr = 60.0\nstep_yr = 2.0\n')
+    out = tmp_path / "out"
+    args = ["sweep", str(scenario), "--set", "financial_discount_rate=0.05", "--output", str(out), "--workers", "1", "--quiet"]
+    assert main(args) == 1
+    stdout = capsys.readouterr().out
+    assert "1 points: 0 ok, 0 suspect, 1 failed" in stdout and "iteration_limit" in stdout
+    assert main([*args, "--allow-nonoptimal"]) == 0
+    stdout = capsys.readouterr().out
+    assert "1 points: 0 ok, 1 suspect, 0 failed" in stdout
+    frame, _ = load_results(out)
+    assert frame["status"].tolist() == ["suspect"] and frame["curves_status"].tolist() == ["iteration_limit"]
+    assert "iteration_limit" in frame["suspect_reasons"].iloc[0] or "optimum" in frame["suspect_reasons"].iloc[0]
