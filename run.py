@@ -335,6 +335,32 @@ def _hurdle_rate(grid: TimeGrid, rate: float) -> float:
     return rate
 
 
+def _restart(path: pd.DataFrame, inputs: Inputs, long_run: float) -> tuple[float, float] | None:
+    """(year planting restarts, horizon to hold it from) when a path restarts after slowing down, else None.
+
+    A restart counts when the planting after the path's slowest period, beyond what that period planted, could
+    move the area by more than CONVERGENCE_LIMIT (smaller rises near T are the terminal value's own end
+    effect). The hold year is the restart year or ln(1/RESOLVED_DISCOUNT_WEIGHT)/r, whichever is earlier.
+    """
+    rates = path["planting_rate_10k_ha_per_yr"].to_numpy(float)
+    step, r = inputs.grid.step_yr, inputs.params.financial_discount_rate
+    planted = rates * step
+    n = planted.size
+    if n < 2:
+        return None
+    scale = max(abs(long_run), float(np.abs(planted).sum()), MIN_REPORTED_SHARE * inputs.params.initial_area_10k_ha)
+    noise = CONVERGENCE_LIMIT * scale / n
+    k_min = int(np.argmin(planted))
+    regrowth = np.maximum(planted[k_min + 1 :] - planted[k_min], 0.0)
+    if not float(regrowth.sum()) / scale > CONVERGENCE_LIMIT:
+        return None
+    rises = np.nonzero(planted[k_min + 1 :] > planted[k_min] + noise)[0]
+    starts = path["period_start_yr"].to_numpy(float)
+    restart = float(starts[k_min + 1 + int(rises[0])]) if rises.size else float(starts[k_min])
+    hold = max(step, step * math.floor(min(restart, math.log(1 / RESOLVED_DISCOUNT_WEIGHT) / r) / step))
+    return restart, hold
+
+
 def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: float) -> tuple[float, str | None]:
     """(share of the long-run area still to plant after T, None) if the path is at rest by T; else
     (that share, or inf, and the sentence saying why not and which scenario field to change).
@@ -344,7 +370,6 @@ def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: fl
     """
     scenario, params = inputs.scenario, inputs.params
     rates = path["planting_rate_10k_ha_per_yr"].to_numpy(float)
-    starts = path["period_start_yr"].to_numpy(float)
     step, horizon, r = inputs.grid.step_yr, inputs.grid.horizon_yr, params.financial_discount_rate
     planted = rates * step
     n = planted.size
@@ -353,11 +378,8 @@ def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: fl
     if planted.max(initial=0.0) <= noise:
         return float(max(planted.sum(), 0.0) / scale), None  # next to nothing planted: at rest from the start
     cap = scenario.policy.annual_planting_cap_10k_ha_per_yr
-    k_min = int(np.argmin(planted))
-    # Planting after the path's slowest period, beyond what that period planted: a restart if it could move
-    # the area by more than the limit (smaller rises near T are the terminal value's own end effect).
-    regrowth = np.maximum(planted[k_min + 1 :] - planted[k_min], 0.0)
-    restarted = n >= 2 and float(regrowth.sum()) / scale > CONVERGENCE_LIMIT
+    restart = _restart(path, inputs, long_run)
+    restarted = restart is not None
     remaining = math.inf
     if n >= 2 and not restarted:
         # Two estimates of what is still to plant after T, either of which shows rest: the area planted in the last
@@ -377,11 +399,9 @@ def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: fl
             f"{label} cannot show whether planting has stopped (it plants {_fmt(planted.sum())} x 10^4 ha in it); "
             "lengthen numerics.horizon_yr (the baseline's 100 yr is about 20 adjustment time constants)"
         )
-    elif restarted:
-        rises = np.nonzero(planted[k_min + 1 :] > planted[k_min] + noise)[0]
-        restart = float(starts[k_min + 1 + int(rises[0])]) if rises.size else float(starts[k_min])
+    elif restart is not None:
+        restart, suggest = restart
         weight = math.exp(-r * restart)
-        suggest = max(step, step * math.floor(min(restart, math.log(1 / RESOLVED_DISCOUNT_WEIGHT) / r) / step))
         why = (
             f"the {label} plants {_fmt(rates[-1])} x 10^4 ha/yr in its last period: planting restarts in year "
             f"{restart:g}, where the discount weight e^{{-rt}} has fallen to {weight:.1e} of year 0's, so the "
