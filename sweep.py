@@ -869,6 +869,7 @@ def plot_comparison(results: pd.DataFrame, output: str | Path) -> list[Path]:
         raise InputError("no successful points to plot", field="status")
     suspect = usable[usable["status"] == "suspect"]
     tag = f", {len(suspect)} suspect" if len(suspect) else ""
+    suspect_label = f"suspect ({len(suspect)} point{'' if len(suspect) == 1 else 's'})"
     written: list[Path] = []
 
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
@@ -881,7 +882,7 @@ def plot_comparison(results: pd.DataFrame, output: str | Path) -> list[Path]:
     if len(suspect):
         for column in ("numeric_afforested_area_10k_ha", "classes_afforested_area_10k_ha"):
             ax.scatter(suspect["analytic_afforested_area_10k_ha"], suspect[column], **_SUSPECT_STYLE,
-                       label=f"suspect ({len(suspect)} points)" if column.startswith("numeric") else None)
+                       label=suspect_label if column.startswith("numeric") else None)
     ax.set_xlabel("analytic steady state, Eq. 3 (10^4 ha afforested)")
     ax.set_ylabel("dynamic program at the horizon (10^4 ha afforested)")
     ax.set_title(f"Analytic vs numerical afforested area ({len(usable)} points{tag})")
@@ -904,7 +905,7 @@ def plot_comparison(results: pd.DataFrame, output: str | Path) -> list[Path]:
         ax.plot(series.index, series["analytic_afforested_area_10k_ha"], marker="o", label="analytic (Eq. 3)")
         ax.plot(series.index, series["numeric_afforested_area_10k_ha"], marker="x", ls="--", label="curves NLP")
         if len(suspect):
-            ax.scatter(suspect[driver], suspect["numeric_afforested_area_10k_ha"], **_SUSPECT_STYLE, label=f"suspect ({len(suspect)} points)")
+            ax.scatter(suspect[driver], suspect["numeric_afforested_area_10k_ha"], **_SUSPECT_STYLE, label=suspect_label)
         ax.set_xlabel(label)
         ax.set_ylabel("desirable area (10^4 ha)")
         ax.ticklabel_format(axis="y", useOffset=False)
@@ -918,7 +919,7 @@ def plot_comparison(results: pd.DataFrame, output: str | Path) -> list[Path]:
             ax.plot(series.index, series["average_carbon_cost_yuan_per_t_co2"], marker="o", color="tab:red")
             if len(suspect):
                 ax.scatter(suspect[driver], suspect["average_carbon_cost_yuan_per_t_co2"], **{**_SUSPECT_STYLE, "edgecolors": "black"},
-                           label=f"suspect ({len(suspect)} points)")
+                           label=suspect_label)
                 ax.legend()
             ax.set_xlabel(label)
             ax.set_ylabel("average carbon cost (yuan / t CO2)")

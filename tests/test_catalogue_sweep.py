@@ -422,26 +422,56 @@ def test_compare_on_an_unfinished_sweep_says_to_rerun_it(capsys, short, tmp_path
 
 @pytest.mark.catalogue("D16")
 def test_sweep_and_compare_through_the_command_line_count_suspect_points(tmp_path):
-    """At T = 40 yr the path at r = 8 % still plants in its last period: that point is suspect, and both the
-    sweep's summary and compare's figures and counts show it apart from the ok points."""
+    """A 10-year horizon stops the planting path half-way (the classes QP still plants a fifth of its fastest
+    rate in its last period): those points are suspect, and both the sweep's summary and compare's figures and
+    counts show them apart from the ok points of the 40-year horizon."""
     short = _scenario_file(tmp_path)
     out = tmp_path / "cmp"
-    run = _cli("sweep", str(short), "--set", f"{RATE}=0.03,0.08", "--output", str(out), "--workers", "1", "--quiet")
+    run = _cli(
+        "sweep", str(short), "--set", f"{RATE}=0.03,0.05", "--set", "horizon_yr=10,40", "--output", str(out), "--workers", "1", "--quiet"
+    )
     assert run.returncode == 0, run.stderr
     frame = pd.read_parquet(out / "results.parquet")
-    expected = [solve_landuse(load_scenario(short).with_overrides({f"landuse.{RATE}": r})) for r in (0.03, 0.08)]
-    assert frame["status"].tolist() == [r.status for r in expected]
+    expected = [
+        solve_landuse(load_scenario(short).with_overrides({f"landuse.{RATE}": r, "numerics.horizon_yr": h}))
+        for r in (0.03, 0.05)
+        for h in (10.0, 40.0)
+    ]
+    assert frame["status"].tolist() == [r.status for r in expected] == ["suspect", "ok", "suspect", "ok"]
     assert frame["suspect_reasons"].tolist() == ["; ".join(r.suspect_reasons) for r in expected]
-    n_ok, n_suspect = frame["status"].eq("ok").sum(), frame["status"].eq("suspect").sum()
-    assert n_suspect >= 1, "the short horizon was expected to leave r = 8 % unconverged"
-    assert run.stdout.strip().splitlines()[-1] == f"2 points: {n_ok} ok, {n_suspect} suspect, 0 failed; results in {out}"
+    assert run.stdout.strip().splitlines()[-1] == f"4 points: 2 ok, 2 suspect, 0 failed; results in {out}"
+    assert "point 0 suspect: " in run.stdout and "point 2 suspect: " in run.stdout
     figures = tmp_path / "figs"
     run = _cli("compare", str(out), "--output", str(figures))
     assert run.returncode == 0, run.stderr
     assert (figures / "analytic_vs_numeric.png").stat().st_size > 0
     assert (figures / f"sensitivity_{RATE}.png").stat().st_size > 0
-    assert f"2 points: {n_ok} ok, {n_suspect} suspect, 0 failed" in run.stdout
-    assert "suspect point 1 (red triangle in the figures): " in run.stdout
+    assert run.stdout.strip().splitlines()[-1] == "4 points: 2 ok, 2 suspect, 0 failed"
+    assert "suspect point 0 (red triangle in the figures): " in run.stdout
+
+
+def test_compare_marks_suspect_points_in_the_figures(tmp_path, monkeypatch):
+    """The suspect points get their own, labelled marker in every figure."""
+    import matplotlib.axes
+
+    from afforest.sweep import plot_comparison
+
+    rows = [
+        {RATE: r, "status": s, "analytic_afforested_area_10k_ha": 100 + r, "numeric_afforested_area_10k_ha": 100 + r,
+         "classes_afforested_area_10k_ha": 96.0, "average_carbon_cost_yuan_per_t_co2": 30 + r, "carbon_discount_rate": 0.0}
+        for r, s in ((0.03, "ok"), (0.05, "suspect"), (0.07, "ok"), (0.09, "error"))
+    ]
+    labels = []
+    original = matplotlib.axes.Axes.scatter
+
+    def scatter(self, *args, **kwargs):
+        labels.append(kwargs.get("label"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "scatter", scatter)
+    written = plot_comparison(pd.DataFrame(rows), tmp_path)
+    assert [p.name for p in written] == ["analytic_vs_numeric.png", f"sensitivity_{RATE}.png"]
+    assert labels.count("suspect (1 point)") == 3  # the analytic-vs-numeric plot and both sensitivity panels
 
 
 @pytest.mark.catalogue("D15")
