@@ -81,7 +81,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
           + (f" (carbon at {price:g} yuan/t CO2: effective tau(0) {summary['effective_planting_cost_yuan_per_ha']:.1f} yuan/ha)" if price > 0 else ""))
     if result.status == "ok":
         print(f"status: ok ({len(result.checks)} checks passed: solvers optimal, both programs at rest by the "
-              "horizon and at their steady states)\n")
+              "horizon and at their steady states)")
+        for check in result.checks:
+            if check.name.endswith("_tail_held"):
+                print(f"  note: {check.reason}")
+        print()
     else:
         print("status: SUSPECT - do not use the numbers below as they stand:")
         for reason in result.suspect_reasons:

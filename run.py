@@ -361,16 +361,24 @@ def _restart(path: pd.DataFrame, inputs: Inputs, long_run: float) -> tuple[float
     return restart, hold
 
 
-def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: float) -> tuple[float, str | None]:
+def _path_diagnosis(
+    path: pd.DataFrame, inputs: Inputs, label: str, long_run: float, held_from: float | None = None
+) -> tuple[float, str | None]:
     """(share of the long-run area still to plant after T, None) if the path is at rest by T; else
     (that share, or inf, and the sentence saying why not and which scenario field to change).
+
+    ``held_from``: the year from which planting was held at zero (:func:`solve_models`); the path must be at
+    rest by then.
 
     A converged path only slows down. Planting counts as noise below CONVERGENCE_LIMIT x area / N per period:
     kept up for another whole horizon it would still add less than the limit.
     """
     scenario, params = inputs.scenario, inputs.params
-    rates = path["planting_rate_10k_ha_per_yr"].to_numpy(float)
     step, horizon, r = inputs.grid.step_yr, inputs.grid.horizon_yr, params.financial_discount_rate
+    if held_from is not None:
+        path = path[path["period_start_yr"] < held_from - 1e-9 * step]
+        horizon = held_from
+    rates = path["planting_rate_10k_ha_per_yr"].to_numpy(float)
     planted = rates * step
     n = planted.size
     scale = max(abs(long_run), float(np.abs(planted).sum()), MIN_REPORTED_SHARE * params.initial_area_10k_ha)
@@ -393,7 +401,15 @@ def _path_diagnosis(path: pd.DataFrame, inputs: Inputs, label: str, long_run: fl
         remaining = max(0.0, min(tail_share, extended))
         if remaining <= CONVERGENCE_LIMIT:
             return remaining, None
-    if n == 1:
+    if held_from is not None:
+        why = (
+            f"the {label}'s planting is undetermined late in the horizon (e^{{-rt}} too small at r = {r:g}), so it "
+            f"was held at zero from year {held_from:g}, but the path has not come to rest by then (it still plants "
+            f"{_fmt(rates[-1])} x 10^4 ha/yr in year {held_from - step:g}): at r = {r:g} these solvers cannot follow "
+            f"the path to its rest, so its area is not the long run; the steady state ({_fmt(long_run)} x 10^4 ha) "
+            "is, or lower landuse.financial_discount_rate for a numerical path"
+        )
+    elif n == 1:
         why = (
             f"the horizon numerics.horizon_yr = {horizon:g} yr is a single planting period of {step:g} yr, so the "
             f"{label} cannot show whether planting has stopped (it plants {_fmt(planted.sum())} x 10^4 ha in it); "
@@ -476,8 +492,12 @@ def _nonoptimal_message(inputs: Inputs, label: str, detail: str, *, advise_allow
     return text
 
 
-def certify(inputs: Inputs, result: LandUseResult) -> list[Check]:
-    """Every check of a solved scenario; a failed one makes the result ``suspect`` with its reason."""
+def certify(inputs: Inputs, result: LandUseResult, held_from: dict[str, float] | None = None) -> list[Check]:
+    """Every check of a solved scenario; a failed one makes the result ``suspect`` with its reason.
+
+    ``held_from``: representation -> year from which its planting was held at zero (:func:`solve_models`).
+    """
+    held_from = held_from or {}
     params, scenario = inputs.params, inputs.scenario
     checks: list[Check] = []
     for rep, label, solved in (
@@ -516,7 +536,7 @@ def certify(inputs: Inputs, result: LandUseResult) -> list[Check]:
         target = min([*saddles, 0.0, a0], key=lambda z: abs(z - numeric))
     gap = (numeric - target) / target if target > 0 else numeric / a0
     name = "Eq. 3" if inputs.grid.discounting != "sampled" else "the sampled program's steady state"
-    curves_rest, curves_why = _path_diagnosis(result.curves_path, inputs, "curves NLP", target)
+    curves_rest, curves_why = _path_diagnosis(result.curves_path, inputs, "curves NLP", target, held_from.get("curves"))
     ok = math.isfinite(gap) and abs(gap) <= AREA_GAP_LIMIT
     if ok:
         reason = f"curves NLP {_fmt(numeric)} x 10^4 ha agrees with {name} ({_fmt(target)}) to {100 * abs(gap):.2g} %"
@@ -541,7 +561,7 @@ def certify(inputs: Inputs, result: LandUseResult) -> list[Check]:
         },
         province_quota_10k_ha=dict(scenario.policy.province_quota_10k_ha),
     )
-    classes_rest, classes_why = _path_diagnosis(result.classes_path, inputs, "classes QP", classes_target)
+    classes_rest, classes_why = _path_diagnosis(result.classes_path, inputs, "classes QP", classes_target, held_from.get("classes"))
     for rep, rest, why in (("curves", curves_rest, curves_why), ("classes", classes_rest, classes_why)):
         checks.append(
             Check(
@@ -549,7 +569,7 @@ def certify(inputs: Inputs, result: LandUseResult) -> list[Check]:
                 why is None,
                 float(rest),
                 CONVERGENCE_LIMIT,
-                why or f"the {rep} path is at rest by T = {inputs.grid.horizon_yr:g} yr "
+                why or f"the {rep} path is at rest by T = {held_from.get(rep, inputs.grid.horizon_yr):g} yr "
                 f"(about {100 * rest:.2g} % of its area still to plant)",
             )
         )
@@ -769,10 +789,59 @@ def _value_or_nan(function: Any, *args: Any) -> Any:
         return float("nan")
 
 
+def _steady_state_targets(inputs: Inputs) -> tuple[float, float]:
+    """Long-run areas the two programs must reach: Eq. 3 (at the discrete program's hurdle) and the classes'
+    closed-form steady state."""
+    params, policy = inputs.params, inputs.scenario.policy
+    hurdle = _hurdle_rate(inputs.grid, params.financial_discount_rate)
+    tau_eff = inputs.effective_planting_cost_yuan_per_ha
+    curves = float(analytic_long_run(params, planting_cost_intercept_yuan_per_ha=tau_eff * hurdle / params.financial_discount_rate)[0])
+    classes = classes_steady_state_area(
+        inputs.classes,
+        hurdle * tau_eff,
+        extra_hurdle_by_land_type={
+            k: hurdle * params.planting_cost_intercept_yuan_per_ha * (m - 1)
+            for k, m in policy.direct_cost_multiplier_by_land_type.items()
+        },
+        province_quota_10k_ha=dict(policy.province_quota_10k_ha),
+    )
+    return curves, classes
+
+
+def _solve_held(
+    model: pyo.ConcreteModel, hold_yr: float, choice: str, inputs: Inputs, label: str, tee: bool, allow_nonoptimal: bool
+) -> SolveResult:
+    """Solve again with no planting from ``hold_yr`` on (the rates fixed at 0, then freed again so that a re-used
+    model is unchanged). With the terminal value this is the program with horizon ``hold_yr``."""
+    first = int(round(hold_yr / inputs.grid.step_yr))
+    held = [model.planting_rate_10k_ha_per_yr[k] for k in model.periods if k >= first]
+    if hasattr(model, "class_planting_rate_10k_ha_per_yr"):
+        held += [model.class_planting_rate_10k_ha_per_yr[c, k] for c in model.classes for k in model.periods if k >= first]
+    for var in held:
+        var.fix(0.0)
+    try:
+        return _solve_one(model, choice, inputs, label, tee, allow_nonoptimal)
+    finally:
+        for var in held:
+            var.unfix()
+
+
 def solve_models(
-    inputs: Inputs, models: Models, *, tee: bool = False, allow_nonoptimal: bool = False
+    inputs: Inputs,
+    models: Models,
+    *,
+    tee: bool = False,
+    allow_nonoptimal: bool = False,
+    hold_undetermined_tail: bool = True,
 ) -> LandUseResult:
-    """Solve built (or updated) models for ``inputs``, collect the results and certify them (``checks``)."""
+    """Solve built (or updated) models for ``inputs``, collect the results and certify them (``checks``).
+
+    ``hold_undetermined_tail``: when a program's planting restarts late in the horizon, where the discount weight
+    is too small for the solvers to pin the path down, solve it again with planting held at zero from the year
+    the certificate would advise as horizon (see :func:`_restart`), i.e. the same program with that horizon and
+    its terminal value. The held program must then pass every check like any other (the area against its steady
+    state above all); a check ``<representation>_tail_held`` says what was done.
+    """
     params = inputs.params
     effective_cost = inputs.effective_planting_cost_yuan_per_ha
     roots = steady_state_roots(params, effective_cost)
@@ -780,6 +849,36 @@ def solve_models(
     solver = inputs.scenario.solver
     curves_result = _solve_one(models.curves, solver.nlp, inputs, "curves NLP", tee, allow_nonoptimal)
     classes_result = _solve_one(models.classes, solver.qp, inputs, "classes QP", tee, allow_nonoptimal)
+    held: list[Check] = []
+    held_from: dict[str, float] = {}
+    if hold_undetermined_tail:
+        targets = _steady_state_targets(inputs)
+        solved = {"curves": curves_result, "classes": classes_result}
+        for (rep, model, choice, label), target in zip(
+            (("curves", models.curves, solver.nlp, "curves NLP"), ("classes", models.classes, solver.qp, "classes QP")),
+            targets,
+        ):
+            if solved[rep].status is not SolverStatus.OPTIMAL:
+                continue
+            restart = _restart(planting_path(model), inputs, target)
+            if restart is None or restart[1] >= inputs.grid.horizon_yr:
+                continue
+            year, hold = restart
+            solved[rep] = _solve_held(model, hold, choice, inputs, label, tee, allow_nonoptimal)
+            held_from[rep] = hold
+            held.append(
+                Check(
+                    f"{rep}_tail_held",
+                    True,
+                    float(hold),
+                    None,
+                    f"the {label} restarted planting in year {year:g}, where the discount weight e^{{-rt}} is "
+                    f"{math.exp(-params.financial_discount_rate * year):.1e} of year 0's and the solver's tolerance "
+                    f"leaves the path undetermined; it was solved again with no planting after year {hold:g} (the "
+                    f"same program with horizon {hold:g} yr and its terminal value), and its area is checked below",
+                )
+            )
+        curves_result, classes_result = solved["curves"], solved["classes"]
     result = LandUseResult(
         scenario=inputs.scenario,
         params=params,
@@ -800,5 +899,5 @@ def solve_models(
         },
         effective_planting_cost_yuan_per_ha=effective_cost,
     )
-    result.checks = certify(inputs, result)
+    result.checks = held + certify(inputs, result, held_from)
     return result
