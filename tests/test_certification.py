@@ -423,3 +423,20 @@ def test_priced_carbon_is_discounted_at_the_planners_rate():
     )
     # 50 yuan/t moves the desirable area by about 0.84 x 10^4 ha (undiscounted carbon would give ~2.5 x that)
     assert expected_area - baseline_area == pytest.approx(result_area - baseline_area, rel=1e-6)
+
+
+# --- which representation honours which switch ----------------------------------------------------------------
+
+@pytest.mark.unit
+def test_ignored_switches_name_what_each_representation_does_not_honour():
+    assert run.ignored_switches(load_scenario("baseline")) == {"analytic": [], "curves": [], "classes": []}
+    quotas = run.ignored_switches(load_scenario("province_quotas"))
+    assert quotas["analytic"] == quotas["curves"] == ["policy.province_quota_10k_ha", "policy.excluded_provinces"]
+    assert quotas["classes"] == []
+    costs = run.ignored_switches(load_scenario("land_type_costs"))
+    assert costs["analytic"] == ["policy.direct_cost_multiplier_by_land_type"]
+    # carbon price, cap and opportunity share reach every representation (Eq. 3 through the effective cost)
+    for name in ("carbon_price", "planting_capacity", "economic_only", "urgent"):
+        assert run.ignored_switches(load_scenario(name)) == {"analytic": [], "curves": [], "classes": []}
+    a0 = load_scenario("baseline").with_overrides({"landuse.initial_area_10k_ha": 499.0})
+    assert run.ignored_switches(a0)["classes"] == ["landuse.initial_area_10k_ha"]
