@@ -62,7 +62,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         result = solve_landuse(args.scenario, tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
     summary = result.to_dict()
-    if result.status != "ok":
+    if result.status != "ok" and args.json:  # the text report lists the reasons itself
         print(f"afforest: warning: scenario {summary['scenario']}: the result is SUSPECT: "
               + "; ".join(result.suspect_reasons), file=sys.stderr)
     if args.json:
