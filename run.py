@@ -864,7 +864,15 @@ def solve_models(
             if restart is None or restart[1] >= inputs.grid.horizon_yr:
                 continue
             year, hold = restart
-            solved[rep] = _solve_held(model, hold, choice, inputs, label, tee, allow_nonoptimal)
+            try:
+                again = _solve_held(model, hold, choice, inputs, label, tee, True)
+            except SolverError:
+                again = None
+            if again is None or again.status is not SolverStatus.OPTIMAL:
+                # the held program did not solve: back to the first answer, which the checks then flag
+                solved[rep] = _solve_one(model, choice, inputs, label, tee, allow_nonoptimal)
+                continue
+            solved[rep] = again
             held_from[rep] = hold
             held.append(
                 Check(
