@@ -50,6 +50,7 @@ from afforest.model.formulations import (
     set_planting_cap,
 )
 from afforest.errors import InputError, SolverError
+from afforest.model.cells import available_memory_bytes, memory_estimate_bytes
 from afforest.model.merit_order import classes_steady_state_area, fill_merit_order, landuse_classes, shares
 from afforest.model.steady_state import SteadyStateRoot, steady_state_roots
 from afforest.model.steady_state import long_run_afforested_area as analytic_long_run
@@ -62,6 +63,7 @@ __all__ = [
     "Models",
     "LandUseResult",
     "resolve_inputs",
+    "check_model_size",
     "build_models",
     "update_models",
     "structure_key",
@@ -136,6 +138,9 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
         esv = esv_table(equivalents, standard_values)
     else:
         esv = load_esv()
+    positive = area.loc[area["area_10k_ha"] > 0, "area_10k_ha"].to_numpy()
+    cap = scenario.classes.max_class_area_10k_ha
+    check_model_size(scenario, int(np.ceil(positive / cap).sum()) if cap else len(positive), grid.periods)
     classes = landuse_classes(
         area,
         esv,
@@ -198,6 +203,28 @@ class Models:
 
     curves: pyo.ConcreteModel
     classes: pyo.ConcreteModel
+
+
+def check_model_size(scenario: Scenario, n_classes: int, n_periods: int) -> int:
+    """Refuse, before building, a classes model too large for this machine's memory; return the estimate (bytes).
+
+    The classes QP has one rate per class and period, like the cell-level model whose Pyomo build was measured
+    (:data:`afforest.model.cells.MEMORY_BYTES_PER_CELL_PERIOD`); a tiny ``numerics.step_yr`` or
+    ``classes.max_class_area_10k_ha`` multiplies periods or classes.
+    """
+    estimate = memory_estimate_bytes(n_classes, n_periods, "pyomo")
+    available = available_memory_bytes()
+    if available is None or estimate <= available:
+        return estimate
+    split = scenario.classes.max_class_area_10k_ha is not None
+    raise InputError(
+        f"the classes model would have {n_classes:,} classes x {n_periods:,} periods and need about "
+        f"{estimate / 1e9:.3g} GB of memory, but {available / 1e9:.3g} GB is available: take a larger "
+        "classes.max_class_area_10k_ha or numerics.step_yr, or a shorter numerics.horizon_yr",
+        file=f"scenario {scenario.name!r}",
+        field="classes.max_class_area_10k_ha" if split else "numerics.step_yr",
+        value=scenario.classes.max_class_area_10k_ha if split else scenario.numerics.step_yr,
+    )
 
 
 def build_models(inputs: Inputs) -> Models:

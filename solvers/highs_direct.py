@@ -31,7 +31,6 @@ certificate, warns, and records HiGHS's status verbatim.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 import warnings
@@ -41,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from afforest.errors import SolverError
+from afforest.solvers import QP_ACTIVE_SET_FREE_VARIABLE_LIMIT, hipo_check
 from afforest.model.cells import CellPlan, CellProblem, check_memory
 
 __all__ = [
@@ -227,10 +227,11 @@ def load_cell_qp(qp: CellQP, options: dict[str, Any] | None = None, *, tee: bool
     if status != highspy.HighsStatus.kOk:
         raise SolverError(f"HiGHS refused the cell QP ({status})")
     chosen = cell_qp_options(qp) if options is None else dict(options)
-    if chosen.get("solver") == "hipo" and importlib.util.find_spec("highspy_extras") is None:
+    if chosen.get("solver") == "hipo" and not hipo_check().usable:
         raise SolverError(
-            "HiPO (`highspy-extras`) is not installed: HiGHS's active-set QP solver stops beyond "
-            "4000 free variables; `pip install highspy-extras` or pass options={'solver': 'choose'}"
+            f"{hipo_check().reason}. HiGHS's active-set QP solver stops beyond "
+            f"{QP_ACTIVE_SET_FREE_VARIABLE_LIMIT} free variables; for a small problem pass "
+            "options={'solver': 'choose'}, else use the decomposition method"
         )
     for key, value in chosen.items():
         if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
