@@ -55,17 +55,22 @@ def _start_cost(n_points: int, horizon_yr: float | None) -> None:
     rng = np.random.default_rng(0)
     points = grid_points({"financial_discount_rate": list(rng.uniform(0.01, 0.10, n_points))})  # a shuffled order
     run_sweep(scenario, points[:2], workers=1, progress=False)  # warm-up: imports, first loads, models built
-    restore = sweep_module._restore_start
+    restore, forget = sweep_module._restore_start, sweep_module._forget_highs_session
+    modes = {
+        "cold": (restore, forget),  # the default: variables reset, a new HiGHS session per point
+        "vars": (restore, lambda model: None),  # variables reset, HiGHS session kept (not reproducible)
+        "warm": (lambda cached: None, forget),  # the old behaviour: neither
+    }
     frames, walls = {}, {}
     try:
-        for mode in ("cold", "warm", "cold", "warm"):
-            sweep_module._restore_start = restore if mode == "cold" else (lambda cached: None)
+        for mode in ("cold", "vars", "warm", "cold", "vars", "warm"):
+            sweep_module._restore_start, sweep_module._forget_highs_session = modes[mode]
             start = time.perf_counter()
             frame = run_sweep(scenario, points, workers=1, progress=False)
             walls.setdefault(mode, []).append(time.perf_counter() - start)
             frames.setdefault(mode, []).append(frame)
     finally:
-        sweep_module._restore_start = restore
+        sweep_module._restore_start, sweep_module._forget_highs_session = restore, forget
     cached = next(iter(sweep_module._model_cache().values()))
     start = time.perf_counter()
     for _ in range(20):
@@ -74,7 +79,7 @@ def _start_cost(n_points: int, horizon_yr: float | None) -> None:
     print(f"start of each point, {n_points} points, 1 worker, models re-used, horizon {scenario.numerics.horizon_yr:g} yr "
           f"(step {scenario.numerics.step_yr:g}); {len(cached.start_values)} variables reset in {1e3 * reset_s:.2f} ms/pt")
     print(f"{'start':<6} {'wall s':>8} {'s/pt':>7} {'curves NLP s/pt':>16} {'classes QP s/pt':>16}")
-    for mode in ("cold", "warm"):
+    for mode in ("cold", "vars", "warm"):
         for frame, wall in zip(frames[mode], walls[mode]):
             print(f"{mode:<6} {wall:8.2f} {wall / n_points:7.3f} {frame['curves_solve_s'].mean():16.4f} {frame['classes_solve_s'].mean():16.4f}")
     cold, warm = frames["cold"][0], frames["warm"][0]

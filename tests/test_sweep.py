@@ -234,3 +234,17 @@ def test_allow_nonoptimal_turns_a_failed_point_into_a_suspect_one(monkeypatch, t
     frame, _ = load_results(out)
     assert frame["status"].tolist() == ["suspect"] and frame["curves_status"].tolist() == ["iteration_limit"]
     assert "iteration_limit" in frame["suspect_reasons"].iloc[0] or "optimum" in frame["suspect_reasons"].iloc[0]
+
+
+def test_a_point_after_an_extreme_one_gives_what_afforest_solve_gives():
+    """At r = 0.3 HiGHS drops the classes QP's tiny discount weights from its Hessian; a point re-solved in that
+    session afterwards (r = 0.07) used to move by 4.5e-5 relative. Each point now loads the QP into a new HiGHS
+    session (the Pyomo models are still re-used), so the re-used models give a fresh build's numbers."""
+    scenario = load_scenario("discount_sweep").with_overrides({"numerics.horizon_yr": 80.0, "numerics.step_yr": 2.0})
+    frame = run_sweep(scenario, grid_points({"financial_discount_rate": [0.3, 0.07]}), workers=1, progress=False, reuse=True)
+    assert frame["models_reused"].iloc[1]
+    for row in frame.itertuples():
+        expected = solve_landuse(scenario.with_overrides({"landuse.financial_discount_rate": row.financial_discount_rate}))
+        assert row.status == expected.status
+        assert row.numeric_afforested_area_10k_ha == expected.numeric_afforested_area_10k_ha
+        assert row.classes_afforested_area_10k_ha == expected.classes_afforested_area_10k_ha
