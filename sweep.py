@@ -225,26 +225,51 @@ def _start_values(models: Any) -> list[tuple[Any, Any]]:
 
 def _restore_start(cached: _Cached) -> None:
     """Put every variable back at its build-time value (Ipopt then starts each point from the same place,
-    whichever point this worker solved before) and give HiGHS the classes QP afresh: re-used models then give a
-    fresh build's numbers, i.e. ``afforest solve``'s, bit for bit."""
+    whichever point this worker solved before) and clear what HiGHS kept from the previous point: re-used
+    models then give a fresh build's numbers, i.e. ``afforest solve``'s, bit for bit."""
     for var, value in cached.start_values:
         var.set_value(value, skip_validation=True)
-    _forget_highs_session(cached.models.classes)
+    _clear_highs_state(cached.models.classes)
+
+
+def _highs_session(model: Any) -> Any:
+    try:
+        from afforest.solvers import _HIGHS_SESSIONS
+    except ImportError:  # the solvers module changed: no session to see
+        return None
+    return _HIGHS_SESSIONS.get(model)
+
+
+def _clear_highs_state(model: Any) -> None:
+    """Drop the basis and solution HiGHS keeps from the previous point (a simplex or active-set QP solve would
+    warm-start from them); the persistent session keeps the model, so only the changed coefficients are sent."""
+    highs = getattr(_highs_session(model), "_solver_model", None)
+    if highs is not None:
+        try:
+            highs.clearSolver()
+        except Exception:  # highspy changed: the QP's IPM (HiPO) does not warm-start anyway
+            pass
 
 
 def _forget_highs_session(model: Any) -> None:
-    """Drop the persistent HiGHS session of ``model``: the next solve loads the QP into a new one.
-
-    Re-solving in the old session is not reproducible: HiGHS drops Hessian entries below 1e-9 (discount weights
-    at high r), its incremental updates then depend on the points solved before, and its simplex warm-starts
-    from the previous basis. Measured: at r = 0.07 after a point at r = 0.3 the classes area moved by 4.5e-5
-    relative. The Pyomo model (the expensive part to build) is still re-used.
-    """
+    """Drop the persistent HiGHS session of ``model``: its next solve loads the QP into a new one (0.5 s)."""
     try:
         from afforest.solvers import _HIGHS_SESSIONS
-    except ImportError:  # the solvers module changed: nothing to forget
+    except ImportError:
         return
     _HIGHS_SESSIONS.pop(model, None)
+
+
+def _session_is_spoiled(result: Any) -> bool:
+    """Whether this point left the classes QP's HiGHS session unlike a freshly loaded one.
+
+    ``solve_models`` re-solves a program whose planting restarts late with the tail's rates fixed at 0, then
+    frees them (check ``<representation>_tail_held``); HiGHS's incremental updates for fixing and freeing leave
+    a model whose later solves differ from a fresh load (measured: 9e-8 relative at r = 0.2 after r = 0.3). A
+    suspect result may have come through the same path without the check.
+    """
+    held = any("tail_held" in str(getattr(check, "name", "")) for check in getattr(result, "checks", ()) or ())
+    return held or str(getattr(result, "status", "ok")) != "ok"
 
 
 def _solve_models_accepts_allow_nonoptimal() -> bool:
@@ -292,7 +317,13 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
             _restore_start(cached)
         build_s = time.perf_counter() - build_start
         extra = {"allow_nonoptimal": True} if allow_nonoptimal else {}
-        result = solve_models(inputs, models, **extra)
+        try:
+            result = solve_models(inputs, models, **extra)
+        except BaseException:
+            cache.pop(key, None)  # models left mid-solve are not re-used
+            raise
+        if _session_is_spoiled(result):
+            _forget_highs_session(models.classes)
         summary = result.to_dict()
         status = str(getattr(result, "status", summary.get("status", "ok")) or "ok")
         reasons = list(getattr(result, "suspect_reasons", summary.get("suspect_reasons", ())) or ())

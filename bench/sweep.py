@@ -57,13 +57,13 @@ def _start_cost(n_points: int, horizon_yr: float | None) -> None:
     run_sweep(scenario, points[:2], workers=1, progress=False)  # warm-up: imports, first loads, models built
     restore, forget = sweep_module._restore_start, sweep_module._forget_highs_session
     modes = {
-        "cold": (restore, forget),  # the default: variables reset, a new HiGHS session per point
-        "vars": (restore, lambda model: None),  # variables reset, HiGHS session kept (not reproducible)
-        "warm": (lambda cached: None, forget),  # the old behaviour: neither
+        "cold": (restore, forget),  # the default: variables reset, HiGHS cleared, a spoiled session dropped
+        "keep": (restore, lambda model: None),  # as cold, but a spoiled HiGHS session is kept (not reproducible)
+        "warm": (lambda cached: None, forget),  # the old behaviour: Ipopt and HiGHS start from the previous point
     }
     frames, walls = {}, {}
     try:
-        for mode in ("cold", "vars", "warm", "cold", "vars", "warm"):
+        for mode in ("cold", "keep", "warm", "cold", "keep", "warm"):
             sweep_module._restore_start, sweep_module._forget_highs_session = modes[mode]
             start = time.perf_counter()
             frame = run_sweep(scenario, points, workers=1, progress=False)
@@ -79,7 +79,7 @@ def _start_cost(n_points: int, horizon_yr: float | None) -> None:
     print(f"start of each point, {n_points} points, 1 worker, models re-used, horizon {scenario.numerics.horizon_yr:g} yr "
           f"(step {scenario.numerics.step_yr:g}); {len(cached.start_values)} variables reset in {1e3 * reset_s:.2f} ms/pt")
     print(f"{'start':<6} {'wall s':>8} {'s/pt':>7} {'curves NLP s/pt':>16} {'classes QP s/pt':>16}")
-    for mode in ("cold", "vars", "warm"):
+    for mode in ("cold", "keep", "warm"):
         for frame, wall in zip(frames[mode], walls[mode]):
             print(f"{mode:<6} {wall:8.2f} {wall / n_points:7.3f} {frame['curves_solve_s'].mean():16.4f} {frame['classes_solve_s'].mean():16.4f}")
     cold, warm = frames["cold"][0], frames["warm"][0]
