@@ -14,8 +14,9 @@ An output folder belongs to one sweep (``sweep.json`` names it: the resolved sce
 the same sweep resumes there, a different one is refused unless ``overwrite``. One sweep at a time writes to a
 folder (an exclusive ``flock`` on ``DIR/.lock``). Pool workers die with the sweep (``PR_SET_PDEATHSIG`` on
 Linux, and a thread watching the parent everywhere); Ctrl-C or SIGTERM stops the workers, keeps every finished
-point and raises :class:`SweepInterrupted`. Every point starts Ipopt from the models' build-time values, so a
-point's numbers do not depend on which worker solved it, in which order, or whether models were re-used.
+point and raises :class:`SweepInterrupted`. Every point starts Ipopt from the models' build-time values and
+HiGHS without the previous basis (a session spoiled by a held tail is dropped), so a point's numbers do not
+depend on which worker solved it, in which order, or whether models were re-used: they are ``afforest solve``'s.
 """
 
 from __future__ import annotations
