@@ -853,7 +853,7 @@ def _run(
         except BrokenProcessPool as exc:
             kept = sum(1 for r in rows.values() if r.get("status") in KEPT_STATUSES)
             where = f"; {kept} of {len(points)} points kept in {progress_path}, run the same command to resume" if log else ""
-            raise SolverError(f"a sweep worker process died ({exc}); was it killed, e.g. for lack of memory?{where}") from None
+            raise SolverError(f"a sweep worker process died, perhaps killed for lack of memory ({exc}){where}") from None
         finally:
             if stopped is not None:
                 _mask_signals()

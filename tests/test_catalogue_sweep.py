@@ -276,6 +276,22 @@ def test_sigkill_leaves_no_worker_and_the_sweep_resumes_to_the_same_numbers(swee
         assert resumed.loc[point, "classes_afforested_area_10k_ha"] == expected.classes_afforested_area_10k_ha
 
 
+@pytest.mark.catalogue("D12")
+def test_a_killed_worker_stops_the_sweep_with_a_clear_error(sweeps, slow, tmp_path):
+    """A worker killed from outside (the OOM killer): the sweep stops at once, says so, keeps its points."""
+    out, n = tmp_path / "oom", 8
+    proc = sweeps.start(str(slow), "--sample", str(n), "--output", str(out), "--workers", "2")
+    _wait_for_points(proc, out / PROGRESS_FILE, 1)
+    kids = sweeps.children(proc)
+    os.kill(kids[0].pid, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 2, stderr
+    _assert_all_gone(kids, timeout=10)
+    kept = len([r for r in _lines(out / PROGRESS_FILE) if r["status"] in ("ok", "suspect")])
+    assert stderr.startswith("afforest: error: a sweep worker process died, perhaps killed for lack of memory")
+    assert stderr.rstrip().endswith(f"{kept} of {n} points kept in {out / PROGRESS_FILE}, run the same command to resume")
+
+
 @pytest.mark.catalogue("D13")
 def test_ctrl_c_stops_the_sweep_keeps_the_points_and_exits_130(sweeps, slow, tmp_path):
     out, n = tmp_path / "interrupted", 8
