@@ -673,6 +673,8 @@ class LandUseResult:
     """tau(0) net of the carbon value of a planted hectare: the cost Eq. 3 and both programs see."""
     checks: list[Check] = field(default_factory=list)
     """Certificates of the numbers (:func:`certify`); any failed one makes the result ``suspect``."""
+    tail_held_from_yr: dict[str, float] = field(default_factory=dict)
+    """Representation -> year from which its planting was held at zero (:func:`solve_models`); empty if none."""
 
     @property
     def status(self) -> str:
@@ -933,6 +935,7 @@ def solve_models(
             "classes": float(classes_result.objective or float("nan")),
         },
         effective_planting_cost_yuan_per_ha=effective_cost,
+        tail_held_from_yr=held_from,
     )
     result.checks = held + certify(inputs, result, held_from)
     return result

@@ -233,61 +233,33 @@ def _restore_start(cached: _Cached) -> None:
     _clear_highs_state(cached.models.classes)
 
 
-def _highs_session(model: Any) -> Any:
-    try:
-        from afforest.solvers import _HIGHS_SESSIONS
-    except ImportError:  # the solvers module changed: no session to see
-        return None
-    return _HIGHS_SESSIONS.get(model)
-
-
 def _clear_highs_state(model: Any) -> None:
     """Drop the basis and solution HiGHS keeps from the previous point (a simplex or active-set QP solve would
     warm-start from them); the persistent session keeps the model, so only the changed coefficients are sent."""
-    highs = getattr(_highs_session(model), "_solver_model", None)
-    if highs is not None:
-        try:
-            highs.clearSolver()
-        except Exception:  # highspy changed: the QP's IPM (HiPO) does not warm-start anyway
-            pass
+    from afforest.solvers import clear_warm_start
 
-
-def _forget_highs_session(model: Any) -> None:
-    """Drop the persistent HiGHS session of ``model``: its next solve loads the QP into a new one (0.5 s)."""
-    try:
-        from afforest.solvers import _HIGHS_SESSIONS
-    except ImportError:
-        return
-    _HIGHS_SESSIONS.pop(model, None)
+    clear_warm_start(model)
 
 
 def _session_is_spoiled(result: Any) -> bool:
     """Whether this point left the classes QP's HiGHS session unlike a freshly loaded one.
 
     ``solve_models`` re-solves a program whose planting restarts late with the tail's rates fixed at 0, then
-    frees them (check ``<representation>_tail_held``); HiGHS's incremental updates for fixing and freeing leave
-    a model whose later solves differ from a fresh load (measured: 9e-8 relative at r = 0.2 after r = 0.3). A
-    suspect result may have come through the same path without the check.
+    frees them (``result.tail_held_from_yr``); HiGHS's incremental updates for fixing and freeing leave a model
+    whose later solves differ from a fresh load (measured: 9e-8 relative at r = 0.2 after r = 0.3). A suspect
+    result may have come through a failed hold, which leaves no record.
     """
-    held = any("tail_held" in str(getattr(check, "name", "")) for check in getattr(result, "checks", ()) or ())
-    return held or str(getattr(result, "status", "ok")) != "ok"
-
-
-def _solve_models_accepts_allow_nonoptimal() -> bool:
-    import inspect
-
-    from afforest.run import solve_models
-
-    return "allow_nonoptimal" in inspect.signature(solve_models).parameters
+    return bool(result.tail_held_from_yr) or result.status != "ok"
 
 
 def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_nonoptimal: bool = False) -> dict[str, Any]:
-    """Solve one point and return its row; errors become a row with ``status = "error"``.
+    """Solve one point and return its row; errors become a row with ``status = "failed"``.
 
     ``status`` is ``ok``, ``suspect`` (the land-use result flags itself; ``suspect_reasons`` says why) or
-    ``error`` (``error`` says why).
+    ``failed`` (the column ``error`` says why).
     """
     from afforest.run import build_models, resolve_inputs, solve_models, structure_key, update_models
+    from afforest.solvers import forget_session
 
     started = time.perf_counter()
     row: dict[str, Any] = {"point_id": point.point_id}
@@ -317,19 +289,15 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
             update_models(models, inputs)
             _restore_start(cached)
         build_s = time.perf_counter() - build_start
-        extra = {"allow_nonoptimal": True} if allow_nonoptimal else {}
         try:
-            result = solve_models(inputs, models, **extra)
+            result = solve_models(inputs, models, allow_nonoptimal=allow_nonoptimal)
         except BaseException:
             cache.pop(key, None)  # models left mid-solve are not re-used
             raise
         if _session_is_spoiled(result):
-            _forget_highs_session(models.classes)
+            forget_session(models.classes)
         summary = result.to_dict()
-        status = str(getattr(result, "status", summary.get("status", "ok")) or "ok")
-        reasons = list(getattr(result, "suspect_reasons", summary.get("suspect_reasons", ())) or ())
-        if reasons and status == "ok":
-            status = "suspect"
+        status, reasons = result.status, result.suspect_reasons
         row.update(
             {
                 "analytic_afforested_area_10k_ha": summary["analytic_afforested_area_10k_ha"],
@@ -355,7 +323,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
         )
         row.update(_carbon_outputs(inputs, summary))
     except Exception as exc:  # a failed point is recorded, never fatal to the sweep
-        row.update({"status": "error", "suspect_reasons": "", "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        row.update({"status": "failed", "suspect_reasons": "", "error": f"{type(exc).__name__}: {exc}"[:2000]})
         row.setdefault("traceback", traceback.format_exc(limit=3)[-2000:])
     row["point_s"] = time.perf_counter() - started
     row["worker_pid"] = os.getpid()
@@ -786,8 +754,6 @@ def run_sweep(
     digests = _point_digests(base, points)  # refuse bad overrides before anything is solved
     if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 0):
         raise InputError("must be a whole number >= 0 (0: one worker per core)", field="--workers", value=workers)
-    if allow_nonoptimal and not _solve_models_accepts_allow_nonoptimal():
-        raise InputError("this version of afforest.run.solve_models cannot keep a non-optimal solve", field="--allow-nonoptimal")
     folder = _OutputFolder(output, base, points, digests, overwrite) if output is not None else None
     try:
         return _run(base, base_json, points, digests, folder, workers, scheduler, reuse, progress, allow_nonoptimal)
@@ -874,7 +840,7 @@ def _run(
 
 
 def status_counts(frame: pd.DataFrame) -> dict[str, int]:
-    """Points by outcome: ``ok``, ``suspect`` and ``failed`` (status ``error``)."""
+    """Points by outcome: ``ok``, ``suspect`` and ``failed``."""
     status = frame["status"] if "status" in frame else pd.Series(dtype=str)
     ok = int((status == "ok").sum())
     suspect = int((status == "suspect").sum())

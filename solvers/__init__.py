@@ -50,6 +50,8 @@ __all__ = [
     "hipo_check",
     "qp_algorithm",
     "SolverFallbackWarning",
+    "clear_warm_start",
+    "forget_session",
     "QP_ACTIVE_SET_FREE_VARIABLE_LIMIT",
     "solve",
     "SOLVER_CHOICES",
@@ -362,6 +364,20 @@ def _objective_value(model: pyo.Block) -> float | None:
 # One persistent HiGHS interface per model: a re-solve after changing mutable params sends only the changes
 # (pyomo.contrib.solver detects new, removed and modified components), so sweeps need not rebuild anything.
 _HIGHS_SESSIONS: weakref.WeakKeyDictionary[pyo.Block, Any] = weakref.WeakKeyDictionary()
+
+
+def clear_warm_start(model: pyo.Block) -> None:
+    """Drop the basis and solution HiGHS kept from the last solve of ``model`` (its session keeps the model, so a
+    re-solve still sends only the changed coefficients): the next solve starts as a fresh load would."""
+    session = _HIGHS_SESSIONS.get(model)
+    highs = getattr(session, "_solver_model", None)  # the highspy.Highs object of pyomo.contrib.solver's interface
+    if highs is not None:
+        highs.clearSolver()
+
+
+def forget_session(model: pyo.Block) -> None:
+    """Drop the persistent HiGHS session of ``model``: its next solve loads the problem afresh."""
+    _HIGHS_SESSIONS.pop(model, None)
 
 
 def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: ProblemClass) -> tuple[str, str, SolverStatus, str]:

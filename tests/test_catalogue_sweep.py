@@ -475,7 +475,7 @@ def test_compare_marks_suspect_points_in_the_figures(tmp_path, monkeypatch):
     rows = [
         {RATE: r, "status": s, "analytic_afforested_area_10k_ha": 100 + r, "numeric_afforested_area_10k_ha": 100 + r,
          "classes_afforested_area_10k_ha": 96.0, "average_carbon_cost_yuan_per_t_co2": 30 + r, "carbon_discount_rate": 0.0}
-        for r, s in ((0.03, "ok"), (0.05, "suspect"), (0.07, "ok"), (0.09, "error"))
+        for r, s in ((0.03, "ok"), (0.05, "suspect"), (0.07, "ok"), (0.09, "failed"))
     ]
     labels = []
     original = matplotlib.axes.Axes.scatter

@@ -124,7 +124,7 @@ def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path):
         SweepPoint(2, {"landuse.financial_discount_rate": 0.07}),
     ]
     frame = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
-    assert frame["status"].tolist() == ["ok", "error", "ok"]
+    assert frame["status"].tolist() == ["ok", "failed", "ok"]
     assert "whole number of steps" in frame.loc[1, "error"]
 
 
@@ -185,7 +185,7 @@ def test_the_same_numbers_whatever_the_workers_the_order_and_reuse():
     timing = ["curves_solve_s", "classes_solve_s", "build_s", "point_s", "worker_pid", "models_reused"]
 
     def numbers(frame: pd.DataFrame) -> pd.DataFrame:
-        assert (frame["status"] != "error").all(), frame["error"].tolist()
+        assert (frame["status"] != "failed").all(), frame["error"].tolist()
         return frame.drop(columns=timing).sort_values("point_id").reset_index(drop=True)
 
     serial = run_sweep(scenario, points, workers=1, progress=False)
