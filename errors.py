@@ -45,35 +45,44 @@ class ReportError(RuntimeError):
     named twice): a defect of the report, never of the user's input. The message names the figures."""
 
 
-def prepare_output_dir(path: str | Path, *, option: str = "--output") -> Path:
-    """Check (and create) the output folder ``path`` before any work is done; return it as a :class:`Path`.
+def check_output_dir(path: str | Path, *, option: str = "--output") -> Path:
+    """Refuse, before any work and without creating anything, an output folder that cannot be used: an
+    existing regular file, a path below a regular file, or a folder that cannot be created or written to.
 
-    Refuses, with an :class:`InputError` that names ``option`` and the path: a path below a regular file,
-    an existing regular file, a folder that cannot be created (permission denied, read-only or virtual file
-    system) and a folder that exists but is not writable. Commands call it first, so a bad ``--output`` fails
-    in milliseconds instead of after the computation.
+    Raises :class:`InputError` naming ``option`` and the path; returns the absolute path.
     """
     import os
 
-    out = Path(path).expanduser()
+    out = Path(path).expanduser().absolute()
     if out.exists() and not out.is_dir():
-        raise InputError("is an existing file, not a folder; choose a folder for the outputs",
-                         file=out, field=option)
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"cannot be created: {parent} is a file, not a folder", file=out, field=option)
-            break
+        raise InputError("is an existing file, not a folder; choose a folder for the outputs (it is created if "
+                         "missing)", field=option, value=str(out))
+    existing = next(p for p in (out, *out.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise InputError(f"cannot be created: {existing} is a file, not a folder", field=option, value=str(out))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the folder is not writable" if existing == out else f"{existing} is not writable"
+        raise InputError(f"{what}; choose a folder you can write to", field=option, value=str(out))
+    return out
+
+
+def prepare_output_dir(path: str | Path, *, option: str = "--output") -> Path:
+    """:func:`check_output_dir`, then create the folder and write a probe file into it (as root, permission bits
+    say nothing, and a read-only or virtual file system shows only on writing). Commands call it first, so a bad
+    ``--output`` fails in milliseconds instead of after the computation. Raises :class:`InputError` naming
+    ``option`` and the path.
+    """
+    import os
+
+    out = check_output_dir(path, option=option)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create the folder ({exc.strerror or exc})", file=out, field=option) from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise InputError("the folder is not writable", file=out, field=option)
+        raise InputError(f"cannot create the folder ({exc.strerror or exc})", field=option, value=str(out)) from None
     probe = out / f".afforest-write-test-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise InputError(f"cannot write into the folder ({exc.strerror or exc})", file=out, field=option) from None
+        raise InputError(f"cannot write into the folder ({exc.strerror or exc})", field=option, value=str(out)) from None
     return out

@@ -24,7 +24,7 @@ import pandas as pd
 
 import afforest
 from afforest.data import load_esv
-from afforest.errors import InputError
+from afforest.errors import InputError, check_output_dir
 from afforest.model import esv as esv_model
 from afforest.model import suitability as suit
 
@@ -34,7 +34,6 @@ __all__ = [
     "run_suitability",
     "write_suitability_outputs",
     "plot_suitability_map",
-    "check_output_dir",
     "OUTPUT_FILES",
 ]
 
@@ -156,26 +155,9 @@ def write_suitability_outputs(result: suit.SuitabilityResult, output_dir: str | 
     return paths
 
 
-def check_output_dir(path: str | Path, *, field: str = "--output") -> Path:
-    """Refuse an output folder that cannot be used, before any computation: an existing regular file, a
-    path below a regular file, or a folder that cannot be created or written to. Creates nothing."""
-    out = Path(path).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise InputError("is an existing file, not a folder; give a folder for the outputs (it is created if needed)",
-                         field=field, value=str(out))
-    existing = next(p for p in (out, *out.parents) if p.exists() or p == p.parent)
-    if not existing.is_dir():
-        raise InputError(f"{existing} is a regular file, so no folder can be created below it; give another folder",
-                         field=field, value=str(out))
-    if not os.access(existing, os.W_OK | os.X_OK):
-        what = "the folder is not writable" if existing == out else f"{existing} is not writable, so the folder cannot be created"
-        raise InputError(f"{what}; give a folder you can write to", field=field, value=str(out))
-    return out
-
-
 def _make_output_dir(path: str | Path, field: str) -> tuple[Path, Path | None]:
     """Check and create the output folder and try a write into it; returns (folder, topmost folder created)."""
-    out = check_output_dir(path, field=field)
+    out = check_output_dir(path, option=field)
     missing = [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -337,7 +319,7 @@ def run_suitability(
 
 
 def _cmd_suitability(args: argparse.Namespace) -> int:
-    check_output_dir(args.output, field="--output")  # before connecting to a cluster or reading anything
+    check_output_dir(args.output, option="--output")  # before connecting to a cluster or reading anything
     client = None
     if args.scheduler:
         from distributed import Client

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from afforest.errors import InputError
+from afforest.errors import InputError, prepare_output_dir
 
 __all__ = ["PATHS", "run_path", "benchmark", "summarise", "plot_scaling", "machine_description", "register"]
 
@@ -462,34 +462,6 @@ def _check_years(years: int, option: str = "--years") -> float:
     return float(years)
 
 
-def _prepare_output_folder(path: str, option: str = "--output") -> Path:
-    """Create the folder ``path`` (and its parents) before any work, or raise ``InputError`` naming
-    ``option`` and the path: it is a file, lies below a file, cannot be created, or is not writable."""
-    import tempfile
-
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(
-            "exists and is a file, not a folder; give a folder to write the tables into", field=option, value=path
-        )
-    blocking = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise InputError(
-            f"cannot create a folder here: {str(blocking)!r} is a file", field=option, value=path
-        )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise InputError(
-            f"cannot create or write this folder ({exc.strerror or exc}); choose another one",
-            field=option,
-            value=path,
-        ) from None
-    return folder
-
-
 def _check_output_file(path: str | None, option: str) -> None:
     """Raise ``InputError`` naming ``option`` before any work if the file ``path`` cannot be written: it is
     a folder, its folder does not exist or is a file, or the file cannot be opened for writing."""
@@ -639,7 +611,7 @@ def _cmd_cells_solve(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError("must be a whole number >= 0", field="--seed", value=args.seed)
     grid = TimeGrid(horizon_yr=_check_years(args.years), step_yr=1.0)
-    folder = _prepare_output_folder(args.output) if args.output else None
+    folder = prepare_output_dir(args.output, option="--output") if args.output else None
     # refuse what cannot fit before building anything (each method's bytes per cell-period are measured)
     memory = {
         "fewer": "fewer cells or --years",

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 import afforest
-from afforest.errors import InputError, SolverError
+from afforest.errors import InputError, SolverError, prepare_output_dir
 from afforest.scenarios import Scenario, load_scenario
 
 __all__ = [
@@ -537,15 +537,7 @@ class _OutputFolder:
         return InputError(reason, field="--output", value=str(self.path))
 
     def _prepare(self) -> None:
-        path = self.path
-        if path.exists() and not path.is_dir():
-            raise self._error("is an existing file, not a folder; give a folder (it is created if missing)")
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except (NotADirectoryError, FileExistsError):
-            raise self._error("cannot create this folder: a part of the path is a file, not a folder") from None
-        except OSError as exc:
-            raise self._error(f"cannot create this folder ({exc.strerror or exc})") from None
+        prepare_output_dir(self.path, option="--output")
 
     def _lock(self) -> None:
         try:

@@ -314,10 +314,10 @@ def test_f14_unwritable_outputs_are_refused_before_solving(capsys, tmp_path, no_
     a_file.write_text("x")
     cases = [
         (a_file / "plan", "is a file"),  # below a regular file
-        (a_file, "exists and is a file, not a folder"),  # an existing file
+        (a_file, "is an existing file, not a folder"),  # an existing file
     ]
     if Path("/proc").is_dir():
-        cases.append((Path("/proc/afforest_nope"), "cannot create or write this folder"))  # not creatable
+        cases.append((Path("/proc/afforest_nope"), "cannot create the folder"))  # not creatable
     for output, reason in cases:
         err = _refused(capsys, "cells", "solve", "--synthetic", "100", "--output", str(output))
         assert f"field '--output', value '{output}'" in err and reason in err

@@ -58,7 +58,7 @@ def test_prepare_output_dir_refuses_what_cannot_hold_outputs(tmp_path: Path, a_f
     for path, reason in cases.items():
         with pytest.raises(InputError, match=reason) as caught:
             prepare_output_dir(path, option="--out-dir")
-        assert caught.value.field == "--out-dir" and caught.value.file == str(path)
+        assert caught.value.field == "--out-dir" and caught.value.value == str(path)
         assert str(path) in str(caught.value) and "--out-dir" in str(caught.value)
     made = prepare_output_dir(tmp_path / "new" / "folder")
     assert made == tmp_path / "new" / "folder" and made.is_dir() and list(made.iterdir()) == []
@@ -84,7 +84,7 @@ def test_prepare_output_dir_refuses_a_folder_it_cannot_write(tmp_path: Path, mon
     try:
         with pytest.raises(InputError, match="--output.*(not writable|cannot write)") as caught:
             prepare_output_dir(locked)
-        assert caught.value.file == str(locked)
+        assert caught.value.value == str(locked)
     finally:
         locked.chmod(0o700)
 

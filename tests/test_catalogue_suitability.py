@@ -393,7 +393,7 @@ def test_e18_output_below_a_regular_file(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
     rc, _, err = run(config, blocker / "out", capsys)
-    assert_clear(rc, err, f"field '--output', value '{blocker / 'out'}': {blocker} is a regular file")
+    assert_clear(rc, err, f"field '--output', value '{blocker / 'out'}': cannot be created: {blocker} is a file, not a folder")
 
 
 @pytest.mark.unit

@@ -226,7 +226,7 @@ def test_output_below_a_regular_file(capsys, short, tmp_path):
 @pytest.mark.catalogue("D10")
 def test_output_that_cannot_be_created(capsys, short):
     rc, _, err = _main(capsys, "sweep", str(short), "--set", f"{RATE}=0.03,0.04", "--output", "/proc/nope")
-    assert rc == 2 and "field '--output', value '/proc/nope': cannot create this folder" in err
+    assert rc == 2 and "field '--output', value '/proc/nope': cannot create the folder" in err
 
 
 @pytest.mark.catalogue("D11")
