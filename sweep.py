@@ -736,7 +736,7 @@ def run_sweep(
     ``workers``: local processes (None or 0: one per core, at most one per point). ``output`` must be a
     folder that is new, empty of sweep files, or holds this same sweep (then finished points are kept);
     another sweep's folder is refused unless ``overwrite``. ``allow_nonoptimal``: a land-use solve that stops
-    short of an optimum gives a ``suspect`` row instead of an ``error`` row. Ctrl-C or SIGTERM raises
+    short of an optimum gives a ``suspect`` row instead of a ``failed`` one. Ctrl-C or SIGTERM raises
     :class:`SweepInterrupted` once the workers are gone.
     """
     base = load_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario

@@ -1,0 +1,113 @@
+"""Behaviour pinned before the architecture moves: `afforest solve --json`, `afforest reproduce --json` and a
+small sweep give the same keys and the same numbers (1e-9 relative) as the files stored in tests/golden/.
+
+The files were written by this module (``python tests/test_golden.py --write``) once the newcomer issue's fixes
+were in; regenerate them only for a change of behaviour that is intended, and say so in the commit. What varies
+from run to run or with the installation is left out: wall times, worker PIDs, whether a worker re-used a model,
+the package's and the solvers' versions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+RELATIVE_TOLERANCE = 1e-9
+"""Same numbers up to solver round-off on one machine kind (the solves themselves are deterministic here)."""
+ABSOLUTE_FLOOR = 1e-9
+"""Below this a number counts as zero: a rate or gap of 1e-13 against 0 is the same answer."""
+
+VOLATILE_KEYS = frozenset(
+    {"wall_time_s", "curves_solve_s", "classes_solve_s", "build_s", "point_s", "worker_pid", "models_reused",
+     "afforest_version", "version", "label", "curves_solver", "classes_solver"}
+)
+SWEEP_RATES = (0.03, 0.05, 0.07)
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _cli_json(*args: str) -> Any:
+    run = subprocess.run([sys.executable, "-m", "afforest", *args, "--json"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def _sweep_rows() -> list[dict[str, Any]]:
+    from afforest.sweep import grid_points, run_sweep
+
+    frame = run_sweep(
+        "baseline", grid_points({"landuse.financial_discount_rate": list(SWEEP_RATES)}), workers=1, progress=False
+    )
+    return json.loads(frame.sort_values("point_id").to_json(orient="records", double_precision=15))
+
+
+PRODUCERS = {
+    "solve_baseline.json": lambda: _cli_json("solve"),
+    "solve_province_quotas.json": lambda: _cli_json("solve", "province_quotas"),
+    "reproduce.json": lambda: _cli_json("reproduce"),
+    "sweep_discount_rates.json": _sweep_rows,
+}
+
+
+def assert_same(expected: Any, actual: Any, where: str = "$") -> None:
+    """Same structure and keys; numbers equal to RELATIVE_TOLERANCE (ABSOLUTE_FLOOR near zero); all else equal."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r}"
+        assert sorted(expected) == sorted(actual), f"{where}: keys differ: {sorted(set(expected) ^ set(actual))}"
+        for key in expected:
+            assert_same(expected[key], actual[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), f"{where}: expected {len(expected)} items"
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            assert_same(e, a, f"{where}[{i}]")
+    elif isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        assert isinstance(actual, (int, float)) and not isinstance(actual, bool), f"{where}: {actual!r} is not a number"
+        assert math.isclose(expected, actual, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_FLOOR), (
+            f"{where}: {actual!r} differs from the stored {expected!r}"
+        )
+    else:
+        assert expected == actual, f"{where}: {actual!r} differs from the stored {expected!r}"
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCERS))
+def test_outputs_match_the_stored_behaviour(name):
+    expected = json.loads((GOLDEN / name).read_text())
+    assert_same(expected, _strip(PRODUCERS[name]()))
+
+
+@pytest.mark.unit
+def test_the_comparison_can_fail():
+    stored = {"area": 103.34922996205404, "rows": [{"figure": "x", "gap_pct": 0.0}]}
+    assert_same(stored, {"area": 103.34922996205404 * (1 + 1e-10), "rows": [{"figure": "x", "gap_pct": 1e-12}]})
+    for changed in (
+        {"area": 103.34922996205404 * (1 + 1e-8), "rows": [{"figure": "x", "gap_pct": 0.0}]},
+        {"area": 103.34922996205404, "rows": [{"figure": "y", "gap_pct": 0.0}]},
+        {"area": 103.34922996205404, "rows": [{"figure": "x", "gap_pct": 0.0, "new": 1}]},
+        {"area": 103.34922996205404, "rows": []},
+    ):
+        with pytest.raises(AssertionError):
+            assert_same(stored, changed)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python tests/test_golden.py --write   (rewrites tests/golden/*.json from this checkout)")
+    GOLDEN.mkdir(exist_ok=True)
+    for name, produce in sorted(PRODUCERS.items()):
+        (GOLDEN / name).write_text(json.dumps(_strip(produce()), indent=1, sort_keys=True) + "\n")
+        print(f"wrote {GOLDEN / name}")
