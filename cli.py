@@ -57,9 +57,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     from afforest.data import load_quantities, data_path
     from afforest.run import solve_landuse
 
-    # In --json mode nothing but the JSON object may reach stdout (solver banners, stray prints): solve with
-    # stdout pointed at stderr.
-    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+    # In --json mode nothing but the JSON object may reach stdout (solver banners and logs, stray prints): solve
+    # with file descriptor 1 pointed at stderr (Python's redirect_stdout would deadlock Pyomo's --tee capture).
+    from afforest.solvers import stdout_to_stderr
+
+    with stdout_to_stderr() if args.json else contextlib.nullcontext():
         result = solve_landuse(args.scenario, tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
     summary = result.to_dict()
     if result.status != "ok" and args.json:  # the text report lists the reasons itself

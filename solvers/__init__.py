@@ -51,6 +51,7 @@ __all__ = [
     "qp_algorithm",
     "SolverFallbackWarning",
     "clear_warm_start",
+    "stdout_to_stderr",
     "forget_session",
     "QP_ACTIVE_SET_FREE_VARIABLE_LIMIT",
     "solve",
@@ -218,14 +219,16 @@ def _distribution_version(name: str) -> str | None:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Send what C code writes to file descriptor 1 to stderr, so `--json` output stays parseable."""
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to standard output, by Python or by a solver's C code (file descriptor 1), to
+    stderr while the block runs, so that `--json` output stays parseable whatever a solver prints."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
         os.dup2(2, 1)
         yield
     finally:
+        sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
 
@@ -250,7 +253,7 @@ def hipo_check() -> HipoCheck:
     import highspy
     import numpy as np
 
-    with _stdout_to_stderr():  # some highspy releases print a banner when a Highs object is created
+    with stdout_to_stderr():  # some highspy releases print a banner when a Highs object is created
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if h.setOptionValue("solver", "hipo") != highspy.HighsStatus.kOk:

@@ -252,6 +252,16 @@ def test_solve_json_with_ipopt_on_the_qp_prints_only_json(tmp_path: Path):
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.integration
+@pytest.mark.catalogue("C16")
+def test_solve_json_with_the_solver_logs_keeps_them_on_stderr():
+    """--tee with --json: the solvers' own logs (C code writing to file descriptor 1) go to stderr."""
+    run = _afforest("solve", "--json", "--tee")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["status"] == "ok"
+    assert "Ipopt" in run.stderr and "HiGHS" in run.stderr  # both logs were shown, on stderr
+
+
 @pytest.mark.unit
 @pytest.mark.catalogue("C16")
 def test_library_log_records_go_to_stderr(capsys):
