@@ -143,7 +143,10 @@ def _shift(
     )
     rate, tau0 = np.broadcast_arrays(rate, tau0)
     rate, tau0 = rate.ravel(), tau0.ravel()
-    bad = ~np.isfinite(rate) | (rate <= 0)
+    bad = ~np.isfinite(rate)
+    if bad.any():
+        raise InputError("must be a finite number", field="financial_discount_rate", value=float(rate[bad][0]))
+    bad = rate <= 0
     if bad.any():
         raise InputError("must be > 0: Eq. 3 divides by r", field="financial_discount_rate", value=float(rate[bad][0]))
     bad = ~np.isfinite(tau0)

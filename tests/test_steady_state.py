@@ -139,9 +139,13 @@ def test_sweep_of_1e5_rates_is_vectorised(study_params):
     assert elapsed < 30  # a loose guard against an accidental Python loop, not a performance target
 
 
-@pytest.mark.parametrize("rate", [0.0, -0.05, float("nan")])
-def test_nonpositive_rate_is_refused(study_params, rate):
-    with pytest.raises(InputError, match="financial_discount_rate"):
+@pytest.mark.parametrize(
+    ("rate", "reason"),
+    [(0.0, "must be > 0"), (-0.05, "must be > 0"), (float("nan"), "must be a finite number"),
+     (float("inf"), "must be a finite number")],
+)
+def test_nonpositive_or_nonfinite_rate_is_refused_with_its_own_reason(study_params, rate, reason):
+    with pytest.raises(InputError, match=f"financial_discount_rate.*{reason}"):
         steady_state_sweep(study_params, [0.05, rate])
 
 
