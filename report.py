@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -620,6 +621,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     output = prepare_output_dir(args.output, option="--output") if args.output else None  # fail before the work
     rep = reproduce()
     written = write_outputs(rep, output) if output is not None else []
+    if rep.landuse.status != "ok":  # the figures rest on the land-use solve: say so wherever they are read
+        print("afforest: warning: the land-use result behind these figures is SUSPECT: "
+              + "; ".join(rep.landuse.suspect_reasons), file=sys.stderr)
     if args.json:
         records = [
             {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
@@ -629,6 +633,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         return 0
     table = rep.table
     width = max(table["figure"].str.len())
+    checks = rep.landuse.checks
+    print(f"land-use status: {rep.landuse.status} ({sum(c.passed for c in checks)} of {len(checks)} checks passed; "
+          "afforest solve lists them)\n")
     print(f"{'figure':<{width}}  {'unit':<11} {'study':>11} {'afforest':>11} {'gap %':>8}")
     for row in table.itertuples():
         gap = "-" if row.gap_pct is None or not math.isfinite(row.gap_pct) else f"{row.gap_pct:+.2f}"

@@ -336,3 +336,29 @@ def test_calibrate_soil_reports_a_bad_provenance_file(tmp_path: Path, capsys):
     bad.write_text(data_path("soil_carbon_schedule.toml").read_text().replace('"biomass_growth"', '"linear"'))
     assert main(["calibrate-soil", "--provenance", str(bad)]) == 2
     assert re.search(r"prov.toml, field 'shape', value 'linear': unknown shape", capsys.readouterr().err)
+
+
+@pytest.mark.integration
+def test_a_suspect_landuse_result_is_said_wherever_the_figures_are_read(monkeypatch, capsys):
+    """reproduce rests on the land-use solve: a failed check of it is printed with the figures (text) and
+    on stderr (both modes), never passed over."""
+    import afforest.report as report
+    from afforest.cli import main
+    from afforest.run import Check
+
+    real = report.solve_landuse
+
+    def with_a_failed_check(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.checks.append(Check("made_up_check", False, 1.0, 0.5, "a made-up check failed (1.0 > 0.5)"))
+        return result
+
+    monkeypatch.setattr(report, "solve_landuse", with_a_failed_check)
+    assert main(["reproduce"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("land-use status: suspect (7 of 8 checks passed")
+    assert "SUSPECT: a made-up check failed (1.0 > 0.5)" in captured.err
+    assert main(["reproduce", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "SUSPECT: a made-up check failed" in captured.err
+    assert captured.out.lstrip().startswith("[")
