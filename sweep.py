@@ -66,6 +66,9 @@ RESULTS_CSV = "results.csv"
 MANIFEST_FILE = "sweep.json"
 LOCK_FILE = ".lock"
 KEPT_STATUSES = ("ok", "suspect")
+WORKER_MEMORY_BYTES = 256 * 2**20
+"""Resident memory of one local worker after it has built and solved both models: 238 MB measured on the study's
+baseline (two workers of a killed sweep, docs/bad-input-catalogue.md row D12), rounded up."""
 """Rows with these statuses are final: a resumed sweep keeps them; ``error`` rows are solved again."""
 _SECTIONS = ("landuse", "carbon", "policy", "numerics", "classes")
 
@@ -719,6 +722,21 @@ def _iterate_dask(base_json: str, todo: Sequence[SweepPoint], scheduler: Any, re
             client.close()
 
 
+def _check_worker_memory(processes: int, asked: int | None) -> None:
+    """Refuse, before any worker starts, more local workers than this machine's memory holds."""
+    from afforest.model.cells import available_memory_bytes
+
+    need, available = processes * WORKER_MEMORY_BYTES, available_memory_bytes()
+    if available is not None and need > available:
+        raise InputError(
+            f"{processes} worker processes need about {need / 1e9:.3g} GB (about {WORKER_MEMORY_BYTES / 2**20:.0f} MiB "
+            f"each), but {available / 1e9:.3g} GB is available: use at most {max(available // WORKER_MEMORY_BYTES, 1)} "
+            "workers (0: one per core), or a Dask cluster (--scheduler)",
+            field="--workers",
+            value=asked,
+        )
+
+
 def run_sweep(
     scenario: Scenario | str,
     points: Sequence[SweepPoint],
@@ -746,6 +764,8 @@ def run_sweep(
     digests = _point_digests(base, points)  # refuse bad overrides before anything is solved
     if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 0):
         raise InputError("must be a whole number >= 0 (0: one worker per core)", field="--workers", value=workers)
+    if scheduler is None:
+        _check_worker_memory(min(workers or os.cpu_count() or 1, len(points)), workers)
     folder = _OutputFolder(output, base, points, digests, overwrite) if output is not None else None
     try:
         return _run(base, base_json, points, digests, folder, workers, scheduler, reuse, progress, allow_nonoptimal)

@@ -200,6 +200,20 @@ def test_set_and_sample_together_are_refused(capsys):
     assert rc == 2 and "use either --set or --sample, not both" in err
 
 
+@pytest.mark.integration
+@pytest.mark.catalogue("D8")
+def test_more_workers_than_memory_holds_are_refused_before_any_starts(capsys, short, tmp_path, monkeypatch):
+    """256 MiB a worker (238 MB measured): with 1 GiB available, 8 workers for 8 points are refused, 4 pass the check."""
+    import afforest.model.cells as cells
+
+    monkeypatch.setattr(cells, "available_memory_bytes", lambda: 2**30)
+    rates = ",".join(f"{0.02 + 0.005 * i:g}" for i in range(8))
+    out = tmp_path / "refused"
+    rc, _, err = _main(capsys, "sweep", str(short), "--set", f"{RATE}={rates}", "--workers", "8", "--output", str(out))
+    assert rc == 2 and "field '--workers', value 8: 8 worker processes need about 2.15 GB" in err
+    assert "use at most 4 workers" in err and not out.exists()  # refused before the folder is made
+
+
 @pytest.mark.catalogue("D8")
 def test_negative_workers_are_refused_and_zero_means_one_per_core(capsys, short, tmp_path):
     rc, _, err = _main(capsys, "sweep", str(short), "--set", f"{RATE}=0.03,0.04", "--workers", "-1")
