@@ -21,7 +21,9 @@ depend on which worker solved it, in which order, or whether models were re-used
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import itertools
 import json
 import multiprocessing
@@ -687,16 +689,25 @@ def _iterate_local(
         max_workers=workers, mp_context=_pool_context(), initializer=_init_worker, initargs=(os.getpid(), tuple(close_fds))
     )
     futures: list[Any] = []
-    finished = False
+    finished = broken = False
     try:
         futures = [pool.submit(solve_point, base_json, point, reuse, allow_nonoptimal) for point in todo]
         for future in as_completed(futures):
             yield future.result()
         finished = True
+    except BrokenProcessPool:
+        broken = True
+        raise
     finally:
         if finished:
             pool.shutdown(wait=True)
-        else:  # interrupted, the consumer stopped, or a worker died
+        elif broken:
+            # A worker died (e.g. the OOM killer): the pool's own threads print tracebacks about the dead worker's
+            # pipe while it shuts down. Wait for them here, quietly, so the user reads one clear error instead.
+            with contextlib.redirect_stderr(io.StringIO()):
+                _abort_pool(pool, futures)
+                pool.shutdown(wait=True)
+        else:  # interrupted or the consumer stopped
             _abort_pool(pool, futures)
 
 
