@@ -104,7 +104,8 @@ JUDGEMENTS: list[tuple[str, str, str, str, str]] = [
     ("report", "check_explained", "fillna", "", "equivalent: no note is ever missing, every row carries a string"),
     ("report", "check_explained", "EXPLAIN_ABOVE_PCT\\) &", "", "boundary: equivalent unless a gap equals EXPLAIN_ABOVE_PCT exactly, which no test sets"),
     ("report", "check_explained", "", "", "message: the separator between the figures the error names is not pinned"),
-    ("report", "_sink_totals", "", "", "gap: the r_c = 5 % totals and the horizon of the cumulative sink reach no checked row"),
+    ("report", "_sink_totals", "horizon_yr", "", "equivalent while the carbon path ends at the horizon (to_yr=None sums every period); no test has a path running past it"),
+    ("report", "_sink_totals", "", "", "gap: a change of the carbon discount rate or the horizon reaches no checked row"),
     ("report", "_pct", "", "", "message: _pct formats numbers inside notes, which the tests check for length only"),
     ("report", "write_outputs", "mkdir", "", "gap (small): no test writes into an existing folder or one whose parent is missing"),
     ("report", "write_outputs", "\\.csv", "", "gap: only reproduction.csv is read back; the names of the five supporting CSVs are not checked"),
@@ -128,6 +129,18 @@ JUDGEMENTS: list[tuple[str, str, str, str, str]] = [
     ("sweep", "status_counts", "", "", "gap (small): a frame without a status column (nothing solved) is not tested"),
     ("sweep", "_parse_set", "", "rpartition", "equivalent for KEY=V1,V2 (one '=')"),
     ("sweep", "_parse_set", "", "", "message: 'XX..XX' keeps the phrase the test matches; the value in the error is not checked"),
+    # run.py (its tests here are only test_scenarios.py and test_catalogue_inputs.py; other files may catch these)
+    ("run", "_carbon_pv_t_co2_per_ha", "", "", "gap for these tests: none checks the carbon value of a hectare under a carbon price"),
+    ("run", "resolve_inputs", "def resolve_inputs", "", "gap (small): no test calls resolve_inputs() with no argument"),
+    ("run", "resolve_inputs", "direct_costs", "", "gap for these tests: the land-type direct costs reach no assertion"),
+    ("run", "resolve_inputs", "horizon_yr=|step_yr=|discounting=", "", "gap for these tests: the scenario's numerics reach Inputs.grid, which they never read"),
+    ("run", "resolve_inputs", "check_area_against_initial_area", "", "gap (small): the file named by the area-vs-A0 error is not checked"),
+    ("run", "resolve_inputs", "equivalent|standard|esv", "", "gap: esv_source and an own standard-value file are not checked (only an own equivalent-factor file is)"),
+    ("run", "resolve_inputs", "positive|cap|check_model_size", "", "gap for these tests: the class count fed to the size check is never exercised"),
+    ("run", "resolve_inputs", "rule=|max_class_area", "", "gap for these tests: the post-planting rule and the class split reach the classes unchecked"),
+    ("run", "resolve_inputs", "", "", "gap for these tests: Inputs.scenario, .grid and .carbon_pv_t_co2_per_ha are not read"),
+    ("run", "_check_policy", "", "", "gap for these tests: neither policy conflict (a cap below 10 ha/yr, a province with a quota that is also excluded) is refused in them"),
+    ("run", "check_model_size", "", "", "gap for these tests: none asks for a model too big for memory (the refusal, its numbers, the key it names)"),
 ]
 
 
