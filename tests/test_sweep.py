@@ -53,6 +53,29 @@ def test_latin_hypercube_covers_each_stratum_once():
     assert sample_points({"financial_discount_rate": (0.01, 0.11)}, n, seed=1) == points  # reproducible
 
 
+def test_monte_carlo_points_are_uniform_draws_in_the_box_and_reproducible():
+    """method = "monte_carlo": numpy's default generator, seeded; each point lies in its box, ids run 0..n-1."""
+    ranges = {"financial_discount_rate": (0.01, 0.11), "planting_cost_slope_yuan_per_ha_per_10k_ha_yr": (1e3, 5e3)}
+    points = sample_points(ranges, 5, "monte_carlo", seed=7)
+    expected = np.array([0.01, 1e3]) + np.random.default_rng(7).random((5, 2)) * np.array([0.1, 4e3])
+    got = np.array([[p.overrides["landuse.financial_discount_rate"],
+                     p.overrides["landuse.planting_cost_slope_yuan_per_ha_per_10k_ha_yr"]] for p in points])
+    np.testing.assert_array_equal(got, expected)
+    assert [p.point_id for p in points] == list(range(5))
+    assert sample_points(ranges, 5, "monte_carlo") == sample_points(ranges, 5, "monte_carlo", seed=0)  # default seed 0
+    assert sample_points(ranges, 5, "monte_carlo", seed=8) != points
+
+
+def test_one_sampled_point_is_accepted_and_bad_sampling_requests_are_named():
+    assert len(sample_points({"financial_discount_rate": (0.01, 0.11)}, 1)) == 1
+    with pytest.raises(InputError) as caught:
+        sample_points({"financial_discount_rate": (0.01, 0.11)}, 3, "sobol")
+    assert caught.value.field == "sweep.method" and caught.value.value == "sobol"
+    with pytest.raises(InputError) as caught:
+        sample_points({}, 3)
+    assert caught.value.field == "sweep.ranges" and "declares no [sweep] ranges" in str(caught.value)
+
+
 def test_discount_sweep_reproduces_the_analytic_roots(tmp_path):
     """Issue 4: at every rate of the shipped sweep the curves NLP is within 0.1 % of Eq. 3's root."""
     scenario = _fast_scenario()
