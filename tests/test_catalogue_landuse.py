@@ -8,7 +8,6 @@ correct number. Scenario fixtures are the catalogue's: ``extends = "baseline"`` 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pyomo.environ as pyo
