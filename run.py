@@ -621,8 +621,9 @@ def certify(inputs: Inputs, result: LandUseResult, held_from: dict[str, float] |
     else:
         reason = (
             f"classes QP plants {_fmt(classes_area)} x 10^4 ha against {_fmt(classes_target)} from its steady state "
-            f"(every class whose yearly ESV gain exceeds {_fmt(_hurdle_rate(inputs.grid, r) * tau_eff)} yuan/ha, "
-            f"quotas filled best class first; {100 * classes_gap:+.3g} %)"
+            f"(every class whose yearly ESV gain exceeds {_fmt(_hurdle_rate(inputs.grid, r) * tau_eff)} yuan/ha"
+            f"{', quotas filled best class first' if inputs.scenario.policy.province_quota_10k_ha else ''}; "
+            f"{100 * classes_gap:+.3g} %)"
         )
         reason += ": " + classes_why if classes_why else ": the path is at rest by T, so the QP has settled elsewhere; report it"
     checks.append(Check("classes_gap_to_steady_state", ok, float(classes_gap), AREA_GAP_LIMIT, reason))

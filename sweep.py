@@ -68,10 +68,10 @@ RESULTS_CSV = "results.csv"
 MANIFEST_FILE = "sweep.json"
 LOCK_FILE = ".lock"
 KEPT_STATUSES = ("ok", "suspect")
+"""Rows with these statuses are final: a resumed sweep keeps them; ``failed`` rows are solved again."""
 WORKER_MEMORY_BYTES = 256 * 2**20
 """Resident memory of one local worker after it has built and solved both models: 238 MB measured on the study's
 baseline (two workers of a killed sweep, docs/bad-input-catalogue.md row D12), rounded up."""
-"""Rows with these statuses are final: a resumed sweep keeps them; ``error`` rows are solved again."""
 _SECTIONS = ("landuse", "carbon", "policy", "numerics", "classes")
 
 
@@ -233,17 +233,11 @@ def _restore_start(cached: _Cached) -> None:
     """Put every variable back at its build-time value (Ipopt then starts each point from the same place,
     whichever point this worker solved before) and clear what HiGHS kept from the previous point: re-used
     models then give a fresh build's numbers, i.e. ``afforest solve``'s, bit for bit."""
-    for var, value in cached.start_values:
-        var.set_value(value, skip_validation=True)
-    _clear_highs_state(cached.models.classes)
-
-
-def _clear_highs_state(model: Any) -> None:
-    """Drop the basis and solution HiGHS keeps from the previous point (a simplex or active-set QP solve would
-    warm-start from them); the persistent session keeps the model, so only the changed coefficients are sent."""
     from afforest.solvers import clear_warm_start
 
-    clear_warm_start(model)
+    for var, value in cached.start_values:
+        var.set_value(value, skip_validation=True)
+    clear_warm_start(cached.models.classes)
 
 
 def _session_is_spoiled(result: Any) -> bool:
