@@ -143,11 +143,9 @@ def _cmd_steady_state(args: argparse.Namespace) -> int:
     from afforest.data import load_landuse_parameters
     from afforest.model.steady_state import long_run_afforested_area, steady_state_sweep
 
-    from afforest.scenarios import LandUseSection
+    from afforest.scenarios import FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL
 
-    # the same bounds as a scenario's landuse.financial_discount_rate (read from the schema, not repeated here)
-    bounds = {type(m).__name__: m for m in LandUseSection.model_fields["financial_discount_rate"].metadata}
-    low, high = bounds["Gt"].gt, bounds["Lt"].lt
+    low, high = FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL  # the bounds of a scenario's landuse.financial_discount_rate
     rates = [rate for group in (args.rate or []) for rate in group]
     for rate in rates:
         if not math.isfinite(rate):
