@@ -96,7 +96,8 @@ MAX_CARBON_PRICE_YUAN_PER_T_CO2: float = _bound("max_carbon_price")
 """Largest carbon price (yuan/t CO2) a scenario may set (``data/input_bounds.toml``)."""
 
 _UNIT_SLIP_HINT = (
-    f"larger than China's land area ({MAX_AREA_10K_HA:g} x 10^4 ha = 9.6e8 ha, data/input_bounds.toml), "
+    f"larger than China's land area ({MAX_AREA_10K_HA:g} x 10^4 ha = {MAX_AREA_10K_HA * 1e4:.1e} ha, "
+    "data/input_bounds.toml), "
     "so it cannot be an area of the study region: is the table in ha instead of 10^4 ha? divide by 10^4"
 )
 
