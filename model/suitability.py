@@ -56,6 +56,13 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
+# rasterio.features.rasterize creates its in-memory raster before giving it the transform we pass, and warns
+# about that moment (in dask's worker threads, so a local catch_warnings would not be thread-safe); the
+# rasterised GeoJSON provinces are correct (tests/test_suitability.py checks them at cell centres).
+warnings.filterwarnings(
+    "ignore", message="Dataset has no geotransform, gcps, or rpcs", category=rasterio.errors.NotGeoreferencedWarning
+)
+
 __all__ = [
     "Exclusion",
     "RULE_FLAGS",
