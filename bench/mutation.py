@@ -50,9 +50,9 @@ END = "<!-- mutation:end -->"
 # module -> (file under the package root, the test files that exercise it: the fast, relevant ones)
 MODULES: dict[str, tuple[str, list[str]]] = {
     "scenarios": ("scenarios/__init__.py", ["tests/test_scenarios.py", "tests/test_catalogue_inputs.py"]),
-    "report": ("report.py", ["tests/test_reproduce.py"]),
-    "sweep": ("sweep.py", ["tests/test_sweep.py", "tests/test_catalogue_sweep.py"]),
-    "run": ("run.py", ["tests/test_scenarios.py", "tests/test_catalogue_inputs.py"]),
+    "report": ("chain/reproduce.py", ["tests/test_reproduce.py"]),
+    "sweep": ("chain/sweep.py", ["tests/test_sweep.py", "tests/test_catalogue_sweep.py"]),
+    "run": ("chain/landuse.py", ["tests/test_scenarios.py", "tests/test_catalogue_inputs.py"]),
 }
 DEFAULT_MODULES = "scenarios,report,sweep"
 # Tests left out of every mutant run: a Dask LocalCluster (8 s, four processes) per mutant is too dear on a
@@ -401,7 +401,7 @@ def _run_mutmut(tool: Path, workdir: Path, names: list[str], args: argparse.Name
 
 
 def _filters(specs: list[str]) -> dict[str, list[str]]:
-    """--functions report:_Rows.add,check_explained -> {'report': ['afforest.report.xǁ_Rowsǁadd__mutmut_*', ...]}"""
+    """--functions report:_Rows.add,check_explained -> {'report': ['afforest.chain.reproduce.xǁ_Rowsǁadd__mutmut_*', ...]}"""
     by_module: dict[str, list[str]] = defaultdict(list)
     for spec in specs:
         module, _, names = spec.partition(":")

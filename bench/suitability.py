@@ -157,7 +157,7 @@ def _run_one(config: str, output: str, chunk_size: int) -> None:
     import warnings
 
     from afforest.model import suitability
-    from afforest.prepare import OUTPUT_FILES, plot_suitability_map, write_suitability_outputs
+    from afforest.chain.prepare import OUTPUT_FILES, plot_suitability_map, write_suitability_outputs
 
     after_imports = _peak_rss_mib()
     settings = suitability.load_suitability_config(config).model_copy(update={"chunk_size": chunk_size})

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from afforest.model.landuse import build_classes_model, build_curves_model
-from afforest.run import resolve_inputs
+from afforest.chain.landuse import resolve_inputs
 from afforest.solvers import solve
-import afforest.sweep as sweep_module
-from afforest.sweep import grid_points, run_sweep
+import afforest.chain.sweep as sweep_module
+from afforest.chain.sweep import grid_points, run_sweep
 
 
 def _per_point(kind: str, rates: np.ndarray, reuse: bool) -> float:

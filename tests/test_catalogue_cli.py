@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import afforest.report
+import afforest.chain.reproduce
 from afforest.cli import main
 from afforest.errors import InputError, prepare_output_dir
 from afforest.scenarios import LandUseSection, load_scenario
@@ -95,7 +95,7 @@ def test_reproduce_output_below_a_file_fails_before_the_work(a_file: Path, monke
     def no_work(*args, **kwargs):
         raise AssertionError("reproduce() ran although --output cannot be written")
 
-    monkeypatch.setattr(afforest.report, "reproduce", no_work)
+    monkeypatch.setattr(afforest.chain.reproduce, "reproduce", no_work)
     assert main(["reproduce", "--output", str(a_file / "out")]) == 2
     line = _one_clean_line(capsys.readouterr().err)
     assert line.startswith("afforest: error: ") and str(a_file / "out") in line and "'--output'" in line

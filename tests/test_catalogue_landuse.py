@@ -13,7 +13,7 @@ from pathlib import Path
 import pyomo.environ as pyo
 import pytest
 
-import afforest.run as run
+import afforest.chain.landuse as run
 from afforest.cli import build_parser, main
 from afforest.errors import SolverError
 from afforest.model.landuse import TimeGrid, build_classes_model, build_curves_model

@@ -15,7 +15,7 @@ from rasterio.transform import from_origin
 from afforest.cli import main
 from afforest.errors import InputError
 from afforest.model import suitability as suit
-from afforest.prepare import OUTPUT_FILES
+from afforest.chain.prepare import OUTPUT_FILES
 from raster_fixtures import DTYPES, KM2_IN_10K_HA, NODATA, UTM43N, WGS84, base_layers, write_case, write_raster
 
 ORIGIN = from_origin(500_000, 4_000_000, 1000, 1000)

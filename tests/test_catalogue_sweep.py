@@ -22,9 +22,9 @@ import pytest
 
 from afforest.cli import main as cli_main
 from afforest.errors import InputError
-from afforest.run import solve_landuse
+from afforest.chain.landuse import solve_landuse
 from afforest.scenarios import load_scenario
-from afforest.sweep import MANIFEST_FILE, PROGRESS_FILE, grid_points, run_sweep
+from afforest.chain.sweep import MANIFEST_FILE, PROGRESS_FILE, grid_points, run_sweep
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -347,7 +347,7 @@ def test_the_parent_watch_ends_a_worker_without_prctl(sweeps, tmp_path):
         textwrap.dedent(
             """\
             import multiprocessing, os, sys, time
-            from afforest.sweep import _die_with_parent
+            from afforest.chain.sweep import _die_with_parent
 
             def child(parent):
                 _die_with_parent(parent, use_prctl=False, poll_s=0.1)
@@ -381,7 +381,7 @@ def test_a_second_sweep_on_a_busy_folder_is_refused(sweeps, slow, tmp_path):
     proc = sweeps.start(str(slow), "--sample", str(n), "--output", str(out), "--workers", "1")
     _wait_for_points(proc, out / PROGRESS_FILE, 1)
     scenario = load_scenario(slow)
-    from afforest.sweep import sample_points
+    from afforest.chain.sweep import sample_points
 
     points = sample_points(scenario.sweep.ranges, n, scenario.sweep.method, scenario.sweep.seed)
     with pytest.raises(InputError, match=rf"another sweep \(PID {proc.pid}\) is writing to this folder") as info:
@@ -484,7 +484,7 @@ def test_compare_marks_suspect_points_in_the_figures(tmp_path, monkeypatch):
     """The suspect points get their own, labelled marker in every figure."""
     import matplotlib.axes
 
-    from afforest.sweep import plot_comparison
+    from afforest.chain.sweep import plot_comparison
 
     rows = [
         {RATE: r, "status": s, "analytic_afforested_area_10k_ha": 100 + r, "numeric_afforested_area_10k_ha": 100 + r,

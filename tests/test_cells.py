@@ -402,7 +402,7 @@ def test_negative_seed_and_failed_benchmarks_are_reported_plainly(capsys):
         synthetic_cells(40, seed=-1)
     assert main(["cells", "solve", "--synthetic", "40", "--seed", "-1"]) == 2
     assert "'--seed', value -1: must be a whole number >= 0" in capsys.readouterr().err
-    from afforest.scaling import summarise
+    from afforest.chain.benchmark import summarise
 
     failed = pd.DataFrame([{"n_cells": 40, "n_periods": 3, "path": "fast", "status": "error: x", "round": 0}])
     table = summarise(failed)  # every run failed: no figures, but the table and its status still print

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import afforest.run as run
+import afforest.chain.landuse as run
 from afforest.cli import main
 from afforest.data import LandUseParameters, load_afforestable_area, load_esv, load_landuse_parameters
 from afforest.model.carbon import load_carbon_parameters

@@ -48,7 +48,7 @@ def _cli_json(*args: str) -> Any:
 
 
 def _sweep_rows() -> list[dict[str, Any]]:
-    from afforest.sweep import grid_points, run_sweep
+    from afforest.chain.sweep import grid_points, run_sweep
 
     frame = run_sweep(
         "baseline", grid_points({"landuse.financial_discount_rate": list(SWEEP_RATES)}), workers=1, progress=False

@@ -20,7 +20,7 @@ from afforest.model import suitability as suit
 from afforest.model.esv import esv_table
 from afforest.model.landuse import TimeGrid, build_classes_model, class_allocation
 from afforest.model.merit_order import PostPlantingRule, landuse_classes
-from afforest.prepare import OUTPUT_FILES
+from afforest.chain.prepare import OUTPUT_FILES
 from afforest.solvers import solve
 
 pytestmark = pytest.mark.integration

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import afforest.report
+import afforest.chain.reproduce
 from afforest.cli import main
 from afforest.data import data_path, load_quantities
 from afforest.errors import ReportError
-from afforest.report import COLUMNS, EXPLAIN_ABOVE_PCT, Reproduction, check_explained, reproduce
+from afforest.chain.reproduce import COLUMNS, EXPLAIN_ABOVE_PCT, Reproduction, check_explained, reproduce
 
 pytestmark = pytest.mark.integration
 
@@ -289,7 +289,7 @@ def test_cli_json_and_output_files(tmp_path: Path, capsys):
 
 
 def test_cli_text_lists_exactly_the_expected_gaps(rep: Reproduction, monkeypatch, capsys):
-    monkeypatch.setattr(afforest.report, "reproduce", lambda: rep)
+    monkeypatch.setattr(afforest.chain.reproduce, "reproduce", lambda: rep)
     assert main(["reproduce"]) == 0
     text = capsys.readouterr().out
     header = f"Gaps above {EXPLAIN_ABOVE_PCT} % and why:"
@@ -302,7 +302,7 @@ def test_cli_reports_an_inconsistent_report_in_one_line(monkeypatch, capsys):
     def broken():
         raise ReportError("gaps above 0.5 % without an explanation in the reproduction table: x (+1.00 %)")
 
-    monkeypatch.setattr(afforest.report, "reproduce", broken)
+    monkeypatch.setattr(afforest.chain.reproduce, "reproduce", broken)
     assert main(["reproduce"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "without an explanation" in err and "Traceback" not in err
@@ -342,9 +342,9 @@ def test_calibrate_soil_reports_a_bad_provenance_file(tmp_path: Path, capsys):
 def test_a_suspect_landuse_result_is_said_wherever_the_figures_are_read(monkeypatch, capsys):
     """reproduce rests on the land-use solve: a failed check of it is printed with the figures (text) and
     on stderr (both modes), never passed over."""
-    import afforest.report as report
+    import afforest.chain.reproduce as report
     from afforest.cli import main
-    from afforest.run import Check
+    from afforest.chain.landuse import Check
 
     real = report.solve_landuse
 

@@ -10,9 +10,9 @@ import pytest
 
 from afforest.errors import InputError
 from afforest.model.steady_state import long_run_afforested_area
-from afforest.run import resolve_inputs, solve_landuse
+from afforest.chain.landuse import resolve_inputs, solve_landuse
 from afforest.scenarios import load_scenario
-from afforest.sweep import (
+from afforest.chain.sweep import (
     PROGRESS_FILE,
     SweepPoint,
     grid_points,
@@ -231,11 +231,11 @@ def test_allow_nonoptimal_turns_a_failed_point_into_a_suspect_one(monkeypatch, t
     kept on resume) with --allow-nonoptimal; the summary line counts both kinds."""
     import dataclasses
 
-    import afforest.run
+    import afforest.chain.landuse
     from afforest.cli import main
     from afforest.solvers import SolverStatus
 
-    original = afforest.run.solve
+    original = afforest.chain.landuse.solve
 
     def stopped_early(model, *args, **kwargs):
         result = original(model, *args, **kwargs)
@@ -243,7 +243,7 @@ def test_allow_nonoptimal_turns_a_failed_point_into_a_suspect_one(monkeypatch, t
             return dataclasses.replace(result, status=SolverStatus.ITERATION_LIMIT, termination="iterationLimit")
         return result
 
-    monkeypatch.setattr(afforest.run, "solve", stopped_early)
+    monkeypatch.setattr(afforest.chain.landuse, "solve", stopped_early)
     scenario = tmp_path / "short.toml"
     scenario.write_text('extends = "baseline"\n[numerics]\nhorizon_yr = 60.0\nstep_yr = 2.0\n')
     out = tmp_path / "out"

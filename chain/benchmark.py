@@ -253,7 +253,7 @@ def _run_in_subprocess(path: str, n_cells: int, years: int, seed: int, timeout_s
     command = [
         sys.executable,
         "-m",
-        "afforest.scaling",
+        "afforest.chain.benchmark",
         "--worker",
         path,
         str(n_cells),

@@ -69,7 +69,7 @@ from afforest.model.supply_curve import (
     thermal_emissions,
     to_usd,
 )
-from afforest.run import LandUseResult, solve_landuse
+from afforest.chain.landuse import LandUseResult, solve_landuse
 
 __all__ = ["COLUMNS", "Reproduction", "reproduce", "check_explained", "write_outputs", "write_figures", "register"]
 

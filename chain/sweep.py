@@ -1,7 +1,7 @@
 """Parameter sweeps: a grid or a sample of scenario variants, solved in parallel, resumable, written atomically.
 
 Each point is the base scenario with a few ``section.field`` overrides. A worker process keeps the models it
-built, keyed by :func:`afforest.run.structure_key`, and re-solves by assigning mutable params (HiGHS keeps a
+built, keyed by :func:`afforest.chain.landuse.structure_key`, and re-solves by assigning mutable params (HiGHS keeps a
 persistent session per model, so only the changes are sent). Models never cross process boundaries: workers
 receive the scenario as JSON and send back one flat row. Locally the points run on a process pool (one
 solver thread per worker); with ``scheduler`` they run on a Dask distributed cluster instead.
@@ -257,7 +257,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
     ``status`` is ``ok``, ``suspect`` (the land-use result flags itself; ``suspect_reasons`` says why) or
     ``failed`` (the column ``error`` says why).
     """
-    from afforest.run import build_models, resolve_inputs, solve_models, structure_key, update_models
+    from afforest.chain.landuse import build_models, resolve_inputs, solve_models, structure_key, update_models
     from afforest.solvers import forget_session
 
     started = time.perf_counter()

@@ -55,7 +55,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     import contextlib
 
     from afforest.data import load_quantities, data_path
-    from afforest.run import solve_landuse
+    from afforest.chain.landuse import solve_landuse
 
     # In --json mode nothing but the JSON object may reach stdout (solver banners and logs, stray prints): solve
     # with file descriptor 1 pointed at stderr (Python's redirect_stdout would deadlock Pyomo's --tee capture).
@@ -210,10 +210,10 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 # Modules that add their own subcommands: each defines ``register(subparsers) -> None`` and sets
 # ``func`` (args -> exit code) on the parsers it adds. One line here per module.
 COMMAND_MODULES: tuple[str, ...] = (
-    "afforest.sweep",
-    "afforest.prepare",
-    "afforest.report",
-    "afforest.scaling",
+    "afforest.chain.sweep",
+    "afforest.chain.prepare",
+    "afforest.chain.reproduce",
+    "afforest.chain.benchmark",
 )
 
 
