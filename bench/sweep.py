@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from afforest.model.landuse import build_classes_model, build_curves_model
-from afforest.chain.landuse import resolve_inputs
+from afforest.chain.inputs import resolve_inputs
 from afforest.solvers import solve
 import afforest.chain.sweep as sweep_module
 from afforest.chain.sweep import grid_points, run_sweep

@@ -69,7 +69,8 @@ from afforest.model.supply_curve import (
     thermal_emissions,
     to_usd,
 )
-from afforest.chain.landuse import LandUseResult, solve_landuse
+from afforest.chain.landuse import solve_landuse
+from afforest.chain.results import LandUseResult
 
 __all__ = ["COLUMNS", "Reproduction", "reproduce", "check_explained", "write_outputs", "write_figures", "register"]
 

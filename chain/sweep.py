@@ -257,7 +257,8 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
     ``status`` is ``ok``, ``suspect`` (the land-use result flags itself; ``suspect_reasons`` says why) or
     ``failed`` (the column ``error`` says why).
     """
-    from afforest.chain.landuse import build_models, resolve_inputs, solve_models, structure_key, update_models
+    from afforest.chain.inputs import resolve_inputs
+    from afforest.chain.landuse import build_models, solve_models, structure_key, update_models
     from afforest.solvers import forget_session
 
     started = time.perf_counter()

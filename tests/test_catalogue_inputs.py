@@ -5,7 +5,7 @@ to do, before anything is solved: never a traceback, never a silent wrong answer
 fixture in ``tmp_path`` (a small scenario that ``extends = "baseline"`` and, for the B cases, names a CSV
 derived from the shipped ``data/afforestable_area.csv`` in ``[inputs]``) and goes through the path that
 ``afforest solve <fixture>`` takes up to the solvers: :func:`afforest.scenarios.load_scenario`, then
-:func:`afforest.chain.landuse.resolve_inputs` (loaders, checks, merit-order classes; no solver). Where the catalogue's
+:func:`afforest.chain.inputs.resolve_inputs` (loaders, checks, merit-order classes; no solver). Where the catalogue's
 failure was a traceback (A17, B11, B13), the command line itself is run and must exit with 2 and one line.
 Each assertion is one expectation: the file, the field, the value, the reason, what to do.
 """
@@ -83,7 +83,7 @@ def _frame_csv(tmp_path: Path, frame: pd.DataFrame, name: str = "area.csv") -> P
 
 def _resolve(path: Path):
     """What ``afforest solve <path>`` does before it builds a model: load, validate, resolve the inputs."""
-    from afforest.chain.landuse import resolve_inputs
+    from afforest.chain.inputs import resolve_inputs
 
     return resolve_inputs(load_scenario(path))
 

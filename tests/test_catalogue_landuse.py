@@ -13,6 +13,7 @@ from pathlib import Path
 import pyomo.environ as pyo
 import pytest
 
+import afforest.chain.inputs as inputs_module
 import afforest.chain.landuse as run
 from afforest.cli import build_parser, main
 from afforest.errors import SolverError
@@ -177,7 +178,7 @@ def test_c8_discount_rate_099_is_suspect(tmp_path, capsys):
     assert "classes QP plants" in reasons
     assert "the result is SUSPECT" in err
     # without the hold, the 467 of the catalogue is flagged with the advice to shorten the horizon
-    inputs = run.resolve_inputs(load_scenario(_scenario(tmp_path, "[landuse]\nfinancial_discount_rate = 0.99\n")))
+    inputs = inputs_module.resolve_inputs(load_scenario(_scenario(tmp_path, "[landuse]\nfinancial_discount_rate = 0.99\n")))
     raw = run.solve_models(inputs, run.build_models(inputs), hold_undetermined_tail=False)
     assert raw.status == "suspect"
     assert "curves NLP plants 467.2 x 10^4 ha against 40.6 from Eq. 3" in "; ".join(raw.suspect_reasons)
@@ -202,7 +203,7 @@ def test_c9_discount_rate_03_is_correct_after_holding_the_undetermined_tail(tmp_
     text = capsys.readouterr().out
     assert "status: ok" in text and "note: the curves NLP restarted planting in year 50" in text
     # without the hold: flagged, with the catalogue's numbers and the advice that the hold follows
-    inputs = run.resolve_inputs(load_scenario(path))
+    inputs = inputs_module.resolve_inputs(load_scenario(path))
     raw = run.solve_models(inputs, run.build_models(inputs), hold_undetermined_tail=False)
     reasons = "; ".join(raw.suspect_reasons)
     assert raw.status == "suspect"

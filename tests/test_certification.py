@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import afforest.chain.certify as certify_module
+import afforest.chain.inputs as inputs_module
 import afforest.chain.landuse as run
+import afforest.chain.results as results_module
 from afforest.cli import main
 from afforest.data import LandUseParameters, load_afforestable_area, load_esv, load_landuse_parameters
 from afforest.model.carbon import load_carbon_parameters
@@ -56,8 +59,8 @@ def _linear_area_table() -> pd.DataFrame:
 def linear_study(monkeypatch):
     """The CLI's data loaders return the linear problem (A0 and the table agree: 100 x 10^4 ha)."""
     table = _linear_area_table()
-    monkeypatch.setattr(run, "load_landuse_parameters", lambda *a, **k: LINEAR)
-    monkeypatch.setattr(run, "load_afforestable_area", lambda *a, **k: table.copy())
+    monkeypatch.setattr(inputs_module, "load_landuse_parameters", lambda *a, **k: LINEAR)
+    monkeypatch.setattr(inputs_module, "load_afforestable_area", lambda *a, **k: table.copy())
 
 
 def _discrete_saddle_ratio(g_slope: float, rate: float, tau1: float, step: float) -> float:
@@ -306,36 +309,36 @@ def _path(rates, step=1.0):
 
 @pytest.fixture(scope="module")
 def baseline_inputs():
-    return run.resolve_inputs("baseline")
+    return inputs_module.resolve_inputs("baseline")
 
 
 @pytest.mark.unit
 def test_convergence_certificate_on_hand_made_paths(baseline_inputs):
     inputs = baseline_inputs
     # geometric decay 0.5^k from 50/yr: 100 in the long run, 100 x 0.5^100 left: at rest.
-    rest, why = run._path_diagnosis(_path(50 * 0.5 ** np.arange(100)), inputs, "curves NLP", 100.0)
+    rest, why = certify_module.path_diagnosis(_path(50 * 0.5 ** np.arange(100)), inputs, "curves NLP", 100.0)
     assert why is None and rest < 1e-20
     # decay 0.98^k: after 100 periods 13 % of the area is still to plant (0.98^100 = 0.133): not at rest.
-    rest, why = run._path_diagnosis(_path(2 * 0.98 ** np.arange(100)), inputs, "curves NLP", 100.0)
+    rest, why = certify_module.path_diagnosis(_path(2 * 0.98 ** np.arange(100)), inputs, "curves NLP", 100.0)
     # what the last tenth plants, 0.98^90 (1 - 0.98^10), bounds what is left (0.98^100 = 13 % extrapolated)
     assert rest == pytest.approx(0.98**90 * (1 - 0.98**10), rel=1e-9)
     assert "has not converged" in why and "numerics.horizon_yr" in why
     # constant planting: never at rest.
-    rest, why = run._path_diagnosis(_path(np.full(100, 0.07)), inputs, "classes QP", 7.0)
+    rest, why = certify_module.path_diagnosis(_path(np.full(100, 0.07)), inputs, "classes QP", 7.0)
     assert rest == pytest.approx(0.1) and "has not converged" in why  # a tenth of the 7 planted in the last tenth
     # planting that restarts in year 40: undetermined tail.
     rates = np.r_[10 * 0.5 ** np.arange(40), np.linspace(0.1, 8, 60)]
-    rest, why = run._path_diagnosis(_path(rates), inputs, "curves NLP", 20.0)
+    rest, why = certify_module.path_diagnosis(_path(rates), inputs, "curves NLP", 20.0)
     assert rest == math.inf and "restarts in year 40" in why and "shorten numerics.horizon_yr to about 40" in why
     # one period: cannot tell.
-    rest, why = run._path_diagnosis(_path([59.5]), inputs, "curves NLP", 59.5)
+    rest, why = certify_module.path_diagnosis(_path([59.5]), inputs, "curves NLP", 59.5)
     assert "single planting period" in why
     # a small rise at the very end (the terminal value's end effect) is not a restart: 1e-5 of the area.
     rates = np.r_[10 * 0.5 ** np.arange(95), [1e-5, 2e-5, 4e-5, 8e-5, 1.6e-4]]
-    rest, why = run._path_diagnosis(_path(rates), inputs, "curves NLP", 20.0)
+    rest, why = certify_module.path_diagnosis(_path(rates), inputs, "curves NLP", 20.0)
     assert why is None and rest == pytest.approx(3.1e-4 / (20 + 3.1e-4), rel=1e-9)  # last tenth over all planted
     # nothing planted: at rest.
-    assert run._path_diagnosis(_path(np.zeros(10)), inputs, "classes QP", 0.0) == (0.0, None)
+    assert certify_module.path_diagnosis(_path(np.zeros(10)), inputs, "classes QP", 0.0) == (0.0, None)
 
 
 # --- bug (ii): the milestones of a hand-made path ------------------------------------------------------------
@@ -345,7 +348,7 @@ def test_path_milestones_by_hand():
     """Rates 10, 5, 2.5, 1.25, 0 over 2-yr periods afforest 20, 30, 35, 37.5, 37.5 by the periods' ends
     (years 2, 4, 6, 8, 10). 50 % of 37.5 = 18.75 is reached by year 2, 90 % = 33.75 by year 6,
     99 % = 37.125 by year 8."""
-    summary = run._path_summary(_path([10, 5, 2.5, 1.25, 0], step=2.0), 2.0)
+    summary = results_module.path_summary(_path([10, 5, 2.5, 1.25, 0], step=2.0), 2.0)
     assert summary == {
         "first_period_rate_10k_ha_per_yr": 10.0,
         "final_afforested_area_10k_ha": 37.5,
@@ -354,11 +357,11 @@ def test_path_milestones_by_hand():
         "years_to_99pct": 8.0,
     }
     # without the step, it is read from the path
-    assert run._path_summary(_path([10, 5, 2.5, 1.25, 0], step=2.0))["years_to_90pct"] == 6.0
+    assert results_module.path_summary(_path([10, 5, 2.5, 1.25, 0], step=2.0))["years_to_90pct"] == 6.0
     # one period of 1 yr: everything is planted by its end, year 1 (the catalogue's C12 printed year 0)
-    assert run._path_summary(_path([59.5]), 1.0)["years_to_50pct"] == 1.0
+    assert results_module.path_summary(_path([59.5]), 1.0)["years_to_50pct"] == 1.0
     # nothing planted: no milestone
-    assert run._path_summary(_path([0.0, 0.0]), 1.0)["years_to_50pct"] is None
+    assert results_module.path_summary(_path([0.0, 0.0]), 1.0)["years_to_50pct"] is None
 
 
 # --- bug (i): the carbon value of a priced hectare is discounted --------------------------------------------
@@ -401,8 +404,8 @@ def _richards_constants() -> tuple[float, float, float]:
 def test_priced_carbon_is_discounted_at_the_planners_rate():
     expected_pv = _carbon_pv_by_quadrature(0.05)
     scenario = load_scenario("carbon_price")
-    assert run._carbon_pv_t_co2_per_ha(scenario, 0.05) == pytest.approx(expected_pv, rel=1e-6)
-    inputs = run.resolve_inputs(scenario)
+    assert inputs_module.carbon_pv_t_co2_per_ha(scenario, 0.05) == pytest.approx(expected_pv, rel=1e-6)
+    inputs = inputs_module.resolve_inputs(scenario)
     tau0 = load_landuse_parameters().planting_cost_intercept_yuan_per_ha
     effective = tau0 - 50.0 * expected_pv
     assert inputs.effective_planting_cost_yuan_per_ha == pytest.approx(effective, rel=1e-9)
@@ -429,14 +432,14 @@ def test_priced_carbon_is_discounted_at_the_planners_rate():
 
 @pytest.mark.unit
 def test_ignored_switches_name_what_each_representation_does_not_honour():
-    assert run.ignored_switches(load_scenario("baseline")) == {"analytic": [], "curves": [], "classes": []}
-    quotas = run.ignored_switches(load_scenario("province_quotas"))
+    assert results_module.ignored_switches(load_scenario("baseline")) == {"analytic": [], "curves": [], "classes": []}
+    quotas = results_module.ignored_switches(load_scenario("province_quotas"))
     assert quotas["analytic"] == quotas["curves"] == ["policy.province_quota_10k_ha", "policy.excluded_provinces"]
     assert quotas["classes"] == []
-    costs = run.ignored_switches(load_scenario("land_type_costs"))
+    costs = results_module.ignored_switches(load_scenario("land_type_costs"))
     assert costs["analytic"] == ["policy.direct_cost_multiplier_by_land_type"]
     # carbon price, cap and opportunity share reach every representation (Eq. 3 through the effective cost)
     for name in ("carbon_price", "planting_capacity", "economic_only", "urgent"):
-        assert run.ignored_switches(load_scenario(name)) == {"analytic": [], "curves": [], "classes": []}
+        assert results_module.ignored_switches(load_scenario(name)) == {"analytic": [], "curves": [], "classes": []}
     a0 = load_scenario("baseline").with_overrides({"landuse.initial_area_10k_ha": 499.0})
-    assert run.ignored_switches(a0)["classes"] == ["landuse.initial_area_10k_ha"]
+    assert results_module.ignored_switches(a0)["classes"] == ["landuse.initial_area_10k_ha"]

@@ -7,7 +7,8 @@ import pytest
 from afforest.errors import InputError
 from afforest.model.formulations import exclude_provinces, scale_opportunity_cost
 from afforest.model.steady_state import long_run_afforested_area as analytic_area
-from afforest.chain.landuse import build_models, resolve_inputs, solve_models
+from afforest.chain.inputs import resolve_inputs
+from afforest.chain.landuse import build_models, solve_models
 from afforest.scenarios import load_scenario
 
 pytestmark = pytest.mark.component

@@ -11,7 +11,7 @@ import afforest.solvers.highs_direct as highs_direct
 from afforest.errors import InputError, SolverError
 from afforest.model.cells import cell_problem, synthetic_cells
 from afforest.model.landuse import TimeGrid
-from afforest.chain.landuse import resolve_inputs
+from afforest.chain.inputs import resolve_inputs
 from afforest.scenarios import load_scenario
 from afforest.solvers import HipoCheck
 

@@ -344,7 +344,7 @@ def test_a_suspect_landuse_result_is_said_wherever_the_figures_are_read(monkeypa
     on stderr (both modes), never passed over."""
     import afforest.chain.reproduce as report
     from afforest.cli import main
-    from afforest.chain.landuse import Check
+    from afforest.chain.results import Check
 
     real = report.solve_landuse
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from afforest.errors import InputError
-from afforest.chain.landuse import resolve_inputs
+from afforest.chain.inputs import resolve_inputs
 from afforest.scenarios import load_scenario, shipped_scenarios
 
 pytestmark = pytest.mark.unit

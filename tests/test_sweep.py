@@ -10,7 +10,8 @@ import pytest
 
 from afforest.errors import InputError
 from afforest.model.steady_state import long_run_afforested_area
-from afforest.chain.landuse import resolve_inputs, solve_landuse
+from afforest.chain.inputs import resolve_inputs
+from afforest.chain.landuse import solve_landuse
 from afforest.scenarios import load_scenario
 from afforest.chain.sweep import (
     PROGRESS_FILE,

@@ -1,0 +1,169 @@
+"""Stage 1 of the chain for land use: a validated scenario applied to the study's data, as plain inputs.
+
+:func:`resolve_inputs` reads the tables, applies the scenario's overrides and data-level switches (excluded
+provinces, the opportunity-cost share, another ESV source) and refuses, before anything is built, policy values
+the schema cannot judge alone and a classes model too large for this machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from afforest.data import (
+    LandUseParameters,
+    check_area_against_initial_area,
+    load_afforestable_area,
+    load_direct_costs,
+    load_esv,
+    load_landuse_parameters,
+)
+from afforest.errors import InputError
+from afforest.model.cells import available_memory_bytes, memory_estimate_bytes
+from afforest.model.esv import (
+    EquivalentFactorInputs,
+    esv_table,
+    load_equivalent_factors,
+    load_standard_equivalent_values,
+)
+from afforest.model.formulations import exclude_provinces, scale_opportunity_cost
+from afforest.model.landuse import TimeGrid
+from afforest.model.merit_order import landuse_classes
+from afforest.scenarios import Scenario, load_scenario
+
+__all__ = ["Inputs", "resolve_inputs", "check_policy", "check_model_size", "carbon_pv_t_co2_per_ha", "MIN_PLANTING_CAP_10K_HA_PER_YR"]
+
+
+MIN_PLANTING_CAP_10K_HA_PER_YR = 1e-3
+"""Smallest annual planting cap a scenario may set (10 ha/yr). Ipopt relaxes every bound by 1e-8 (its
+``bound_relax_factor``) and HiGHS holds constraints to 1e-10, in these units; measured on the baseline (T = 100 yr):
+a cap of 1e-7 lets the curves NLP plant 10 % more than the cap allows, 1e-5 0.1 %, and at 1e-9 HiGHS stops with
+status unknown. At 1e-3 the violation is below 1e-5 of the cap. (Nor does a cap of 10 ha/yr on 5 x 10^6 ha mean
+anything economically.)"""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the land-use models read, after the scenario has been applied to the study's data."""
+
+    scenario: Scenario
+    params: LandUseParameters
+    """After the scenario's overrides and the opportunity-cost share."""
+    grid: TimeGrid
+    classes: pd.DataFrame
+    """Merit-order classes after exclusions and the opportunity-cost share."""
+    carbon_pv_t_co2_per_ha: float
+    """PV at planting of one hectare's sequestration at the planner's rate (0 unless carbon is priced)."""
+
+    @property
+    def effective_planting_cost_yuan_per_ha(self) -> float:
+        """tau(0) net of the carbon value of a planted hectare: the cost Eq. 3 sees."""
+        price = self.scenario.policy.carbon_price_yuan_per_t_co2
+        return self.params.planting_cost_intercept_yuan_per_ha - price * self.carbon_pv_t_co2_per_ha
+
+
+def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float) -> float:
+    if scenario.policy.carbon_price_yuan_per_t_co2 == 0:
+        return 0.0
+    from afforest.model.carbon import load_carbon_parameters, per_hectare_totals
+
+    # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
+    # is valued at the financial rate, whatever r_c the carbon report uses.
+    return float(per_hectare_totals(load_carbon_parameters(), financial_discount_rate).sum())
+
+
+def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
+    """Apply a scenario's overrides and data-level switches to the study's data."""
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    check_policy(scenario)
+    params = load_landuse_parameters(direct_costs=load_direct_costs())
+    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share", "esv_source"})
+    params = params.replace(**{k: v for k, v in landuse.items() if v is not None})
+    grid = TimeGrid(
+        horizon_yr=scenario.numerics.horizon_yr,
+        step_yr=scenario.numerics.step_yr,
+        discounting=scenario.numerics.discounting,
+    )
+    files = scenario.inputs
+    area = load_afforestable_area(files.afforestable_area_file)
+    check_area_against_initial_area(area, params.initial_area_10k_ha, file=files.afforestable_area_file)
+    if scenario.policy.excluded_provinces:
+        area = exclude_provinces(area, scenario.policy.excluded_provinces)
+    if scenario.landuse.esv_source == "equivalent_factors":
+        equivalents, standard_values = EquivalentFactorInputs(
+            factors=load_equivalent_factors(files.equivalent_factors_file) if files.equivalent_factors_file else None,
+            standard_values=load_standard_equivalent_values(files.standard_equivalent_file) if files.standard_equivalent_file else None,
+        ).resolve()
+        esv = esv_table(equivalents, standard_values)
+    else:
+        esv = load_esv()
+    positive = area.loc[area["area_10k_ha"] > 0, "area_10k_ha"].to_numpy()
+    cap = scenario.classes.max_class_area_10k_ha
+    check_model_size(scenario, int(np.ceil(positive / cap).sum()) if cap else len(positive), grid.periods)
+    classes = landuse_classes(
+        area,
+        esv,
+        params,
+        rule=scenario.classes.post_planting_rule,
+        max_class_area_10k_ha=scenario.classes.max_class_area_10k_ha,
+    )
+    params, classes = scale_opportunity_cost(params, classes, scenario.landuse.opportunity_cost_share)
+    return Inputs(
+        scenario=scenario,
+        params=params,
+        grid=grid,
+        classes=classes,
+        carbon_pv_t_co2_per_ha=carbon_pv_t_co2_per_ha(scenario, params.financial_discount_rate),
+    )
+
+
+def check_policy(scenario: Scenario) -> None:
+    """Combinations of policy values that the schema cannot see, refused before anything is built."""
+    policy = scenario.policy
+    cap = policy.annual_planting_cap_10k_ha_per_yr
+    if cap is not None and cap < MIN_PLANTING_CAP_10K_HA_PER_YR:
+        raise InputError(
+            f"scenario {scenario.name!r}: a planting cap below {MIN_PLANTING_CAP_10K_HA_PER_YR:g} x 10^4 ha/yr "
+            "(10 ha/yr) is beneath the solvers' feasibility tolerance in these units (Ipopt relaxes bounds by 1e-8, "
+            "so the cap would not be honoured, and HiGHS stops without an answer); set it to at least "
+            f"{MIN_PLANTING_CAP_10K_HA_PER_YR:g}, or remove it to plant without a cap",
+            field="policy.annual_planting_cap_10k_ha_per_yr",
+            value=cap,
+        )
+    for province in policy.province_quota_10k_ha:
+        if province in policy.excluded_provinces:
+            raise InputError(
+                f"scenario {scenario.name!r}: {province} has a quota in policy.province_quota_10k_ha but is also "
+                "listed in policy.excluded_provinces, where nothing may be planted; an excluded province's quota "
+                "is meaningless and excluding it re-ranks the other provinces' classes: remove the province from "
+                "one of the two",
+                field="policy.province_quota_10k_ha",
+                value=province,
+            )
+
+
+def check_model_size(scenario: Scenario, n_classes: int, n_periods: int) -> int:
+    """Refuse, before building, a classes model too large for this machine's memory; return the estimate (bytes).
+
+    The classes QP has one rate per class and period, like the cell-level model whose Pyomo build was measured
+    (:data:`afforest.model.cells.MEMORY_BYTES_PER_CELL_PERIOD`); a tiny ``numerics.step_yr`` or
+    ``classes.max_class_area_10k_ha`` multiplies periods or classes.
+    """
+    estimate = memory_estimate_bytes(n_classes, n_periods, "pyomo")
+    available = available_memory_bytes()
+    if available is None or estimate <= available:
+        return estimate
+    split = scenario.classes.max_class_area_10k_ha is not None
+    raise InputError(
+        f"the classes model would have {n_classes:,} classes x {n_periods:,} periods and need about "
+        f"{estimate / 1e9:.3g} GB of memory, but {available / 1e9:.3g} GB is available: take a larger "
+        "classes.max_class_area_10k_ha or numerics.step_yr, or a shorter numerics.horizon_yr",
+        file=f"scenario {scenario.name!r}",
+        field="classes.max_class_area_10k_ha" if split else "numerics.step_yr",
+        value=scenario.classes.max_class_area_10k_ha if split else scenario.numerics.step_yr,
+    )
+
+
