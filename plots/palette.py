@@ -1,0 +1,59 @@
+"""One palette for every figure of the package: a land type, a carbon pool or a suspect point looks the same in
+the suitability map, the merit order (Fig. 2), the carbon figures and the sweep plots. Display choices only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "LAND_TYPE_COLOURS",
+    "EXCLUDED_COLOUR",
+    "OTHER_COLOUR",
+    "POOL_COLOURS",
+    "POOL_LABELS",
+    "SUSPECT_STYLE",
+    "land_type_colour",
+    "label",
+]
+
+LAND_TYPE_COLOURS: dict[str, str] = {
+    "bare_soil": "#8c6d46",
+    "unused_land": "#e3c878",
+    "sloping_paddy": "#3d8fd1",
+    "sloping_dry_land": "#c44e52",
+    "low_cover_grassland": "#c7e59a",
+    "medium_cover_grassland": "#6fbf4a",
+    "other_forest": "#8172b2",
+    "sparse_forest": "#2f8f6f",
+    "shrubland": "#0b5d3b",
+}
+"""Colour of each afforestable land type (browns for barren land, blues and reds for cropland, greens for
+grass and woody cover; the forest types apart from one another on a map)."""
+
+EXCLUDED_COLOUR = "#e6e6e6"
+"""Land that is not afforestable (or excluded by a rule) on a map."""
+
+OTHER_COLOUR = "#9e9e9e"
+"""A land type without a colour of its own (a region's own types, until they are given one)."""
+
+POOL_COLOURS: dict[str, str] = {"soil": "#8d6e63", "below_ground_biomass": "#d4a373", "above_ground_biomass": "#52b788"}
+"""Carbon pools, keyed by ``afforest.model.carbon.Pool`` values."""
+
+POOL_LABELS: dict[str, str] = {
+    "soil": "soil",
+    "below_ground_biomass": "below-ground biomass",
+    "above_ground_biomass": "above-ground biomass",
+}
+
+SUSPECT_STYLE: dict[str, Any] = {"marker": "^", "s": 60, "facecolors": "none", "edgecolors": "tab:red", "linewidths": 1.4}
+"""Scatter style of a point whose result is ``suspect`` (open red triangles), in every figure."""
+
+
+def land_type_colour(land_type: str) -> str:
+    """The palette's colour of ``land_type`` (:data:`OTHER_COLOUR` for a type it does not know)."""
+    return LAND_TYPE_COLOURS.get(land_type, OTHER_COLOUR)
+
+
+def label(name: str) -> str:
+    """A snake_case name as words for a legend or an axis."""
+    return name.replace("_", " ")
