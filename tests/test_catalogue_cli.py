@@ -128,7 +128,7 @@ def test_any_oserror_while_writing_is_one_line_naming_the_path(exc: OSError, mon
         print("partial output")
         raise exc
 
-    monkeypatch.setattr("afforest.cli._cmd_scenarios", failing)
+    monkeypatch.setattr("afforest.cli.landuse._cmd_scenarios", failing)
     assert main(["scenarios"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "partial output\n"

@@ -169,9 +169,9 @@ def test_print_json_writes_no_nan_and_converts_numpy(capsys):
 
     import numpy as np
 
-    from afforest.cli import _print_json
+    from afforest.cli.output import print_json
 
-    _print_json({"nan": float("nan"), "values": [np.float64("inf"), np.int64(3), np.float32(1.5)],
+    print_json({"nan": float("nan"), "values": [np.float64("inf"), np.int64(3), np.float32(1.5)],
                  "path": Path("out"), "pair": (1, -np.inf), "fine": 0.25})
     text = capsys.readouterr().out
     assert "NaN" not in text and "Infinity" not in text
@@ -186,6 +186,6 @@ def test_ctrl_c_ends_with_one_line_and_130(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("afforest.cli._cmd_scenarios", interrupted)
+    monkeypatch.setattr("afforest.cli.landuse._cmd_scenarios", interrupted)
     assert main(["scenarios"]) == 130
     assert capsys.readouterr().err == "afforest: interrupted\n"

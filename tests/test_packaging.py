@@ -36,7 +36,9 @@ def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
         "afforest/__init__.py",
-        "afforest/cli.py",
+        "afforest/cli/main.py",
+        "afforest/chain/landuse.py",
+        "afforest/plots/palette.py",
         "afforest/model/landuse.py",
         "afforest/solvers/__init__.py",
         "afforest/data/afforestable_area.csv",
