@@ -49,6 +49,7 @@ __all__ = [
     "parse_number",
     "check_category",
     "check_unique",
+    "csv_line",
 ]
 
 PROVINCES: tuple[str, ...] = ("Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang")
@@ -212,8 +213,8 @@ def read_csv_text(file: str | Path) -> pd.DataFrame:
         raise InputError(f"not a readable CSV table ({exc})", file=file) from exc
 
 
-def _line(index: int) -> int:
-    """CSV line number of a data row (line 1 is the header)."""
+def csv_line(index: int) -> int:
+    """CSV line number of a data row (line 1 is the header), for errors that name the row."""
     return int(index) + 2
 
 
@@ -226,6 +227,8 @@ def parse_number(
     allow_empty: bool = False,
     integer: bool = False,
 ) -> pd.Series:
+    """Column ``column`` of a CSV read as text, as numbers (``Int64`` if ``integer``); an error names the file,
+    row, column and value of the first entry that is not a finite number >= ``minimum``."""
     values: list[float | None] = []
     for idx, raw in frame[column].items():
         text = str(raw).strip()
@@ -235,13 +238,13 @@ def parse_number(
         try:
             number = float(text)
         except ValueError:
-            raise InputError("not a number", file=file, row=_line(idx), field=column, value=raw) from None
+            raise InputError("not a number", file=file, row=csv_line(idx), field=column, value=raw) from None
         if not math.isfinite(number):
-            raise InputError("must be a finite number", file=file, row=_line(idx), field=column, value=raw)
+            raise InputError("must be a finite number", file=file, row=csv_line(idx), field=column, value=raw)
         if minimum is not None and number < minimum:
-            raise InputError(f"must be >= {minimum:g}", file=file, row=_line(idx), field=column, value=raw)
+            raise InputError(f"must be >= {minimum:g}", file=file, row=csv_line(idx), field=column, value=raw)
         if integer and number != int(number):
-            raise InputError("must be a whole number", file=file, row=_line(idx), field=column, value=raw)
+            raise InputError("must be a whole number", file=file, row=csv_line(idx), field=column, value=raw)
         values.append(number)
     if integer:
         return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
@@ -255,7 +258,7 @@ def check_category(frame: pd.DataFrame, column: str, allowed: Sequence[str], fil
         raise InputError(
             f"unknown {column.replace('_', ' ')}; expected one of {list(allowed)}",
             file=file,
-            row=_line(idx),
+            row=csv_line(idx),
             field=column,
             value=frame.loc[idx, column],
         )
@@ -268,7 +271,7 @@ def check_unique(frame: pd.DataFrame, keys: list[str], file: Path) -> None:
         raise InputError(
             f"duplicate row for {dict(frame.loc[idx, keys])}",
             file=file,
-            row=_line(idx),
+            row=csv_line(idx),
             field="+".join(keys),
             value=tuple(frame.loc[idx, keys]),
         )
@@ -291,7 +294,7 @@ def load_afforestable_area(
     too_large = frame["area_10k_ha"] > MAX_AREA_10K_HA
     if too_large.any():
         idx = too_large.idxmax()
-        raise InputError(_UNIT_SLIP_HINT, file=file, row=_line(idx), field="area_10k_ha",
+        raise InputError(_UNIT_SLIP_HINT, file=file, row=csv_line(idx), field="area_10k_ha",
                          value=frame.loc[idx, "area_10k_ha"].item())
     total = float(frame["area_10k_ha"].sum())
     if total > MAX_AREA_10K_HA:
@@ -435,7 +438,7 @@ def load_direct_costs(path: str | Path | None = None) -> pd.DataFrame:
         raise InputError(
             "last_year is before first_year",
             file=file,
-            row=_line(idx),
+            row=csv_line(idx),
             field="last_year",
             value=int(frame.loc[idx, "last_year"]),
         )
@@ -610,7 +613,3 @@ def load_landuse_parameters(
         )
     except InputError as exc:
         raise InputError(exc.reason, file=file, field=exc.field, value=exc.value) from exc
-
-
-# Former private names, still imported by modules written before these helpers became public.
-_read_table, _parse_number, _check_category, _check_unique = read_table, parse_number, check_category, check_unique

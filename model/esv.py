@@ -28,14 +28,14 @@ import pandas as pd
 from afforest.data import (
     AFFORESTABLE_LAND_TYPES,
     FOREST_LAND_TYPE,
-    _check_category,
-    _check_unique,
-    _line,
-    _parse_number,
-    _read_table,
+    check_category,
+    check_unique,
+    csv_line,
     data_path,
     load_quantities,
+    parse_number,
     read_csv_text,
+    read_table,
 )
 from afforest.errors import InputError
 
@@ -99,10 +99,10 @@ LAND_TYPES: tuple[str, ...] = (*AFFORESTABLE_LAND_TYPES, FOREST_LAND_TYPE)
 def load_equivalent_factors(path: str | Path | None = None) -> pd.DataFrame:
     """Xie et al. 2015's equivalent table, tidy: ``xie_class``, ``xie_group``, ``service``, ``category``,
     ``equivalent`` (standard equivalents per ha and year; negative where the class consumes the service)."""
-    frame, file = _read_table("xie2015_equivalents", path)
-    _check_unique(frame, ["xie_class"], file)
+    frame, file = read_table("xie2015_equivalents", path)
+    check_unique(frame, ["xie_class"], file)
     for service in SERVICES:
-        frame[service] = _parse_number(frame, service, file, minimum=None)
+        frame[service] = parse_number(frame, service, file, minimum=None)
     tidy = frame.melt(id_vars=["xie_class", "xie_group"], value_vars=list(SERVICES), var_name="service", value_name="equivalent")
     tidy["category"] = tidy["service"].map(SERVICE_CATEGORY)
     order = {s: i for i, s in enumerate(SERVICES)}
@@ -119,13 +119,13 @@ def load_landuse_mapping(path: str | Path | None = None, factors: pd.DataFrame |
     total is T; then the row must be the land type's only row). The returned ``weight`` is resolved, and
     ``rule`` says which of the two a row used. Every land type of the package must be mapped.
     """
-    frame, file = _read_table("esv_landuse_mapping", path)
+    frame, file = read_table("esv_landuse_mapping", path)
     factors = factors if factors is not None else load_equivalent_factors()
-    _check_category(frame, "land_type", LAND_TYPES, file)
-    _check_category(frame, "xie_class", tuple(factors["xie_class"].unique()), file)
-    _check_unique(frame, ["land_type", "xie_class"], file)
-    weight = _parse_number(frame, "weight", file, allow_empty=True)
-    total = _parse_number(frame, "scaled_total_equivalent", file, allow_empty=True)
+    check_category(frame, "land_type", LAND_TYPES, file)
+    check_category(frame, "xie_class", tuple(factors["xie_class"].unique()), file)
+    check_unique(frame, ["land_type", "xie_class"], file)
+    weight = parse_number(frame, "weight", file, allow_empty=True)
+    total = parse_number(frame, "scaled_total_equivalent", file, allow_empty=True)
     class_total = factors.groupby("xie_class")["equivalent"].sum()
     rows = []
     for idx in frame.index:
@@ -133,20 +133,20 @@ def load_landuse_mapping(path: str | Path | None = None, factors: pd.DataFrame |
         if pd.isna(w) == pd.isna(t):
             raise InputError(
                 "give exactly one of weight and scaled_total_equivalent",
-                file=file, row=_line(idx), field="weight", value=frame.loc[idx, "weight"],
+                file=file, row=csv_line(idx), field="weight", value=frame.loc[idx, "weight"],
             )
         land_type, xie_class = frame.loc[idx, "land_type"], frame.loc[idx, "xie_class"]
         if pd.notna(t):
             if (frame["land_type"] == land_type).sum() > 1:
                 raise InputError(
                     "a scaled_total_equivalent row must be the land type's only row",
-                    file=file, row=_line(idx), field="land_type", value=land_type,
+                    file=file, row=csv_line(idx), field="land_type", value=land_type,
                 )
             base = float(class_total[xie_class])
             if base <= 0:
                 raise InputError(
                     f"class {xie_class!r} has total {base:g}: its profile cannot be scaled to a total",
-                    file=file, row=_line(idx), field="xie_class", value=xie_class,
+                    file=file, row=csv_line(idx), field="xie_class", value=xie_class,
                 )
             rows.append((land_type, xie_class, float(t) / base, "scaled_to_total"))
         else:
@@ -159,12 +159,12 @@ def load_landuse_mapping(path: str | Path | None = None, factors: pd.DataFrame |
 
 def load_standard_equivalent_values(path: str | Path | None = None) -> pd.DataFrame:
     """SV_i by province: ``province``, ``sv_yuan_per_ha`` (yuan per standard equivalent per ha and year)."""
-    frame, file = _read_table("esv_standard_equivalent", path)
-    _check_unique(frame, ["province"], file)
-    frame["sv_yuan_per_ha"] = _parse_number(frame, "sv_yuan_per_ha", file)
+    frame, file = read_table("esv_standard_equivalent", path)
+    check_unique(frame, ["province"], file)
+    frame["sv_yuan_per_ha"] = parse_number(frame, "sv_yuan_per_ha", file)
     if (frame["sv_yuan_per_ha"] <= 0).any():
         idx = int((frame["sv_yuan_per_ha"] <= 0).idxmax())
-        raise InputError("must be > 0", file=file, row=_line(idx), field="sv_yuan_per_ha", value=frame.loc[idx, "sv_yuan_per_ha"])
+        raise InputError("must be > 0", file=file, row=csv_line(idx), field="sv_yuan_per_ha", value=frame.loc[idx, "sv_yuan_per_ha"])
     return frame[["province", "sv_yuan_per_ha"]].reset_index(drop=True)
 
 
@@ -178,8 +178,8 @@ def load_grain_statistics(path: str | Path) -> pd.DataFrame:
     frame = read_csv_text(file)
     if list(frame.columns) != list(_GRAIN_COLUMNS):
         raise InputError(f"header must be {list(_GRAIN_COLUMNS)}", file=file, row=1, field="header", value=list(frame.columns))
-    _check_unique(frame, ["region"], file)
-    frame["grain_yield_kg_per_ha"] = _parse_number(frame, "grain_yield_kg_per_ha", file)
+    check_unique(frame, ["region"], file)
+    frame["grain_yield_kg_per_ha"] = parse_number(frame, "grain_yield_kg_per_ha", file)
     if not (frame["region"] == NATIONAL).any():
         raise InputError(f"needs a row with region {NATIONAL!r}", file=file, field="region")
     return frame.reset_index(drop=True)
