@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from afforest.data import check_unique, parse_number, read_table, data_path, load_landuse_parameters, load_quantities
+from afforest.data import check_unique, parse_number, read_table, data_path, load_quantities
 from afforest.errors import InputError
 
 __all__ = [
@@ -79,13 +79,15 @@ class CostDiscounting:
     flows: CostFlows = CostFlows.CONTINUOUS
 
     @classmethod
-    def from_study(cls, flows: CostFlows | str = CostFlows.CONTINUOUS) -> CostDiscounting:
-        """The study's convention: r from ``landuse_parameters.toml``, horizon from ``cost_effectiveness.toml``."""
-        return cls(
-            financial_discount_rate=load_landuse_parameters().financial_discount_rate,
-            horizon_yr=load_cost_effectiveness_parameters().cost_horizon_yr,
-            flows=CostFlows(flows),
-        )
+    def from_study(
+        cls,
+        financial_discount_rate: float,
+        cost_effectiveness: CostEffectivenessParameters,
+        flows: CostFlows | str = CostFlows.CONTINUOUS,
+    ) -> CostDiscounting:
+        """The study's convention from data already read: the planner's r (``landuse_parameters.toml``, or a
+        scenario's) and the cost horizon of ``cost_effectiveness.toml`` (the chain passes its bundle's)."""
+        return cls(financial_discount_rate=financial_discount_rate, horizon_yr=cost_effectiveness.cost_horizon_yr, flows=CostFlows(flows))
 
     def __post_init__(self) -> None:
         rate = self.financial_discount_rate
@@ -111,10 +113,10 @@ class CostDiscounting:
         return math.exp(-r * start) * -math.expm1(-r * (end - start)) / r
 
 
-def present_value_direct_costs(costs: pd.DataFrame, discounting: CostDiscounting | None = None) -> float:
+def present_value_direct_costs(costs: pd.DataFrame, discounting: CostDiscounting) -> float:
     """PV per hectare of the direct cost items (Table 4 layout: ``first_year``, ``last_year`` (<NA> for
-    every year), ``cost_yuan_per_ha_yr``), yuan/ha, at the planting date."""
-    discounting = discounting or CostDiscounting.from_study()
+    every year), ``cost_yuan_per_ha_yr``), yuan/ha, at the planting date. Plain data in: ``discounting`` is
+    explicit (the chain builds it from its bundle), so this never reads a file."""
     total = 0.0
     for row in costs.itertuples(index=False):
         first, last, cost = int(row.first_year), row.last_year, float(row.cost_yuan_per_ha_yr)
@@ -130,7 +132,7 @@ def supply_curve(
     classes: pd.DataFrame,
     costs: pd.DataFrame,
     carbon_t_co2_per_ha: float | pd.Series,
-    discounting: CostDiscounting | None = None,
+    discounting: CostDiscounting,
 ) -> pd.DataFrame:
     """Marginal cost of carbon per class, sorted by marginal cost, with cumulative area and carbon.
 
@@ -141,7 +143,6 @@ def supply_curve(
     ``carbon_t_co2_per_ha``, ``marginal_cost_yuan_per_t_co2``, ``carbon_mt_co2`` and the cumulative
     ``area_start_10k_ha``, ``area_end_10k_ha``, ``carbon_start_mt_co2``, ``carbon_end_mt_co2``.
     """
-    discounting = discounting or CostDiscounting.from_study()
     for column in ("rank", "land_type", "province", "area_10k_ha", "esv_yuan_per_ha_yr"):
         if column not in classes.columns:
             raise InputError("classes table lacks a column", field=column)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afforest.data import data_path, load_direct_costs, load_quantities
+from afforest.data import data_path, load_direct_costs, load_landuse_parameters, load_quantities
 from afforest.errors import InputError
 from afforest.model.merit_order import merit_order
 from afforest.model.supply_curve import (
@@ -80,7 +80,7 @@ def test_annual_flows_are_paid_at_the_start_of_each_stand_year():
 
 
 def test_the_study_defaults_come_from_data():
-    study = CostDiscounting.from_study()
+    study = CostDiscounting.from_study(load_landuse_parameters().financial_discount_rate, load_cost_effectiveness_parameters())
     assert (study.financial_discount_rate, study.horizon_yr, study.flows) == (0.05, 40.0, CostFlows.CONTINUOUS)
 
 
@@ -115,7 +115,7 @@ def test_the_published_costs_follow_from_the_study_carbon_per_hectare(classes, c
 
 def test_at_the_carbon_price_nothing_is_supplied(classes, costs):
     price = load_cost_effectiveness_parameters().carbon_price_yuan_per_t_co2
-    curve = supply_curve(classes, costs, 370.0)
+    curve = supply_curve(classes, costs, 370.0, CostDiscounting(R, T))
     assert cost_effective(curve, price).empty
     assert cost_effective(curve, float(curve["marginal_cost_yuan_per_t_co2"].max())).shape[0] == len(curve)
 
@@ -149,8 +149,8 @@ def test_bad_supply_curve_input_is_refused(classes, costs):
     with pytest.raises(InputError, match="horizon_yr"):
         CostDiscounting(R, 40.5)
     with pytest.raises(InputError, match="carbon_t_co2_per_ha"):
-        supply_curve(classes, costs, 0.0)
-    curve = supply_curve(classes, costs, 370.0)
+        supply_curve(classes, costs, 0.0, CostDiscounting(R, T))
+    curve = supply_curve(classes, costs, 370.0, CostDiscounting(R, T))
     with pytest.raises(InputError, match="area_10k_ha"):
         fill_supply_curve(curve, 600.0)
     with pytest.raises(InputError, match="price"):
