@@ -1,0 +1,565 @@
+"""The study's chain as code: inputs -> ESV -> land use -> carbon -> supply curve -> cost-effectiveness.
+
+:func:`run_chain` runs the stages in order for any scenario and returns a :class:`ChainResult` holding one typed
+result per stage. Every command is a view of it: ``afforest report`` prints and writes it, ``afforest reproduce``
+holds the baseline's against the study (:mod:`afforest.chain.reproduce`), and a sweep point is one chain run on
+a worker's re-used models (:func:`afforest.chain.sweep.solve_point`). The stages read nothing from disk: the
+validated inputs come in once, as an :class:`~afforest.chain.bundle.InputBundle`.
+
+Where each stage's maths lives: inputs :mod:`afforest.chain.inputs`; ESV :mod:`afforest.model.esv` and
+:mod:`afforest.model.merit_order`; land use :mod:`afforest.chain.landuse` (models in :mod:`afforest.model.landuse`);
+carbon :mod:`afforest.model.carbon`; supply curve and cost-effectiveness :mod:`afforest.model.supply_curve`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from afforest.chain.bundle import InputBundle, load_bundle
+from afforest.chain.inputs import Inputs, resolve_inputs
+from afforest.chain.results import LandUseResult, path_summary
+from afforest.model.carbon import (
+    cohort_sink,
+    cohorts_from_rates,
+    cumulative_sink,
+    per_hectare_totals,
+    single_cohort,
+    split_at_horizon,
+    study_carbon_discount_rates,
+)
+from afforest.model.supply_curve import (
+    AbatementConvention,
+    CostDiscounting,
+    abatement_costs,
+    cost_effective,
+    cost_summary,
+    emission_intensity_t_co2_per_mwh,
+    fill_supply_curve,
+    supply_curve,
+    thermal_emissions,
+)
+from afforest.scenarios import Scenario, load_scenario
+
+__all__ = [
+    "PLANTINGS",
+    "EsvStage",
+    "CarbonStage",
+    "SupplyCurveStage",
+    "CostEffectivenessStage",
+    "ChainResult",
+    "run_chain",
+    "study_rates",
+    "esv_stage",
+    "welfare_terms",
+    "carbon_stage",
+    "supply_curve_stage",
+    "cost_effectiveness_stage",
+]
+
+PLANTINGS: dict[str, str] = {
+    "planned_path": "the classes dynamic program's planting, cohort by cohort (the plan)",
+    "curves_path": "the curves dynamic program's planting (the study's fitted ESV curves)",
+    "year0": "the study's assumption: the whole headline area planted in year 0",
+}
+"""Planting assumptions whose carbon the chain accounts, by name (the ``planting`` column of the carbon tables)."""
+CARBON_PRICE_BENCHMARK = "carbon_price"
+"""Name of the carbon-market benchmark beside the power-sector options in the cost-effectiveness table."""
+
+
+# -- stage results ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EsvStage:
+    """Stage 2: the ESV per hectare that the land-use classes use, and the merit-order classes themselves."""
+
+    table: pd.DataFrame
+    """One row per class (land type x province): ``esv_yuan_per_ha_yr`` of the current use and
+    ``afforested_esv_yuan_per_ha_yr`` after planting, yuan/(ha yr)."""
+    classes: pd.DataFrame
+    """Merit-order classes after the scenario's exclusions and opportunity-cost share (ranked by ESV)."""
+
+
+@dataclass(frozen=True)
+class CarbonStage:
+    """Stage 4: the carbon of the planting paths (Mt CO2), by pool, at each carbon discount rate."""
+
+    carbon_discount_rates: tuple[float, ...]
+    """The study's rates (0 and 5 %) and the scenario's own r_c."""
+    scenario_rate: float
+    """r_c of the scenario's carbon section (the study's 0 when unset)."""
+    start_year: int
+    horizon_yr: float
+    per_hectare: pd.DataFrame
+    """carbon_discount_rate, pool, sink_t_co2_per_ha: one hectare planted in year 0, accumulated to the horizon."""
+    yearly: pd.DataFrame
+    """planting, carbon_discount_rate, year, period_start_yr, period_end_yr, pool, sink_mt_co2, discounted_sink_mt_co2."""
+    cumulative: pd.DataFrame
+    """planting, carbon_discount_rate, pool, sink_mt_co2, discounted_sink_mt_co2: accumulated by the horizon."""
+    planned_by_class: pd.DataFrame
+    """The planned path's cumulative sink by land_type, province, carbon_discount_rate and pool."""
+    plantings: pd.DataFrame
+    """planting, planted_area_10k_ha (cohorts before the horizon), planted_after_horizon_10k_ha (they store nothing)."""
+
+    @property
+    def end_year(self) -> float:
+        """Calendar year the accounts close (2060 in the study)."""
+        return self.start_year + self.horizon_yr
+
+    def per_hectare_total_t_co2(self, rate: float) -> float:
+        """Sink of one planted hectare by the horizon at r_c, all pools, t CO2/ha."""
+        rows = self.per_hectare[self.per_hectare["carbon_discount_rate"] == rate]
+        if rows.empty:
+            raise KeyError(f"no carbon at r_c = {rate:g}; rates are {self.carbon_discount_rates}")
+        return float(rows["sink_t_co2_per_ha"].sum())
+
+    def total_mt_co2(self, planting: str, rate: float) -> float:
+        """Cumulative sink of a planting by the horizon at r_c (discounted to year 0), all pools, Mt CO2."""
+        return float(self.by_pool_mt_co2(planting, rate).sum())
+
+    def by_pool_mt_co2(self, planting: str, rate: float) -> pd.Series:
+        """Cumulative sink of a planting by the horizon at r_c, by pool, Mt CO2."""
+        rows = self.cumulative[(self.cumulative["planting"] == planting) & (self.cumulative["carbon_discount_rate"] == rate)]
+        if rows.empty:
+            raise KeyError(f"no carbon for planting {planting!r} at r_c = {rate:g}")
+        return rows.set_index("pool")["discounted_sink_mt_co2"]
+
+    def planted_area_10k_ha(self, planting: str) -> float:
+        """Area a planting puts in the ground before the horizon, 10^4 ha."""
+        return float(self.plantings.set_index("planting").loc[planting, "planted_area_10k_ha"])
+
+
+@dataclass(frozen=True)
+class SupplyCurveStage:
+    """Stage 5: the merit-order carbon supply curve at each r_c, and the cost of the plan's area."""
+
+    discounting: CostDiscounting
+    curves: dict[float, pd.DataFrame]
+    """r_c -> the supply curve (classes sorted by marginal cost, yuan/t CO2, with cumulative area and carbon)."""
+    plan_area_10k_ha: float
+    """The headline area (capped at the classes' total), supplied from the cheapest classes."""
+    summary: pd.DataFrame
+    """One row per r_c: area, carbon, PV cost, min/max marginal and average cost of supplying the plan's area."""
+
+    def at(self, rate: float) -> dict[str, float]:
+        """The summary row at r_c as a dict."""
+        rows = self.summary[self.summary["carbon_discount_rate"] == rate]
+        if rows.empty:
+            raise KeyError(f"no supply curve at r_c = {rate:g}")
+        return {k: float(v) for k, v in rows.iloc[0].items()}
+
+    def table(self) -> pd.DataFrame:
+        """Every curve in one tidy table (column ``carbon_discount_rate``)."""
+        return pd.concat([c.assign(carbon_discount_rate=r) for r, c in self.curves.items()], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class CostEffectivenessStage:
+    """Stage 6: the supply curve against each power-sector abatement option and the carbon price."""
+
+    fuels: pd.DataFrame
+    """Thermal fuels with their emissions (Table 5)."""
+    emissions_10k_t_co2: float
+    intensity_t_co2_per_mwh: float
+    power: pd.DataFrame
+    """Abatement cost of each option, by convention (gross: the study's; net of the thermal cost avoided)."""
+    benchmarks: dict[str, float]
+    """Benchmark -> price, yuan/t CO2: the gross options and the carbon price."""
+    table: pd.DataFrame
+    """carbon_discount_rate, benchmark, price_yuan_per_t_co2 and the area, carbon and costs of the classes
+    cheaper than it (the cost-effective part of the supply curve)."""
+
+
+@dataclass
+class ChainResult:
+    """One scenario through the whole chain, stage by stage; what a notebook explores.
+
+    ``tables()`` gives every result as a tidy DataFrame, ``plot_*`` draws it, ``to_csv``, ``to_parquet`` and
+    ``to_netcdf`` write it.
+    """
+
+    scenario: Scenario
+    inputs: Inputs
+    esv: EsvStage
+    landuse: LandUseResult
+    welfare_terms_10e8_yuan: dict[str, dict[str, float]]
+    """Representation -> named welfare term -> value at the optimum, 10^8 yuan (PV)."""
+    carbon: CarbonStage | None = None
+    supply: SupplyCurveStage | None = None
+    cost_effectiveness: CostEffectivenessStage | None = None
+    bundle: InputBundle | None = field(default=None, repr=False)
+
+    # -- headline numbers ----------------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """The land-use result's status: ``ok`` or ``suspect``."""
+        return self.landuse.status
+
+    @property
+    def headline_area_10k_ha(self) -> float:
+        return self.landuse.headline_afforested_area_10k_ha
+
+    @property
+    def planned_carbon_mt_co2(self) -> float:
+        """Carbon of the planned path by the horizon at the scenario's r_c, Mt CO2."""
+        return self._carbon.total_mt_co2("planned_path", self._carbon.scenario_rate)
+
+    @property
+    def average_cost_yuan_per_t_co2(self) -> float:
+        """Average cost of the plan's area at the scenario's r_c, yuan/t CO2."""
+        return self._supply.at(self._carbon.scenario_rate)["average_cost_yuan_per_t_co2"]
+
+    def years_to_share(self) -> dict[str, float | None]:
+        """Years to 50 % and 90 % of each program's long-run area (``curves`` and ``classes`` planting paths)."""
+        step = float(self.scenario.numerics.step_yr)
+        out: dict[str, float | None] = {}
+        for rep, path in (("curves", self.landuse.curves_path), ("classes", self.landuse.classes_path)):
+            summary = path_summary(path, step)
+            for pct in (50, 90):
+                out[f"years_to_{pct}pct_{rep}"] = summary[f"years_to_{pct}pct"]
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers, JSON-ready (units in the keys)."""
+        out: dict[str, Any] = {
+            "scenario": self.scenario.name,
+            "scenario_hash": self.scenario.digest(),
+            "status": self.status,
+            "suspect_reasons": self.landuse.suspect_reasons,
+            "headline_representation": self.landuse.headline_representation,
+            "headline_area_10k_ha": self.headline_area_10k_ha,
+            "analytic_afforested_area_10k_ha": self.landuse.analytic_afforested_area_10k_ha,
+            "numeric_afforested_area_10k_ha": self.landuse.numeric_afforested_area_10k_ha,
+            "classes_afforested_area_10k_ha": self.landuse.classes_afforested_area_10k_ha,
+            "financial_discount_rate": self.inputs.params.financial_discount_rate,
+            "welfare_10e8_yuan": self.welfare_terms_10e8_yuan,
+            **self.years_to_share(),
+        }
+        if self.carbon is not None:
+            c = self.carbon
+            out["carbon_discount_rate"] = c.scenario_rate
+            out["carbon_end_year"] = c.end_year
+            out["planned_path_planted_10k_ha"] = c.planted_area_10k_ha("planned_path")
+            out["cumulative_sink_mt_co2"] = {
+                planting: {f"{r:g}": c.total_mt_co2(planting, r) for r in c.carbon_discount_rates} for planting in PLANTINGS
+            }
+        if self.supply is not None:
+            out["supply"] = {f"{r:g}": self.supply.at(r) for r in self.supply.curves}
+        if self.cost_effectiveness is not None:
+            out["cost_effectiveness"] = self.cost_effectiveness.table.to_dict(orient="records")
+        return out
+
+    def __repr__(self) -> str:
+        lines = [
+            f"ChainResult(scenario={self.scenario.name!r}, status={self.status!r})",
+            f"  land use: {self.headline_area_10k_ha:.2f} x 10^4 ha ({self.landuse.headline_representation}; "
+            f"analytic {self.landuse.analytic_afforested_area_10k_ha:.2f}, curves "
+            f"{self.landuse.numeric_afforested_area_10k_ha:.2f}, classes {self.landuse.classes_afforested_area_10k_ha:.2f})",
+        ]
+        if self.carbon is not None:
+            c = self.carbon
+            lines.append(
+                f"  carbon by {c.end_year:g} at r_c = {c.scenario_rate:g}: {self.planned_carbon_mt_co2:.2f} Mt CO2 on the "
+                f"planned path ({c.planted_area_10k_ha('planned_path'):.2f} x 10^4 ha planted), "
+                f"{c.total_mt_co2('year0', c.scenario_rate):.2f} if all planted in year 0"
+            )
+        if self.supply is not None and self.carbon is not None:
+            s = self.supply.at(self.carbon.scenario_rate)
+            lines.append(
+                f"  cost: {s['average_cost_yuan_per_t_co2']:.2f} yuan/t CO2 on average "
+                f"({s['min_marginal_cost_yuan_per_t_co2']:.2f}-{s['max_marginal_cost_yuan_per_t_co2']:.2f} marginal)"
+            )
+        lines.append("  .tables(), .plot_path(), .plot_allocation(), .plot_carbon(), .plot_supply_curve(), .to_csv(dir)")
+        return "\n".join(lines)
+
+    # -- tables --------------------------------------------------------------------------------------------
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every stage's result as a tidy table, by name (units in the column names)."""
+        lu = self.landuse
+        paths = pd.concat(
+            [lu.curves_path.assign(representation="curves"), lu.classes_path.assign(representation="classes")],
+            ignore_index=True,
+        )
+        welfare = pd.DataFrame(
+            [
+                {"representation": rep, "term": term, "welfare_10e8_yuan": value}
+                for rep, terms in self.welfare_terms_10e8_yuan.items()
+                for term, value in terms.items()
+            ],
+            columns=["representation", "term", "welfare_10e8_yuan"],
+        )
+        summary = {k: v for k, v in self.summary().items() if not isinstance(v, (dict, list))}
+        out = {
+            "summary": pd.DataFrame([summary]),
+            "esv": self.esv.table,
+            "classes": self.esv.classes,
+            "allocation": lu.headline_allocation,
+            "planting_path": paths,
+            "planting_by_class": lu.classes_planting,
+            "welfare": welfare,
+        }
+        if self.carbon is not None:
+            out.update(
+                {
+                    "carbon_per_hectare": self.carbon.per_hectare,
+                    "carbon_yearly": self.carbon.yearly,
+                    "carbon_cumulative": self.carbon.cumulative,
+                    "carbon_planned_by_class": self.carbon.planned_by_class,
+                    "plantings": self.carbon.plantings,
+                }
+            )
+        if self.supply is not None:
+            out["supply_curve"] = self.supply.table()
+            out["supply_summary"] = self.supply.summary
+        if self.cost_effectiveness is not None:
+            out["power_sector"] = self.cost_effectiveness.power
+            out["cost_effectiveness"] = self.cost_effectiveness.table
+        return {name: frame.reset_index(drop=True) for name, frame in out.items()}
+
+    # -- writers -------------------------------------------------------------------------------------------
+    def to_csv(self, directory: str | Path) -> list[Path]:
+        """Each table as ``DIR/<name>.csv``."""
+        from afforest.chain.tables import write_csv
+
+        return write_csv(self.tables(), directory)
+
+    def to_parquet(self, directory: str | Path) -> list[Path]:
+        """Each table as ``DIR/<name>.parquet``."""
+        from afforest.chain.tables import write_parquet
+
+        return write_parquet(self.tables(), directory)
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Every table in one NetCDF file (one dimension per table; :func:`afforest.chain.tables.read_netcdf`
+        reads it back as the same tables)."""
+        from afforest.chain.tables import write_netcdf
+
+        return write_netcdf(self.tables(), path, attrs={"scenario": self.scenario.name, "scenario_hash": self.scenario.digest()})
+
+    # -- plots ---------------------------------------------------------------------------------------------
+    def plot_path(self, ax: Any = None) -> Any:
+        """Planting path of both programs (area afforested and planting rate by year); returns the Figure."""
+        from afforest.plots.chain import plot_path
+
+        return plot_path(self, ax)
+
+    def plot_allocation(self, study_area_10k_ha: float | None = None) -> Any:
+        """Merit order of the classes and where the plan lies by province and land type (Fig. 2)."""
+        from afforest.plots.chain import plot_allocation
+
+        return plot_allocation(self, study_area_10k_ha)
+
+    def plot_carbon(self) -> Any:
+        """Yearly sink by pool at each r_c, year-0 assumption vs the programs' paths (Fig. 3)."""
+        from afforest.plots.chain import plot_carbon
+
+        return plot_carbon(self)
+
+    def plot_supply_curve(self) -> Any:
+        """Supply curves at each r_c against the power-sector abatement costs and the carbon price (Fig. 4)."""
+        from afforest.plots.chain import plot_supply_curve
+
+        return plot_supply_curve(self)
+
+    @property
+    def _carbon(self) -> CarbonStage:
+        if self.carbon is None:
+            raise ValueError("this chain stopped before the carbon stage")
+        return self.carbon
+
+    @property
+    def _supply(self) -> SupplyCurveStage:
+        if self.supply is None:
+            raise ValueError("this chain stopped before the supply-curve stage")
+        return self.supply
+
+
+# -- the stages ---------------------------------------------------------------------------------------------
+
+
+def esv_stage(inputs: Inputs) -> EsvStage:
+    """The per-hectare ESV of every class as the land-use models see it (after the scenario's switches)."""
+    columns = [c for c in ("rank", "slice", "land_type", "province", "area_10k_ha", "esv_yuan_per_ha_yr",
+                           "afforested_esv_yuan_per_ha_yr") if c in inputs.classes.columns]
+    return EsvStage(table=inputs.classes[columns].reset_index(drop=True), classes=inputs.classes)
+
+
+def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float, ...], scenario_rate: float) -> CarbonStage:
+    """Carbon of the planned path (classes cohorts), the curves path and the year-0 assumption, at each rate."""
+    params = bundle.carbon_parameters
+    horizon = params.horizon_yr
+    step = float(landuse.scenario.numerics.step_yr)
+    planned, planned_late = split_at_horizon(landuse.classes_planting, horizon)
+    curves, curves_late = split_at_horizon(cohorts_from_rates(landuse.curves_path, step), horizon)
+    paths = {"planned_path": planned, "curves_path": curves, "year0": single_cohort(landuse.headline_afforested_area_10k_ha)}
+    late = {"planned_path": planned_late, "curves_path": curves_late, "year0": 0.0}
+    per_ha, yearly, cumulative, by_class = [], [], [], []
+    for rate in rates:
+        per_ha.append(
+            per_hectare_totals(params, rate).rename("sink_t_co2_per_ha").rename_axis("pool").reset_index()
+            .assign(carbon_discount_rate=rate)
+        )
+        for name, path in paths.items():
+            sink = cohort_sink(path, params, rate)
+            total = cumulative_sink(sink, horizon)
+            yearly.append(sink.assign(planting=name, carbon_discount_rate=rate))
+            cumulative.append(total.assign(planting=name, carbon_discount_rate=rate))
+        classes_sink = cohort_sink(planned, params, rate, by=("land_type", "province"))
+        by_class.append(cumulative_sink(classes_sink, horizon, by=("land_type", "province", "pool")).assign(carbon_discount_rate=rate))
+
+    def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
+        frame = pd.concat(frames, ignore_index=True)
+        if "pool" in frame:
+            frame["pool"] = frame["pool"].astype(str)
+        return frame[first + [c for c in frame.columns if c not in first]]
+
+    return CarbonStage(
+        carbon_discount_rates=rates,
+        scenario_rate=scenario_rate,
+        start_year=params.start_year,
+        horizon_yr=horizon,
+        per_hectare=tidy(per_ha, ["carbon_discount_rate", "pool"]),
+        yearly=tidy(yearly, ["planting", "carbon_discount_rate"]),
+        cumulative=tidy(cumulative, ["planting", "carbon_discount_rate", "pool"]),
+        planned_by_class=tidy(by_class, ["land_type", "province", "carbon_discount_rate", "pool"]),
+        plantings=pd.DataFrame(
+            [
+                {"planting": name, "planted_area_10k_ha": float(path["planted_area_10k_ha"].sum()),
+                 "planted_after_horizon_10k_ha": late[name], "description": PLANTINGS[name]}
+                for name, path in paths.items()
+            ]
+        ),
+    )
+
+
+def supply_curve_stage(inputs: Inputs, landuse: LandUseResult, carbon: CarbonStage, bundle: InputBundle) -> SupplyCurveStage:
+    """The supply curve of the scenario's classes at each r_c, and the cost of supplying the plan's area."""
+    discounting = CostDiscounting.from_study(inputs.params.financial_discount_rate, bundle.cost_effectiveness)
+    curves = {
+        r: supply_curve(inputs.classes, bundle.direct_costs, carbon.per_hectare_total_t_co2(r), discounting)
+        for r in carbon.carbon_discount_rates
+    }
+    total = float(inputs.classes["area_10k_ha"].sum())
+    area = min(landuse.headline_afforested_area_10k_ha, total)
+    summary = pd.DataFrame(
+        [{"carbon_discount_rate": r, **cost_summary(fill_supply_curve(c, area))} for r, c in curves.items()]
+    )
+    return SupplyCurveStage(discounting=discounting, curves=curves, plan_area_10k_ha=area, summary=summary)
+
+
+def cost_effectiveness_stage(supply: SupplyCurveStage, bundle: InputBundle) -> CostEffectivenessStage:
+    """Power-sector abatement costs (Table 5) and the part of each supply curve cheaper than each of them."""
+    cep = bundle.cost_effectiveness
+    fuels = thermal_emissions(bundle.power_fuels)
+    emissions = float(fuels["emissions_10k_t_co2"].sum())
+    intensity = emission_intensity_t_co2_per_mwh(emissions, cep.thermal_generation_10e8_kwh)
+    power = pd.concat(
+        [abatement_costs(bundle.power_technologies, intensity, c).assign(convention=c.value) for c in AbatementConvention],
+        ignore_index=True,
+    )
+    gross = power[power["convention"] == AbatementConvention.GROSS.value].set_index("option")
+    benchmarks = {str(option): float(gross.loc[option, "abatement_cost_yuan_per_t_co2"]) for option in gross.index}
+    benchmarks[CARBON_PRICE_BENCHMARK] = cep.carbon_price_yuan_per_t_co2
+    rows = []
+    for rate, curve in supply.curves.items():
+        for name, price in benchmarks.items():
+            chosen = cost_summary(cost_effective(curve, price))
+            rows.append({"carbon_discount_rate": rate, "benchmark": name, "price_yuan_per_t_co2": price, **chosen})
+    return CostEffectivenessStage(
+        fuels=fuels,
+        emissions_10k_t_co2=emissions,
+        intensity_t_co2_per_mwh=intensity,
+        power=power,
+        benchmarks=benchmarks,
+        table=pd.DataFrame(rows),
+    )
+
+
+def welfare_terms(models: Any) -> dict[str, dict[str, float]]:
+    """Each named welfare term of each solved representation, 10^8 yuan (PV)."""
+    from afforest.model.landuse import welfare_term_values
+
+    out: dict[str, dict[str, float]] = {}
+    for rep in ("curves", "classes"):
+        model = getattr(models, rep, None)
+        if model is None:
+            continue
+        try:
+            out[rep] = {name: float(value) for name, value in welfare_term_values(model).items()}
+        except (ValueError, TypeError):  # a failed solve leaves variables without values
+            out[rep] = {}
+    return out
+
+
+def _resolve(scenario: Scenario, bundle: InputBundle) -> Inputs:
+    # resolve_inputs takes the bundle once the inputs stage reads through it; until then it reads the same files.
+    if "bundle" in inspect.signature(resolve_inputs).parameters:
+        return resolve_inputs(scenario, bundle=bundle)  # type: ignore[call-arg]
+    return resolve_inputs(scenario)
+
+
+def run_chain(
+    scenario: Scenario | str = "baseline",
+    *,
+    bundle: InputBundle | None = None,
+    models: Any = None,
+    inputs: Inputs | None = None,
+    tee: bool = False,
+    allow_nonoptimal: bool = False,
+    until: str = "cost_effectiveness",
+) -> ChainResult:
+    """Run the chain for ``scenario`` and return every stage's result.
+
+    ``bundle``: the validated inputs (read once per process by default). ``models``: land-use models built by
+    :func:`~afforest.chain.landuse.build_models` (or updated by ``update_models``) for this scenario, which a sweep
+    re-uses; ``inputs``: the scenario's resolved inputs when the caller already has them. ``until`` stops after
+    ``landuse``, ``carbon`` or ``supply_curve`` (the later stages are then None). A land-use solve that stops
+    short of an optimum raises :class:`~afforest.errors.SolverError` unless ``allow_nonoptimal``.
+    """
+    from afforest.chain.landuse import build_models, solve_models
+
+    stages = ("landuse", "carbon", "supply_curve", "cost_effectiveness")
+    if until not in stages:
+        raise ValueError(f"until must be one of {stages}, not {until!r}")
+    if isinstance(scenario, (str, Path)):
+        scenario = load_scenario(scenario)
+    if bundle is None:
+        bundle = load_bundle(scenario.inputs.afforestable_area_file)
+    if inputs is None:
+        inputs = _resolve(scenario, bundle)
+    if models is None:
+        models = build_models(inputs)
+    esv = esv_stage(inputs)
+    landuse = solve_models(inputs, models, tee=tee, allow_nonoptimal=allow_nonoptimal)
+    result = ChainResult(
+        scenario=scenario,
+        inputs=inputs,
+        esv=esv,
+        landuse=landuse,
+        welfare_terms_10e8_yuan=welfare_terms(models),
+        bundle=bundle,
+    )
+    if until == "landuse":
+        return result
+    scenario_rate = float(scenario.carbon.carbon_discount_rate or 0.0)
+    rates = tuple(sorted({*study_rates(), scenario_rate}))
+    result.carbon = carbon_stage(landuse, bundle, rates, scenario_rate)
+    if until == "carbon":
+        return result
+    result.supply = supply_curve_stage(inputs, landuse, result.carbon, bundle)
+    if until == "supply_curve":
+        return result
+    result.cost_effectiveness = cost_effectiveness_stage(result.supply, bundle)
+    return result
+
+
+@lru_cache(maxsize=1)
+def study_rates() -> tuple[float, ...]:
+    """The study's carbon discount rates (``carbon_parameters.toml``), read once per process."""
+    return study_carbon_discount_rates()
