@@ -82,7 +82,7 @@ def _floor(
     """The share-formulation arrays from plain arrays, straight into highspy (no checks, no names).
 
     ``gain`` f - b and ``net_cost`` tau0_c - P q_c per cell, ``gain_weight`` s G_j and ``cost_weight`` s d_j
-    per period: V = gain G - net_cost d as in :meth:`afforest.model.cells.CellProblem.planting_value`.
+    per period: V = gain G - net_cost d as in :meth:`afforest.model.problem.LandUseProblem.planting_value`.
     """
     import highspy
 
@@ -138,32 +138,38 @@ def _floor(
 
 def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, Any]:
     """Build and solve one synthetic instance by ``path`` in this process; figures for the table."""
+    from afforest.chain.bundle import load_bundle
     from afforest.model.cells import (
         build_cells_model,
         cell_problem,
         certify,
+        load_cell_spreads,
         plan_from_model,
         synthetic_cells,
     )
-    from afforest.model.landuse import OBJECTIVE_UNIT_YUAN, TimeGrid
+    from afforest.model.problem import OBJECTIVE_UNIT_YUAN, TimeGrid
     from afforest.solvers.decomposition import solve_cells_decomposition
     from afforest.solvers.highs_direct import cells_model_highs_options, solve_cells_highs
 
     if path not in PATHS:
         raise InputError(f"unknown path; choose from {PATHS}", field="path", value=path)
     grid = TimeGrid(horizon_yr=float(years), step_yr=1.0)
-    cells = synthetic_cells(n_cells, seed=seed)
+    bundle = load_bundle()
+    params = bundle.landuse_parameters
+    cells = synthetic_cells(
+        n_cells, seed=seed, params=params, area=bundle.afforestable_area, esv=bundle.esv, spreads=load_cell_spreads()
+    )
     t = grid.periods
     row: dict[str, Any] = {"n_cells": n_cells, "n_periods": t, "path": path}
     if path == "pyomo":
         from pyomo.contrib.solver.common.factory import SolverFactory
 
         start = time.perf_counter()
-        model = build_cells_model(cells, grid=grid)
+        model = build_cells_model(cells, params, grid)
         built = time.perf_counter()
         results = SolverFactory("highs").solve(
             model,
-            solver_options=cells_model_highs_options(model.cell_problem),
+            solver_options=cells_model_highs_options(model.problem),
             load_solutions=False,
             raise_exception_on_nonoptimal_result=False,
         )
@@ -185,7 +191,7 @@ def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, An
             nonzeros=n_cells * (4 * t + 1) + t,
         )
     elif path == "floor":
-        problem = cell_problem(cells, grid=grid)
+        problem = cell_problem(cells, params, grid)
         scale = 1e4 / OBJECTIVE_UNIT_YUAN
         a, weights = problem.area_10k_ha, problem.weights
         h, build_s, load_s = _floor(
@@ -214,7 +220,7 @@ def run_path(path: str, n_cells: int, years: int, seed: int = 0) -> dict[str, An
         )
     else:
         start = time.perf_counter()
-        problem = cell_problem(cells, grid=grid)
+        problem = cell_problem(cells, params, grid)
         validated = time.perf_counter() - start
         plan = (
             solve_cells_highs(problem, allow_nonoptimal=True)

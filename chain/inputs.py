@@ -1,8 +1,10 @@
 """Stage 1 of the chain for land use: a validated scenario applied to the study's data, as plain inputs.
 
-:func:`resolve_inputs` reads the tables, applies the scenario's overrides and data-level switches (excluded
-provinces, the opportunity-cost share, another ESV source) and refuses, before anything is built, policy values
-the schema cannot judge alone and a classes model too large for this machine.
+:func:`resolve_inputs` takes the validated tables of an :class:`~afforest.chain.bundle.InputBundle` (read once
+per process), applies the scenario's overrides, its ESV source and the registered data-level switches
+(:func:`afforest.model.formulations.registered_input_transforms`: excluded provinces, the opportunity-cost share,
+and any a user registers) and refuses, before anything is built, policy values the schema cannot judge alone and a
+classes model too large for this machine.
 """
 
 from __future__ import annotations
@@ -12,24 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from afforest.data import (
-    LandUseParameters,
-    check_area_against_initial_area,
-    load_afforestable_area,
-    load_direct_costs,
-    load_esv,
-    load_landuse_parameters,
-)
+from afforest.chain.bundle import InputBundle, load_bundle
+from afforest.data import LandUseParameters, check_area_against_initial_area
 from afforest.errors import InputError
-from afforest.model.cells import available_memory_bytes, memory_estimate_bytes
+from afforest.model.cells.limits import available_memory_bytes, memory_estimate_bytes
 from afforest.model.esv import (
     EquivalentFactorInputs,
     esv_table,
     load_equivalent_factors,
     load_standard_equivalent_values,
 )
-from afforest.model.formulations import exclude_provinces, scale_opportunity_cost
-from afforest.model.landuse import TimeGrid
+from afforest.model.formulations import registered_input_transforms
+from afforest.model.problem import TimeGrid
 from afforest.model.merit_order import landuse_classes
 from afforest.scenarios import Scenario, load_scenario
 
@@ -64,22 +60,31 @@ class Inputs:
         return self.params.planting_cost_intercept_yuan_per_ha - price * self.carbon_pv_t_co2_per_ha
 
 
-def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float) -> float:
+def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, bundle: InputBundle | None = None) -> float:
+    """PV at planting of one hectare's sequestration at the planner's rate (t CO2/ha), 0 unless carbon is priced."""
     if scenario.policy.carbon_price_yuan_per_t_co2 == 0:
         return 0.0
-    from afforest.model.carbon import load_carbon_parameters, per_hectare_totals
+    from afforest.model.carbon import per_hectare_totals
 
+    carbon = (bundle or load_bundle(scenario.inputs.afforestable_area_file)).carbon_parameters
     # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
     # is valued at the financial rate, whatever r_c the carbon report uses.
-    return float(per_hectare_totals(load_carbon_parameters(), financial_discount_rate).sum())
+    return float(per_hectare_totals(carbon, financial_discount_rate).sum())
 
 
-def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
-    """Apply a scenario's overrides and data-level switches to the study's data."""
+def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | None = None) -> Inputs:
+    """Apply a scenario's overrides and data-level switches to the study's data.
+
+    ``bundle``: the validated inputs (default :func:`afforest.chain.bundle.load_bundle` of the scenario's
+    afforestable-area file, cached per process); only a scenario's own equivalent-factor files are read here.
+    """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     check_policy(scenario)
-    params = load_landuse_parameters(direct_costs=load_direct_costs())
+    files = scenario.inputs
+    if bundle is None:
+        bundle = load_bundle(files.afforestable_area_file)
+    params = bundle.landuse_parameters
     landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share", "esv_source"})
     params = params.replace(**{k: v for k, v in landuse.items() if v is not None})
     grid = TimeGrid(
@@ -87,11 +92,12 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
         step_yr=scenario.numerics.step_yr,
         discounting=scenario.numerics.discounting,
     )
-    files = scenario.inputs
-    area = load_afforestable_area(files.afforestable_area_file)
+    area = bundle.afforestable_area
     check_area_against_initial_area(area, params.initial_area_10k_ha, file=files.afforestable_area_file)
-    if scenario.policy.excluded_provinces:
-        area = exclude_provinces(area, scenario.policy.excluded_provinces)
+    transforms = registered_input_transforms()
+    for transform in transforms:
+        if transform.stage == "afforestable_area":
+            area = transform.transform_area(area, scenario)
     if scenario.landuse.esv_source == "equivalent_factors":
         equivalents, standard_values = EquivalentFactorInputs(
             factors=load_equivalent_factors(files.equivalent_factors_file) if files.equivalent_factors_file else None,
@@ -99,7 +105,7 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
         ).resolve()
         esv = esv_table(equivalents, standard_values)
     else:
-        esv = load_esv()
+        esv = bundle.esv
     positive = area.loc[area["area_10k_ha"] > 0, "area_10k_ha"].to_numpy()
     cap = scenario.classes.max_class_area_10k_ha
     check_model_size(scenario, int(np.ceil(positive / cap).sum()) if cap else len(positive), grid.periods)
@@ -110,13 +116,15 @@ def resolve_inputs(scenario: Scenario | str = "baseline") -> Inputs:
         rule=scenario.classes.post_planting_rule,
         max_class_area_10k_ha=scenario.classes.max_class_area_10k_ha,
     )
-    params, classes = scale_opportunity_cost(params, classes, scenario.landuse.opportunity_cost_share)
+    for transform in transforms:
+        if transform.stage == "classes":
+            params, classes = transform.transform_classes(params, classes, scenario)
     return Inputs(
         scenario=scenario,
         params=params,
         grid=grid,
         classes=classes,
-        carbon_pv_t_co2_per_ha=carbon_pv_t_co2_per_ha(scenario, params.financial_discount_rate),
+        carbon_pv_t_co2_per_ha=carbon_pv_t_co2_per_ha(scenario, params.financial_discount_rate, bundle),
     )
 
 
@@ -149,7 +157,7 @@ def check_model_size(scenario: Scenario, n_classes: int, n_periods: int) -> int:
     """Refuse, before building, a classes model too large for this machine's memory; return the estimate (bytes).
 
     The classes QP has one rate per class and period, like the cell-level model whose Pyomo build was measured
-    (:data:`afforest.model.cells.MEMORY_BYTES_PER_CELL_PERIOD`); a tiny ``numerics.step_yr`` or
+    (:data:`afforest.model.cells.limits.MEMORY_BYTES_PER_CELL_PERIOD`); a tiny ``numerics.step_yr`` or
     ``classes.max_class_area_10k_ha`` multiplies periods or classes.
     """
     estimate = memory_estimate_bytes(n_classes, n_periods, "pyomo")

@@ -19,20 +19,22 @@ from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import Check, LandUseResult
 from afforest.errors import SolverError
 from afforest.model.formulations import (
-    add_carbon_value,
-    add_land_type_costs,
-    add_planting_cap,
-    add_province_quotas,
-    set_planting_cap,
+    SwitchData,
+    apply_switches,
+    registered_input_transforms,
+    switches_structure,
+    update_switches,
 )
 from afforest.model.landuse import (
+    LandUseModel,
+    afforested_area_by_horizon,
     build_classes_model,
     build_curves_model,
     class_allocation,
     class_planting_path,
-    long_run_afforested_area,
     planting_path,
 )
+from afforest.model.problem import LandUseProblem
 from afforest.model.merit_order import fill_merit_order
 from afforest.model.steady_state import long_run_afforested_area as analytic_long_run
 from afforest.model.steady_state import steady_state_roots
@@ -43,15 +45,16 @@ __all__ = ["Models", "build_models", "update_models", "structure_key", "solve_la
 
 
 def structure_key(scenario: Scenario) -> str:
-    """What fixes the models' structure: scenarios with equal keys differ only in mutable params."""
-    policy = scenario.policy
+    """What fixes the models' structure: scenarios with equal keys differ only in mutable params.
+
+    The numerics, the classes section, and what each registered switch and input transform says of its values
+    (:mod:`afforest.model.formulations`).
+    """
     payload = {
         "numerics": scenario.numerics.model_dump(mode="json"),
         "classes": scenario.classes.model_dump(mode="json"),
-        "excluded": sorted(policy.excluded_provinces),
-        "quota_provinces": sorted(policy.province_quota_10k_ha),
-        "land_types_costed": sorted(policy.direct_cost_multiplier_by_land_type),
-        "priced": policy.carbon_price_yuan_per_t_co2 > 0,
+        "switches": switches_structure(scenario.policy),
+        "input_transforms": {t.name: t.structure(scenario) for t in registered_input_transforms()},
     }
     return json.dumps(payload, sort_keys=True)
 
@@ -60,57 +63,31 @@ def structure_key(scenario: Scenario) -> str:
 class Models:
     """Both representations built for one scenario structure."""
 
-    curves: pyo.ConcreteModel
-    classes: pyo.ConcreteModel
+    curves: LandUseModel
+    classes: LandUseModel
+
+
+def _switch_data(inputs: Inputs) -> SwitchData:
+    return SwitchData(carbon_pv_t_co2_per_ha=inputs.carbon_pv_t_co2_per_ha)
 
 
 def build_models(inputs: Inputs) -> Models:
-    """Build the curves NLP and the classes QP with every policy switch of the scenario."""
+    """Build the curves NLP and the classes QP with every registered policy switch active in the scenario."""
     curves = build_curves_model(inputs.params, inputs.grid)
     classes = build_classes_model(inputs.classes, inputs.params, inputs.grid)
-    policy = inputs.scenario.policy
+    data = _switch_data(inputs)
     for m in (curves, classes):
-        add_planting_cap(m, policy.annual_planting_cap_10k_ha_per_yr)
-        if policy.carbon_price_yuan_per_t_co2 > 0:
-            add_carbon_value(m, policy.carbon_price_yuan_per_t_co2, inputs.carbon_pv_t_co2_per_ha)
-    if policy.province_quota_10k_ha:
-        add_province_quotas(classes, policy.province_quota_10k_ha)
-    if policy.direct_cost_multiplier_by_land_type:
-        add_land_type_costs(classes, policy.direct_cost_multiplier_by_land_type)
+        apply_switches(m, inputs.scenario.policy, data)
     return Models(curves=curves, classes=classes)
 
 
 def update_models(models: Models, inputs: Inputs) -> None:
     """Point models built for the same structure at new inputs by assigning their mutable params."""
-    params, policy = inputs.params, inputs.scenario.policy
+    data = _switch_data(inputs)
+    models.classes.set_land_units(LandUseProblem.from_classes(inputs.classes, inputs.params, inputs.grid))
     for m in (models.curves, models.classes):
-        m.discount_rate = params.financial_discount_rate
-        m.initial_area_10k_ha = params.initial_area_10k_ha
-        m.planting_cost_intercept_yuan_per_ha = params.planting_cost_intercept_yuan_per_ha
-        m.planting_cost_slope_yuan_per_ha_per_10k_ha_yr = params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr
-        set_planting_cap(m, policy.annual_planting_cap_10k_ha_per_yr)
-        if policy.carbon_price_yuan_per_t_co2 > 0:
-            m.carbon_price_yuan_per_t_co2 = policy.carbon_price_yuan_per_t_co2
-            m.carbon_pv_t_co2_per_ha = inputs.carbon_pv_t_co2_per_ha
-    curves = models.curves
-    for i, value in enumerate(params.unconverted_esv_coefficients):
-        curves.unconverted_esv_coefficient[i] = value
-    for i, value in enumerate(params.afforested_esv_coefficients):
-        curves.afforested_esv_coefficient[i] = value
-    classes = models.classes
-    table = inputs.classes.sort_values(["rank", "slice"])
-    keys = list(zip(table["land_type"], table["province"], table["slice"].astype(int)))
-    for key, area, current, afforested in zip(
-        keys, table["area_10k_ha"], table["esv_yuan_per_ha_yr"], table["afforested_esv_yuan_per_ha_yr"]
-    ):
-        classes.class_area_10k_ha[key] = float(area)
-        classes.current_esv_yuan_per_ha_yr[key] = float(current)
-        classes.afforested_esv_yuan_per_ha_yr[key] = float(afforested)
-    for province, quota in policy.province_quota_10k_ha.items():
-        classes.province_quota_10k_ha[province] = quota
-    for key in keys:
-        if policy.direct_cost_multiplier_by_land_type:
-            classes.direct_cost_multiplier[key] = policy.direct_cost_multiplier_by_land_type.get(key[0], 1.0)
+        m.set_economic_params(inputs.params)
+        update_switches(m, inputs.scenario.policy, data)
 
 
 def solve_landuse(
@@ -233,8 +210,8 @@ def solve_models(
         params=params,
         roots=roots,
         analytic_afforested_area_10k_ha=analytic,
-        numeric_afforested_area_10k_ha=_value_or_nan(long_run_afforested_area, models.curves),
-        classes_afforested_area_10k_ha=_value_or_nan(long_run_afforested_area, models.classes),
+        numeric_afforested_area_10k_ha=_value_or_nan(afforested_area_by_horizon, models.curves),
+        classes_afforested_area_10k_ha=_value_or_nan(afforested_area_by_horizon, models.classes),
         curves_path=planting_path(models.curves),
         classes_path=planting_path(models.classes),
         allocation=fill_merit_order(inputs.classes, min(analytic, float(inputs.classes["area_10k_ha"].sum()))),

@@ -1,24 +1,63 @@
-"""Alternative formulations as named switches on a built land-use model, not forks of the builders.
+"""Alternative formulations as a registry of named switches, not forks of the builders.
 
-Each function adds named components (a mutable Param, a Constraint or a welfare term) to a model made by
-:mod:`afforest.model.landuse`, so that a sweep can change the switch's value by assigning the Param and a
-user can deactivate or delete the component. Switches that need land types or provinces apply to the
-classes model only; data-level switches (excluding provinces, scaling the opportunity cost) act on the
-inputs before a model is built (:func:`exclude_provinces`, :func:`scale_opportunity_cost`).
+A :class:`Switch` declares its scenario fields (``[policy]`` keys, with unit, default, bounds, description), the
+representations it applies to (``curves``, ``classes``, ``cells``), how it builds (named components in its own
+Pyomo Block ``m.<switch name>``, welfare terms registered by name into the objective's term list), how it updates
+its mutable params for a re-solve, what it adds to the structure key of a sweep, and whether it is active for
+given values. :func:`afforest.chain.landuse.build_models`, ``update_models`` and ``structure_key`` are loops over
+:func:`registered_switches`; a user adds a switch from their own code with :func:`register_switch` (its fields
+join the scenario schema, validated strictly).
+
+Built-ins, in build order: ``planting_cap`` (all three representations), ``carbon_price`` (all: classes and
+curves value a planted hectare by the per-ha PV of its sequestration, cells by their own carbon yield),
+``province_quotas`` and ``land_type_costs`` (classes and cells).
+
+Data-level switches act on the inputs before a model is built: :class:`InputTransform` (built-ins
+``excluded_provinces``, on the afforestable-area table, and ``opportunity_cost_share``, on the parameters and the
+classes), applied in order by :func:`afforest.chain.inputs.resolve_inputs`.
 """
 
 from __future__ import annotations
 
+import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 import pyomo.environ as pyo
 
 from afforest.data import PROVINCES, LandUseParameters
 from afforest.errors import InputError
-from afforest.model.landuse import add_welfare_term
+from afforest.model.landuse import LandUseModel, Representation, add_welfare_term
+from afforest.model.problem import YUAN_10K_IN_OBJECTIVE_UNIT
+from afforest.scenarios import PolicyField, builtin_policy_field, extend_policy_section, remove_policy_fields
 
 __all__ = [
+    "REPRESENTATIONS",
+    "PolicyField",
+    "SwitchData",
+    "Switch",
+    "register_switch",
+    "unregister_switch",
+    "registered_switches",
+    "get_switch",
+    "switch_values",
+    "add_switch",
+    "update_switch",
+    "apply_switches",
+    "update_switches",
+    "switches_structure",
+    "PlantingCap",
+    "CarbonPrice",
+    "ProvinceQuotas",
+    "LandTypeCosts",
+    "InputTransform",
+    "ExcludedProvinces",
+    "OpportunityCostShare",
+    "register_input_transform",
+    "registered_input_transforms",
     "add_planting_cap",
     "set_planting_cap",
     "add_province_quotas",
@@ -28,112 +67,349 @@ __all__ = [
     "scale_opportunity_cost",
 ]
 
-_PER_10K_YUAN = 1e-4
-"""10^4 yuan (yuan/ha x 10^4 ha) in the welfare unit of 10^8 yuan."""
+REPRESENTATIONS: tuple[Representation, ...] = ("curves", "classes", "cells")
+
+_PER_10K_YUAN = YUAN_10K_IN_OBJECTIVE_UNIT
 
 
-def add_planting_cap(m: pyo.ConcreteModel, cap_10k_ha_per_yr: float | None) -> None:
-    """Annual planting capacity: R_k <= cap (constraint ``annual_planting_cap``; None deactivates it)."""
-    m.annual_planting_cap_10k_ha_per_yr = pyo.Param(
-        initialize=0.0 if cap_10k_ha_per_yr is None else cap_10k_ha_per_yr, mutable=True, doc="10^4 ha/yr"
-    )
-    m.annual_planting_cap = pyo.Constraint(
-        m.periods, rule=lambda m, k: m.planting_rate_10k_ha_per_yr[k] <= m.annual_planting_cap_10k_ha_per_yr
-    )
-    set_planting_cap(m, cap_10k_ha_per_yr)
+@dataclass(frozen=True)
+class SwitchData:
+    """What a switch reads besides its own field values: data the chain derives from the scenario."""
+
+    carbon_pv_t_co2_per_ha: float = 0.0
+    """PV at planting of one hectare's sequestration at the planner's rate (classes and curves carbon value)."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Anything else a user's switch needs, by name."""
 
 
-def set_planting_cap(m: pyo.ConcreteModel, cap_10k_ha_per_yr: float | None) -> None:
-    """Change (or with None switch off) the planting cap of a model that has one."""
-    if cap_10k_ha_per_yr is None:
-        m.annual_planting_cap.deactivate()
-        return
-    if not cap_10k_ha_per_yr > 0:
-        raise InputError("must be > 0", field="annual_planting_cap_10k_ha_per_yr", value=cap_10k_ha_per_yr)
-    m.annual_planting_cap_10k_ha_per_yr = cap_10k_ha_per_yr
-    m.annual_planting_cap.activate()
+class Switch(ABC):
+    """One policy switch. Subclass it, set the class attributes, implement :meth:`build` and :meth:`update`."""
+
+    name: ClassVar[str]
+    """Name of the switch and of its Block on the model."""
+    representations: ClassVar[frozenset[str]]
+    """Which of ``curves``, ``classes``, ``cells`` it applies to."""
+    fields: ClassVar[tuple[PolicyField, ...]]
+    """Its ``[policy]`` fields (for a built-in: the schema's own, see ``afforest.scenarios.builtin_policy_field``)."""
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def is_active(self, values: Mapping[str, Any]) -> bool:
+        """Whether the switch changes the model for these field values (only then is it built)."""
+        return any(values[f.name] != f.default for f in self.fields)
+
+    def structure(self, values: Mapping[str, Any]) -> Any:
+        """What of the values fixes the model's structure (JSON-able); models of equal structure are re-used."""
+        return self.is_active(values)
+
+    @abstractmethod
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        """Add the switch's components to ``block`` (its own Block on ``m``) and its welfare terms by name
+        (``add_welfare_term(m, name, expr, block=block)``)."""
+
+    @abstractmethod
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        """Assign the mutable params of an already built ``block`` for new values of the same structure."""
+
+    def refresh(self, block: pyo.Block, m: LandUseModel) -> None:
+        """Recompute params derived from others (called before every solve); nothing by default."""
 
 
+_SWITCHES: dict[str, Switch] = {}
+
+
+def register_switch(switch: Switch) -> Switch:
+    """Add ``switch`` to the registry (after the built-ins, in registration order) and its new fields to the
+    scenario schema's ``[policy]`` section. Names must be new, for the switch and for each field."""
+    if not isinstance(switch, Switch):
+        raise InputError("must be an instance of afforest.model.formulations.Switch", field="switch", value=type(switch).__name__)
+    if switch.name in _SWITCHES or not switch.name.isidentifier():
+        raise InputError("switch names must be new Python identifiers", field="switch.name", value=switch.name)
+    unknown = set(switch.representations) - set(REPRESENTATIONS)
+    if unknown or not switch.representations:
+        raise InputError(f"representations must be among {REPRESENTATIONS}", field=f"{switch.name}.representations",
+                         value=sorted(switch.representations))
+    extend_policy_section([f for f in switch.fields if not f.builtin])
+    _SWITCHES[switch.name] = switch
+    return switch
+
+
+def unregister_switch(name: str) -> None:
+    """Remove a switch registered by :func:`register_switch` and its fields from the scenario schema."""
+    switch = get_switch(name)
+    remove_policy_fields([f.name for f in switch.fields if not f.builtin])
+    del _SWITCHES[name]
+
+
+def registered_switches() -> tuple[Switch, ...]:
+    """Every switch, in build order."""
+    return tuple(_SWITCHES.values())
+
+
+def get_switch(name: str) -> Switch:
+    if name not in _SWITCHES:
+        raise InputError(f"no such switch; registered: {list(_SWITCHES)}", field="switch", value=name)
+    return _SWITCHES[name]
+
+
+def switch_values(switch: Switch, policy: Any) -> dict[str, Any]:
+    """The switch's field values in a scenario's ``policy`` section."""
+    return {name: getattr(policy, name) for name in switch.field_names}
+
+
+def add_switch(m: LandUseModel, name: str, values: Mapping[str, Any], data: SwitchData | None = None) -> pyo.Block:
+    """Build switch ``name`` on ``m`` (in its own Block ``m.<name>``) with ``values`` for its fields."""
+    switch = get_switch(name)
+    if m.representation not in switch.representations:
+        raise InputError(
+            f"switch {name!r} applies to the {sorted(switch.representations)} representations, not {m.representation}",
+            field=name,
+        )
+    if m.component(name) is not None:
+        raise InputError("a component of this name already exists on the model", field="name", value=name)
+    full = {f.name: values.get(f.name, f.default) for f in switch.fields}
+    m.add_component(name, pyo.Block(doc=f"switch {name} (afforest.model.formulations)"))
+    block = m.component(name)
+    switch.build(block, m, full, data or SwitchData())
+    m.switch_refreshers[name] = lambda model: switch.refresh(model.component(name), model)
+    return block
+
+
+def update_switch(m: LandUseModel, name: str, values: Mapping[str, Any], data: SwitchData | None = None) -> None:
+    """Assign the mutable params of switch ``name`` built on ``m``."""
+    switch = get_switch(name)
+    full = {f.name: values.get(f.name, f.default) for f in switch.fields}
+    switch.update(m.component(name), m, full, data or SwitchData())
+
+
+def apply_switches(m: LandUseModel, policy: Any, data: SwitchData) -> None:
+    """Build every registered switch that applies to ``m``'s representation and is active in ``policy``."""
+    for switch in registered_switches():
+        values = switch_values(switch, policy)
+        if m.representation in switch.representations and switch.is_active(values):
+            add_switch(m, switch.name, values, data)
+
+
+def update_switches(m: LandUseModel, policy: Any, data: SwitchData) -> None:
+    """Update every switch built on ``m`` to the values of ``policy``."""
+    for switch in registered_switches():
+        if m.component(switch.name) is not None:
+            switch.update(m.component(switch.name), m, switch_values(switch, policy), data)
+
+
+def switches_structure(policy: Any) -> dict[str, Any]:
+    """Each switch's contribution to the structure key, by name."""
+    return {s.name: s.structure(switch_values(s, policy)) for s in registered_switches()}
+
+
+# ------------------------------------------------------------------------------------------- built-ins
 def _check_provinces(names: Sequence[str], field: str) -> None:
     for name in names:
         if name not in PROVINCES:
             raise InputError(f"unknown province; expected one of {list(PROVINCES)}", field=field, value=name)
 
 
-def add_province_quotas(m: pyo.ConcreteModel, quotas_10k_ha: Mapping[str, float]) -> None:
-    """Classes model: area afforested in a province by the horizon <= its quota (``province_quota[p]``)."""
-    if not hasattr(m, "classes"):
-        raise InputError("province quotas need the classes model", field="province_quota_10k_ha")
-    _check_provinces(list(quotas_10k_ha), "province_quota_10k_ha")
-    for province, quota in quotas_10k_ha.items():
-        if not quota >= 0:
-            raise InputError("must be >= 0", field=f"province_quota_10k_ha.{province}", value=quota)
-    last = m.time_points.last()
-    m.quota_provinces = pyo.Set(initialize=list(quotas_10k_ha), ordered=True)
-    m.province_quota_10k_ha = pyo.Param(m.quota_provinces, initialize=dict(quotas_10k_ha), mutable=True)
-    m.province_quota = pyo.Constraint(
-        m.quota_provinces,
-        rule=lambda m, p: pyo.quicksum(
-            m.class_area_10k_ha[c] - m.unconverted_area_10k_ha[c, last] for c in m.classes if c[1] == p
+class PlantingCap(Switch):
+    """Annual planting capacity: R_k <= cap (constraint ``annual_planting_cap``, param
+    ``annual_planting_cap_10k_ha_per_yr``, 10^4 ha/yr)."""
+
+    name = "planting_cap"
+    representations = frozenset(REPRESENTATIONS)
+    fields = (builtin_policy_field("annual_planting_cap_10k_ha_per_yr"),)
+
+    def is_active(self, values: Mapping[str, Any]) -> bool:
+        return values["annual_planting_cap_10k_ha_per_yr"] is not None
+
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        cap = values["annual_planting_cap_10k_ha_per_yr"]
+        block.annual_planting_cap_10k_ha_per_yr = pyo.Param(initialize=0.0 if cap is None else cap, mutable=True, doc="10^4 ha/yr")
+        block.annual_planting_cap = pyo.Constraint(
+            m.periods, rule=lambda b, k: m.planting_rate_10k_ha_per_yr[k] <= block.annual_planting_cap_10k_ha_per_yr
         )
-        <= m.province_quota_10k_ha[p],
-    )
+        self.update(block, m, values, data)
+
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        cap = values["annual_planting_cap_10k_ha_per_yr"]
+        if cap is None:
+            block.annual_planting_cap.deactivate()
+            return
+        if not cap > 0:
+            raise InputError("must be > 0", field="annual_planting_cap_10k_ha_per_yr", value=cap)
+        block.annual_planting_cap_10k_ha_per_yr = cap
+        block.annual_planting_cap.activate()
 
 
-def add_carbon_value(m: pyo.ConcreteModel, price_yuan_per_t_co2: float, carbon_pv_t_co2_per_ha: float) -> None:
+class CarbonPrice(Switch):
     """Carbon valued at a price in the planner's objective (welfare term ``carbon_value_pv``).
 
-    A hectare planted at t_k earns the price times its sequestration stream, discounted at the planner's
-    rate back to t_k (``carbon_pv_t_co2_per_ha``, from the carbon module). This is the same as lowering
-    tau(0) by price x carbon PV, so Eq. 3 still holds with that effective cost.
+    Curves and classes: a hectare planted at t_k earns the price times its sequestration stream discounted at
+    the planner's rate back to t_k (``carbon_pv_t_co2_per_ha``, from the carbon module): the same as lowering
+    tau(0) by price x carbon PV, so Eq. 3 still holds with that effective cost. Cells: the carbon payment
+    P q_c per planted hectare of cell c at planting (``carbon_t_co2_per_ha[c]``, NaN counted as 0).
     """
-    if not price_yuan_per_t_co2 >= 0:
-        raise InputError("must be >= 0", field="carbon_price_yuan_per_t_co2", value=price_yuan_per_t_co2)
-    m.carbon_price_yuan_per_t_co2 = pyo.Param(initialize=price_yuan_per_t_co2, mutable=True)
-    m.carbon_pv_t_co2_per_ha = pyo.Param(
-        initialize=carbon_pv_t_co2_per_ha, mutable=True, doc="PV at planting of the sequestration of one ha, t CO2"
-    )
-    add_welfare_term(
-        m,
-        "carbon_value_pv",
-        _PER_10K_YUAN
-        * m.carbon_price_yuan_per_t_co2
-        * m.carbon_pv_t_co2_per_ha
-        * pyo.quicksum(m.cost_discount[k] * m.step_yr * m.planting_rate_10k_ha_per_yr[k] for k in m.periods),
-    )
 
+    name = "carbon_price"
+    representations = frozenset(REPRESENTATIONS)
+    fields = (builtin_policy_field("carbon_price_yuan_per_t_co2"),)
 
-def add_land_type_costs(m: pyo.ConcreteModel, multiplier_by_land_type: Mapping[str, float]) -> None:
-    """Classes model: direct cost tau(0) x multiplier for the listed land types (welfare term
-    ``land_type_cost_adjustment_pv``, param ``direct_cost_multiplier[c]``; unlisted types keep 1)."""
-    if not hasattr(m, "classes"):
-        raise InputError("land-type costs need the classes model", field="direct_cost_multiplier_by_land_type")
-    known = {c[0] for c in m.classes}
-    for land_type, factor in multiplier_by_land_type.items():
-        if land_type not in known:
-            raise InputError(
-                f"no class of this land type; known: {sorted(known)}",
-                field="direct_cost_multiplier_by_land_type",
-                value=land_type,
+    def is_active(self, values: Mapping[str, Any]) -> bool:
+        return values["carbon_price_yuan_per_t_co2"] > 0
+
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        price = values["carbon_price_yuan_per_t_co2"]
+        if not price >= 0 or not math.isfinite(price):
+            raise InputError("must be a finite number >= 0", field="carbon_price_yuan_per_t_co2", value=price)
+        block.carbon_price_yuan_per_t_co2 = pyo.Param(initialize=price, mutable=True, doc="carbon payment P, yuan/t CO2")
+        if m.representation == "cells":
+            assert m.problem is not None
+            yields = dict(zip(m.problem.keys, [0.0 if math.isnan(q) else float(q) for q in m.problem.carbon_t_co2_per_ha]))
+            block.carbon_t_co2_per_ha = pyo.Param(m.classes, initialize=yields, mutable=True, doc="CO2 stored per planted ha")
+            x = m.class_planting_rate_10k_ha_per_yr
+            term = (
+                _PER_10K_YUAN
+                * block.carbon_price_yuan_per_t_co2
+                * pyo.quicksum(
+                    m.cost_discount[k] * m.step_yr * pyo.quicksum(block.carbon_t_co2_per_ha[c] * x[c, k] for c in m.classes)
+                    for k in m.periods
+                )
             )
-        if not factor > 0:
-            raise InputError("must be > 0", field=f"direct_cost_multiplier_by_land_type.{land_type}", value=factor)
-    m.direct_cost_multiplier = pyo.Param(
-        m.classes, initialize=lambda m, *c: float(multiplier_by_land_type.get(c[0], 1.0)), mutable=True
-    )
-    add_welfare_term(
-        m,
-        "land_type_cost_adjustment_pv",
-        -_PER_10K_YUAN
-        * m.planting_cost_intercept_yuan_per_ha
-        * pyo.quicksum(
-            m.cost_discount[k] * m.step_yr * (m.direct_cost_multiplier[c] - 1) * m.class_planting_rate_10k_ha_per_yr[c, k]
-            for c in m.classes
-            for k in m.periods
-        ),
-    )
+        else:
+            block.carbon_pv_t_co2_per_ha = pyo.Param(
+                initialize=data.carbon_pv_t_co2_per_ha, mutable=True, doc="PV at planting of the sequestration of one ha, t CO2"
+            )
+            term = (
+                _PER_10K_YUAN
+                * block.carbon_price_yuan_per_t_co2
+                * block.carbon_pv_t_co2_per_ha
+                * pyo.quicksum(m.cost_discount[k] * m.step_yr * m.planting_rate_10k_ha_per_yr[k] for k in m.periods)
+            )
+        add_welfare_term(m, "carbon_value_pv", term, block=block)
+
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        block.carbon_price_yuan_per_t_co2 = values["carbon_price_yuan_per_t_co2"]
+        if m.representation != "cells":
+            block.carbon_pv_t_co2_per_ha = data.carbon_pv_t_co2_per_ha
 
 
+class ProvinceQuotas(Switch):
+    """Area afforested in a province by the horizon <= its quota (set ``quota_provinces``, param
+    ``province_quota_10k_ha[p]``, constraint ``province_quota[p]``)."""
+
+    name = "province_quotas"
+    representations = frozenset({"classes", "cells"})
+    fields = (builtin_policy_field("province_quota_10k_ha"),)
+
+    def structure(self, values: Mapping[str, Any]) -> Any:
+        return sorted(values["province_quota_10k_ha"])
+
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        quotas = values["province_quota_10k_ha"]
+        _check_provinces(list(quotas), "province_quota_10k_ha")
+        for province, quota in quotas.items():
+            if not quota >= 0:
+                raise InputError("must be >= 0", field=f"province_quota_10k_ha.{province}", value=quota)
+        last = m.time_points.last()
+        block.quota_provinces = pyo.Set(initialize=list(quotas), ordered=True)
+        block.province_quota_10k_ha = pyo.Param(block.quota_provinces, initialize=dict(quotas), mutable=True)
+        block.province_quota = pyo.Constraint(
+            block.quota_provinces,
+            rule=lambda b, p: pyo.quicksum(
+                m.class_area_10k_ha[c] - m.unconverted_area_10k_ha[c, last] for c in m.classes if c[1] == p
+            )
+            <= block.province_quota_10k_ha[p],
+        )
+
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        for province, quota in values["province_quota_10k_ha"].items():
+            block.province_quota_10k_ha[province] = quota
+
+
+class LandTypeCosts(Switch):
+    """Direct cost x multiplier for the listed land types (param ``direct_cost_multiplier[c]``, welfare term
+    ``land_type_cost_adjustment_pv``; unlisted types keep 1). A class pays tau(0) x multiplier; a cell its own
+    tau0_c x multiplier (the cells' site-cost premium is the same maths with multiplier tau0_c / tau(0))."""
+
+    name = "land_type_costs"
+    representations = frozenset({"classes", "cells"})
+    fields = (builtin_policy_field("direct_cost_multiplier_by_land_type"),)
+
+    def structure(self, values: Mapping[str, Any]) -> Any:
+        return sorted(values["direct_cost_multiplier_by_land_type"])
+
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        multipliers = values["direct_cost_multiplier_by_land_type"]
+        known = {c[0] for c in m.classes}
+        for land_type, factor in multipliers.items():
+            if land_type not in known:
+                raise InputError(
+                    f"no class of this land type; known: {sorted(known)}",
+                    field="direct_cost_multiplier_by_land_type",
+                    value=land_type,
+                )
+            if not factor > 0:
+                raise InputError("must be > 0", field=f"direct_cost_multiplier_by_land_type.{land_type}", value=factor)
+        block.direct_cost_multiplier = pyo.Param(
+            m.classes, initialize=lambda b, *c: float(multipliers.get(c[0], 1.0)), mutable=True
+        )
+        x = m.class_planting_rate_10k_ha_per_yr
+        if m.representation == "cells":
+            term = -_PER_10K_YUAN * pyo.quicksum(
+                m.cost_discount[k] * m.step_yr * (block.direct_cost_multiplier[c] - 1) * m.planting_cost_yuan_per_ha[c] * x[c, k]
+                for c in m.classes
+                for k in m.periods
+            )
+        else:
+            term = (
+                -_PER_10K_YUAN
+                * m.planting_cost_intercept_yuan_per_ha
+                * pyo.quicksum(
+                    m.cost_discount[k] * m.step_yr * (block.direct_cost_multiplier[c] - 1) * x[c, k]
+                    for c in m.classes
+                    for k in m.periods
+                )
+            )
+        add_welfare_term(m, "land_type_cost_adjustment_pv", term, block=block)
+
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        multipliers = values["direct_cost_multiplier_by_land_type"]
+        for key in m.classes:
+            block.direct_cost_multiplier[key] = multipliers.get(key[0], 1.0)
+
+
+for _builtin in (PlantingCap(), CarbonPrice(), ProvinceQuotas(), LandTypeCosts()):
+    register_switch(_builtin)
+
+
+# ------------------------------------------------------------------ the former functions, as thin wrappers
+def add_planting_cap(m: LandUseModel, cap_10k_ha_per_yr: float | None) -> None:
+    """Switch ``planting_cap`` built on ``m`` (None: built but deactivated)."""
+    add_switch(m, "planting_cap", {"annual_planting_cap_10k_ha_per_yr": cap_10k_ha_per_yr})
+
+
+def set_planting_cap(m: LandUseModel, cap_10k_ha_per_yr: float | None) -> None:
+    """Change (or with None switch off) the planting cap of a model that has one."""
+    update_switch(m, "planting_cap", {"annual_planting_cap_10k_ha_per_yr": cap_10k_ha_per_yr})
+
+
+def add_province_quotas(m: LandUseModel, quotas_10k_ha: Mapping[str, float]) -> None:
+    """Switch ``province_quotas`` built on a classes or cells model."""
+    add_switch(m, "province_quotas", {"province_quota_10k_ha": dict(quotas_10k_ha)})
+
+
+def add_carbon_value(m: LandUseModel, price_yuan_per_t_co2: float, carbon_pv_t_co2_per_ha: float = 0.0) -> None:
+    """Switch ``carbon_price`` built on ``m`` (``carbon_pv_t_co2_per_ha``: curves and classes only)."""
+    add_switch(m, "carbon_price", {"carbon_price_yuan_per_t_co2": price_yuan_per_t_co2},
+               SwitchData(carbon_pv_t_co2_per_ha=carbon_pv_t_co2_per_ha))
+
+
+def add_land_type_costs(m: LandUseModel, multiplier_by_land_type: Mapping[str, float]) -> None:
+    """Switch ``land_type_costs`` built on a classes or cells model."""
+    add_switch(m, "land_type_costs", {"direct_cost_multiplier_by_land_type": dict(multiplier_by_land_type)})
+
+
+# ------------------------------------------------------------------------------ data-level switches
 def exclude_provinces(area: pd.DataFrame, provinces: Sequence[str]) -> pd.DataFrame:
     """Drop excluded provinces from an afforestable-area table before the merit order is formed.
 
@@ -159,3 +435,69 @@ def scale_opportunity_cost(
         return params, classes
     scaled = params.replace(unconverted_esv_coefficients=tuple(share * a for a in params.unconverted_esv_coefficients))
     return scaled, classes.assign(esv_yuan_per_ha_yr=classes["esv_yuan_per_ha_yr"] * share)
+
+
+class InputTransform(ABC):
+    """A data-level switch: changes the inputs before a model is built, at one ``stage`` of
+    :func:`afforest.chain.inputs.resolve_inputs`: ``afforestable_area`` (the area table, before the merit order)
+    or ``classes`` (the parameters and the classes table, after it)."""
+
+    name: ClassVar[str]
+    stage: ClassVar[Literal["afforestable_area", "classes"]]
+
+    def transform_area(self, area: pd.DataFrame, scenario: Any) -> pd.DataFrame:
+        return area
+
+    def transform_classes(
+        self, params: LandUseParameters, classes: pd.DataFrame, scenario: Any
+    ) -> tuple[LandUseParameters, pd.DataFrame]:
+        return params, classes
+
+    def structure(self, scenario: Any) -> Any:
+        """What fixes the models' structure (the set of classes); None if nothing."""
+        return None
+
+
+class ExcludedProvinces(InputTransform):
+    """``policy.excluded_provinces``: nothing is planted there (their classes are dropped and the rest re-ranked)."""
+
+    name = "excluded_provinces"
+    stage = "afforestable_area"
+
+    def transform_area(self, area: pd.DataFrame, scenario: Any) -> pd.DataFrame:
+        excluded = scenario.policy.excluded_provinces
+        return exclude_provinces(area, excluded) if excluded else area
+
+    def structure(self, scenario: Any) -> Any:
+        return sorted(scenario.policy.excluded_provinces)
+
+
+class OpportunityCostShare(InputTransform):
+    """``landuse.opportunity_cost_share``: only this share of the current use's ESV counts as lost."""
+
+    name = "opportunity_cost_share"
+    stage = "classes"
+
+    def transform_classes(
+        self, params: LandUseParameters, classes: pd.DataFrame, scenario: Any
+    ) -> tuple[LandUseParameters, pd.DataFrame]:
+        return scale_opportunity_cost(params, classes, scenario.landuse.opportunity_cost_share)
+
+
+_TRANSFORMS: dict[str, InputTransform] = {}
+
+
+def register_input_transform(transform: InputTransform) -> InputTransform:
+    """Add a data-level switch (applied after the built-ins, in registration order)."""
+    if transform.name in _TRANSFORMS:
+        raise InputError("an input transform of this name is registered", field="transform.name", value=transform.name)
+    _TRANSFORMS[transform.name] = transform
+    return transform
+
+
+def registered_input_transforms() -> tuple[InputTransform, ...]:
+    return tuple(_TRANSFORMS.values())
+
+
+for _transform in (ExcludedProvinces(), OpportunityCostShare()):
+    register_input_transform(_transform)

@@ -9,13 +9,16 @@ Two representations of the ESV share this skeleton, the cost and the discounting
 
 * :func:`build_curves_model`: the study's fitted curves, B(A) = int_0^A B'(s) ds and
   C(z) = int_0^z C'(s) ds (quartic) -> an NLP for Ipopt.
-* :func:`build_classes_model`: the merit-order classes of Table 2 with their own ESV before and after
-  planting, one state per class -> a convex QP for HiGHS.
+* :func:`build_landuse_model`: land units with their own ESV before and after planting, one state per unit
+  -> a convex QP for HiGHS. The units are those of a :class:`~afforest.model.problem.LandUseProblem`:
+  merit-order classes of Table 2 (:func:`build_classes_model`) or cells
+  (:func:`afforest.model.cells.build_cells_model`). The set ``classes`` holds the land units either way.
 
 Welfare, in 10^8 yuan (present value at t = 0), is the sum of named terms listed in the set
 ``welfare_terms`` (each an ``Expression`` on the model): ``esv_unconverted_pv``, ``esv_afforested_pv``,
 ``planting_cost_pv`` (negative) and ``terminal_value_pv``. Add or remove terms with
-:func:`add_welfare_term` / :func:`remove_welfare_term`; add constraints directly on the model.
+:func:`add_welfare_term` / :func:`remove_welfare_term` (a switch of :mod:`afforest.model.formulations` adds its
+own terms from its own Block, registered by their full names); add constraints directly on the model.
 
 Discounting (``TimeGrid.discounting``):
 
@@ -27,8 +30,11 @@ Discounting (``TimeGrid.discounting``):
 * ``sampled``: the textbook Euler rule, flows at A_k weighted by dt e^{-r t_k}. Its steady state
   solves C' - B' = tau(0) (e^{r dt} - 1) / dt instead of r tau(0): an O(r dt) bias.
 
-The weights are mutable Params derived from ``discount_rate``; :func:`afforest.solvers.solve` refreshes them
-before every solve (call :func:`refresh_discount_weights` yourself if you hand the model to a solver directly).
+The weights are mutable Params derived from ``discount_rate`` by
+:func:`afforest.model.problem.discount_weights`. Every model is a :class:`LandUseModel`, whose public
+:meth:`LandUseModel.refresh_derived_params` recomputes them (and asks each switch to refresh its own derived
+params); :func:`afforest.solvers.solve` calls it before every solve, so assigning ``m.discount_rate`` is all a
+user or a sweep does (call it yourself if you hand the model to a solver directly).
 
 After the horizon T = N dt, the terminal term values the last state as a perpetuity of its flows (no
 planting after T), weight e^{-r T} / r (integrated) or dt e^{-r T} / (1 - e^{-r dt}) (sampled). With a
@@ -37,9 +43,8 @@ horizon of many adjustment time constants, the path has converged by T and the t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-import math
-from enum import StrEnum
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -47,66 +52,114 @@ import pyomo.environ as pyo
 
 from afforest.data import LandUseParameters
 from afforest.errors import InputError
+from afforest.model.problem import (
+    OBJECTIVE_UNIT_YUAN,
+    YUAN_10K_IN_OBJECTIVE_UNIT,
+    Discounting,
+    LandUseProblem,
+    TimeGrid,
+    discount_weights,
+)
 
 __all__ = [
     "Discounting",
     "TimeGrid",
+    "LandUseModel",
+    "Representation",
     "build_curves_model",
+    "build_landuse_model",
     "build_classes_model",
     "add_welfare_term",
     "refresh_discount_weights",
     "remove_welfare_term",
+    "welfare_term_values",
     "planting_path",
     "class_allocation",
     "class_planting_path",
-    "long_run_afforested_area",
+    "afforested_area_by_horizon",
     "OBJECTIVE_UNIT_YUAN",
 ]
 
-OBJECTIVE_UNIT_YUAN = 1e8
-"""Welfare is reported in 10^8 yuan: yuan/ha x 10^4 ha = 10^4 yuan, so terms are scaled by 10^-4."""
-_PER_10K_YUAN = 1e4 / OBJECTIVE_UNIT_YUAN
+_PER_10K_YUAN = YUAN_10K_IN_OBJECTIVE_UNIT
+
+Representation = Literal["curves", "classes", "cells"]
+"""The three representations of the planner's problem: the study's fitted curves, merit-order classes, cells."""
 
 
-class Discounting(StrEnum):
-    """How the continuous discount factor e^{-rt} is carried onto the planting periods."""
+class LandUseModel(pyo.ConcreteModel):
+    """A Pyomo model of the land-use DP with the state Pyomo does not know about declared, and an explicit refresh.
 
-    INTEGRATED = "integrated"
-    SAMPLED = "sampled"
+    ``grid`` is the time grid (and its discounting rule), ``representation`` one of ``curves``, ``classes``,
+    ``cells``, ``problem`` the :class:`~afforest.model.problem.LandUseProblem` the model was built from (None for
+    the curves model). Params derived from others (the discount weights from ``discount_rate``, and whatever a
+    switch derives) are recomputed by :meth:`refresh_derived_params`, which :func:`afforest.solvers.solve` calls.
+    """
 
+    grid: TimeGrid
+    representation: Representation
+    problem: LandUseProblem | None
+    switch_refreshers: dict[str, Callable[["LandUseModel"], None]]
+    """Per switch name (see :mod:`afforest.model.formulations`), what recomputes its derived params."""
 
-@dataclass(frozen=True)
-class TimeGrid:
-    """Planting periods: horizon T and step dt in years, and the discounting rule."""
-
-    horizon_yr: float = 100.0
-    step_yr: float = 1.0
-    discounting: Discounting = Discounting.INTEGRATED
-
-    def __post_init__(self) -> None:
-        if not self.step_yr > 0:
-            raise InputError("must be > 0", field="step_yr", value=self.step_yr)
-        if not self.horizon_yr >= self.step_yr:
-            raise InputError("must be >= step_yr", field="horizon_yr", value=self.horizon_yr)
-        periods = self.horizon_yr / self.step_yr
-        if abs(periods - round(periods)) > 1e-9 * periods:
-            raise InputError("must be a whole number of steps", field="horizon_yr", value=self.horizon_yr)
-        object.__setattr__(self, "discounting", Discounting(self.discounting))
+    def __init__(self, *, name: str, grid: TimeGrid, representation: Representation, problem: LandUseProblem | None = None) -> None:
+        super().__init__(name=name)
+        self.grid = grid
+        self.representation = representation
+        self.problem = problem
+        self.switch_refreshers = {}
 
     @property
-    def periods(self) -> int:
-        """Number of planting periods N."""
-        return int(round(self.horizon_yr / self.step_yr))
+    def discounting(self) -> Discounting:
+        """The discounting rule of the model's grid."""
+        return self.grid.discounting
+
+    def refresh_derived_params(self) -> None:
+        """Recompute ``flow_discount_yr``, ``cost_discount`` and ``terminal_discount_yr`` from ``discount_rate``
+        (:func:`afforest.model.problem.discount_weights`), then each switch's own derived params."""
+        weights = discount_weights(float(pyo.value(self.discount_rate)), self.grid)
+        for k, w_flow, w_cost in zip(self.periods, weights.flow_yr, weights.cost):
+            self.flow_discount_yr[k] = float(w_flow)
+            self.cost_discount[k] = float(w_cost)
+        self.terminal_discount_yr = weights.terminal_yr
+        for refresh in self.switch_refreshers.values():
+            refresh(self)
+
+    def set_economic_params(self, params: LandUseParameters) -> None:
+        """Assign r, A0, tau(0), tau1 (and, on the curves model, alpha_i and beta_i) from ``params``."""
+        self.discount_rate = params.financial_discount_rate
+        self.initial_area_10k_ha = params.initial_area_10k_ha
+        self.planting_cost_intercept_yuan_per_ha = params.planting_cost_intercept_yuan_per_ha
+        self.planting_cost_slope_yuan_per_ha_per_10k_ha_yr = params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr
+        if self.representation == "curves":
+            for i, value in enumerate(params.unconverted_esv_coefficients):
+                self.unconverted_esv_coefficient[i] = value
+            for i, value in enumerate(params.afforested_esv_coefficients):
+                self.afforested_esv_coefficient[i] = value
+
+    def set_land_units(self, problem: LandUseProblem) -> None:
+        """Point a classes or cells model at new unit data with the same keys (areas, ESVs, unit costs)."""
+        if self.problem is None or problem.keys != self.problem.keys:
+            raise InputError("the land units differ from those the model was built with", field="problem")
+        for key, area, current, afforested in zip(
+            problem.keys, problem.area_10k_ha, problem.current_esv_yuan_per_ha_yr, problem.afforested_esv_yuan_per_ha_yr
+        ):
+            self.class_area_10k_ha[key] = float(area)
+            self.current_esv_yuan_per_ha_yr[key] = float(current)
+            self.afforested_esv_yuan_per_ha_yr[key] = float(afforested)
+        if problem.has_unit_costs:
+            for key, cost in zip(problem.keys, problem.planting_cost_yuan_per_ha):
+                self.planting_cost_yuan_per_ha[key] = float(cost)
+        self.problem = problem
 
 
-def _add_skeleton(m: pyo.ConcreteModel, params: LandUseParameters, grid: TimeGrid) -> None:
+def _add_skeleton(m: LandUseModel, params: LandUseParameters) -> None:
     """Time sets, the mutable economic parameters, the planting rate and the discount weights."""
+    grid = m.grid
     n = grid.periods
     m.periods = pyo.RangeSet(0, n - 1, doc="planting periods k; period k starts at k * step_yr")
     m.time_points = pyo.RangeSet(0, n, doc="state indices 0..N; state k holds at the start of period k")
     m.step_yr = pyo.Param(initialize=grid.step_yr, doc="length of a planting period, yr")
     m.horizon_yr = pyo.Param(initialize=grid.horizon_yr, doc="planning horizon T, yr")
-    m.discounting = grid.discounting
     m.period_start_yr = pyo.Param(m.time_points, initialize=lambda _, k: k * grid.step_yr, doc="t_k, yr")
     m.discount_rate = pyo.Param(
         initialize=params.financial_discount_rate, mutable=True, within=pyo.PositiveReals, doc="r, 1/yr"
@@ -129,34 +182,14 @@ def _add_skeleton(m: pyo.ConcreteModel, params: LandUseParameters, grid: TimeGri
     m.flow_discount_yr = pyo.Param(m.periods, mutable=True, initialize=0.0, doc="discount weight of period k's flows, yr")
     m.terminal_discount_yr = pyo.Param(mutable=True, initialize=0.0, doc="weight of the final state's perpetual flows, yr")
     m.cost_discount = pyo.Param(m.periods, mutable=True, initialize=0.0, doc="e^{-r t_k}, discount of period k's planting cost")
-    # Derived from discount_rate: afforest.solvers.solve refreshes them before every solve, so assigning
-    # m.discount_rate is all a user (or a sweep) does. As leaves, they keep HiGHS's coefficient updates cheap.
-    m._afforest_refresh = refresh_discount_weights
-    refresh_discount_weights(m)
+    # Derived from discount_rate by m.refresh_derived_params (afforest.solvers.solve calls it before every solve).
+    # As leaves, they keep HiGHS's coefficient updates cheap.
+    m.refresh_derived_params()
 
 
-def refresh_discount_weights(m: pyo.ConcreteModel) -> None:
-    """Recompute ``flow_discount_yr``, ``cost_discount`` and ``terminal_discount_yr`` from ``discount_rate``.
-
-    integrated: e^{-r t_k} (1 - e^{-r dt}) / r per period and e^{-r T} / r after T;
-    sampled: dt e^{-r t_k} and dt e^{-r T} / (1 - e^{-r dt}).
-    """
-    r = float(pyo.value(m.discount_rate))
-    if not r > 0:
-        raise InputError("must be > 0", field="discount_rate", value=r)
-    dt, horizon = float(pyo.value(m.step_yr)), float(pyo.value(m.horizon_yr))
-    starts = np.array([pyo.value(m.period_start_yr[k]) for k in m.periods])
-    cost = np.exp(-r * starts)
-    if m.discounting is Discounting.INTEGRATED:
-        flow = cost * -np.expm1(-r * dt) / r
-        terminal = math.exp(-r * horizon) / r
-    else:
-        flow = dt * cost
-        terminal = dt * math.exp(-r * horizon) / -math.expm1(-r * dt)
-    for k, (w_flow, w_cost) in zip(m.periods, zip(flow, cost)):
-        m.flow_discount_yr[k] = float(w_flow)
-        m.cost_discount[k] = float(w_cost)
-    m.terminal_discount_yr = terminal
+def refresh_discount_weights(m: LandUseModel) -> None:
+    """Recompute the params a model derives from others: ``m.refresh_derived_params()``."""
+    m.refresh_derived_params()
 
 
 def _flow_state(m: pyo.ConcreteModel, k: int) -> int:
@@ -207,19 +240,26 @@ def _rebuild_objective(m: pyo.ConcreteModel) -> None:
     if m.component("welfare") is not None:
         m.del_component("welfare")
     m.welfare = pyo.Objective(
-        expr=pyo.quicksum(m.component(name) for name in m.welfare_terms),
+        expr=pyo.quicksum(m.find_component(name) for name in m.welfare_terms),
         sense=pyo.maximize,
         doc="discounted net social value W (Eq. 1), 10^8 yuan",
     )
 
 
-def add_welfare_term(m: pyo.ConcreteModel, name: str, expression: pyo.Expression | object) -> None:
-    """Add ``expression`` (10^8 yuan, PV) as an Expression ``name`` and include it in the objective."""
-    if m.component(name) is not None:
+def add_welfare_term(
+    m: pyo.ConcreteModel, name: str, expression: pyo.Expression | object, *, block: pyo.Block | None = None
+) -> str:
+    """Add ``expression`` (10^8 yuan, PV) as an Expression ``name`` (on ``block`` if given, else on the model) and
+    include it in the objective; return the term's registered name (the component's full name, e.g.
+    ``carbon_price.carbon_value_pv`` for a switch's term)."""
+    owner = m if block is None else block
+    if owner.component(name) is not None:
         raise InputError("a component of this name already exists on the model", field="name", value=name)
-    m.add_component(name, pyo.Expression(expr=expression))
-    m.welfare_terms.add(name)
+    owner.add_component(name, pyo.Expression(expr=expression))
+    full_name = owner.component(name).getname(fully_qualified=True, relative_to=m)
+    m.welfare_terms.add(full_name)
     _rebuild_objective(m)
+    return full_name
 
 
 def remove_welfare_term(m: pyo.ConcreteModel, name: str) -> None:
@@ -228,6 +268,11 @@ def remove_welfare_term(m: pyo.ConcreteModel, name: str) -> None:
         raise InputError(f"not a welfare term; terms are {list(m.welfare_terms)}", field="name", value=name)
     m.welfare_terms.remove(name)
     _rebuild_objective(m)
+
+
+def welfare_term_values(m: pyo.ConcreteModel) -> dict[str, float]:
+    """Value of every welfare term of a solved model, by registered name, 10^8 yuan."""
+    return {name: float(pyo.value(m.find_component(name))) for name in m.welfare_terms}
 
 
 def _polynomial_integral(coefficients: pyo.Param, x: object) -> object:
@@ -254,7 +299,7 @@ def _check_argument_types(signature: str, **arguments: object) -> None:
             )
 
 
-def build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None) -> pyo.ConcreteModel:
+def build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None) -> LandUseModel:
     """Curves representation: ESV from the study's fitted B'(A) and C'(z) (an NLP; solve with Ipopt).
 
     Components: sets ``periods``, ``time_points``; mutable params ``discount_rate``,
@@ -266,8 +311,8 @@ def build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None) 
     """
     _check_argument_types("build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None)", params=params, grid=grid)
     grid = grid or TimeGrid()
-    m = pyo.ConcreteModel(name="afforest_curves")
-    _add_skeleton(m, params, grid)
+    m = LandUseModel(name="afforest_curves", grid=grid, representation="curves")
+    _add_skeleton(m, params)
     alpha, beta = params.unconverted_esv_coefficients, params.afforested_esv_coefficients
     m.unconverted_esv_coefficient = pyo.Param(
         range(len(alpha)), initialize=dict(enumerate(alpha)), mutable=True,
@@ -303,60 +348,53 @@ def build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None) 
     return m
 
 
-def build_classes_model(
-    classes: pd.DataFrame, params: LandUseParameters, grid: TimeGrid | None = None
-) -> pyo.ConcreteModel:
-    """Classes representation: one state per merit-order class (a convex QP; solve with HiGHS).
+def build_landuse_model(problem: LandUseProblem) -> LandUseModel:
+    """The classes or cells representation over the land units of ``problem``: one state per unit (a convex QP).
 
-    ``classes`` is a table from :func:`afforest.model.merit_order.landuse_classes` (columns
-    ``land_type``, ``province``, ``slice``, ``rank``, ``area_10k_ha``, ``esv_yuan_per_ha_yr``,
-    ``afforested_esv_yuan_per_ha_yr``). A class is indexed by (land_type, province, slice).
-
-    Components beyond the shared ones: set ``classes``; mutable params ``class_area_10k_ha[c]``,
+    Components beyond the shared ones: set ``classes`` (the land units, (land_type, province, id) in the
+    problem's order: merit order for classes, table order for cells); mutable params ``class_area_10k_ha[c]``,
     ``current_esv_yuan_per_ha_yr[c]``, ``afforested_esv_yuan_per_ha_yr[c]``; variables
     ``unconverted_area_10k_ha[c, t]``, ``class_planting_rate_10k_ha_per_yr[c, k]``; constraints
-    ``initial_state[c]``, ``land_balance[c, k]``, ``planting_rate_total[k]`` (R_k is the sum over classes,
-    so the rising marginal cost applies to the region's total planting).
+    ``initial_state[c]``, ``land_balance[c, k]``, ``planting_rate_total[k]`` (R_k is the sum over units, so the
+    rising marginal cost applies to the region's total planting). Units with their own tau0 (cells) add the
+    mutable param ``planting_cost_yuan_per_ha[c]`` and the welfare term ``site_cost_premium_pv`` (minus the PV of
+    each unit's cost above the regional tau(0)). Policy switches are added by
+    :func:`afforest.model.formulations.add_switch`.
     """
-    _check_argument_types(
-        "build_classes_model(classes: pandas.DataFrame, params: LandUseParameters, grid: TimeGrid | None = None)",
-        classes=classes,
-        params=params,
-        grid=grid,
+    kind = problem.unit_kind
+    m = LandUseModel(name=f"afforest_{kind}", grid=problem.grid, representation=kind, problem=problem)
+    _add_skeleton(m, problem.params)
+    keys = problem.keys
+    unit = "class" if kind == "classes" else "cell"
+    m.classes = pyo.Set(
+        initialize=keys, dimen=3, ordered=True,
+        doc=f"land units (land_type, province, {problem.unit_id_column}): {kind}, in the problem's order",
     )
-    grid = grid or TimeGrid()
-    required = ["land_type", "province", "slice", "rank", "area_10k_ha", "esv_yuan_per_ha_yr", "afforested_esv_yuan_per_ha_yr"]
-    missing = [c for c in required if c not in classes.columns]
-    if missing:
-        raise InputError(f"classes table lacks columns {missing}", field="classes")
-    if (classes["area_10k_ha"] <= 0).any() or classes[required[4:]].isna().any().any():
-        raise InputError("classes need positive areas and finite ESVs", field="classes")
-    ordered = classes.sort_values(["rank", "slice"])
-    keys = list(zip(ordered["land_type"], ordered["province"], ordered["slice"].astype(int)))
-    m = pyo.ConcreteModel(name="afforest_classes")
-    _add_skeleton(m, params, grid)
-    m.classes = pyo.Set(initialize=keys, dimen=3, ordered=True, doc="(land_type, province, slice) in merit order")
 
-    def by_class(column: str) -> dict[tuple[str, str, int], float]:
-        return dict(zip(keys, ordered[column].astype(float)))
+    def by_unit(values: np.ndarray) -> dict[tuple[str, str, int], float]:
+        return dict(zip(keys, values))
 
-    m.class_area_10k_ha = pyo.Param(m.classes, initialize=by_class("area_10k_ha"), mutable=True, doc="10^4 ha")
+    areas = by_unit(problem.area_10k_ha)
+    m.class_area_10k_ha = pyo.Param(m.classes, initialize=areas, mutable=True, doc=f"{unit} area, 10^4 ha")
     m.current_esv_yuan_per_ha_yr = pyo.Param(
-        m.classes, initialize=by_class("esv_yuan_per_ha_yr"), mutable=True, doc="ESV of the current use, Table 3"
+        m.classes, initialize=by_unit(problem.current_esv_yuan_per_ha_yr), mutable=True, doc="ESV of the current use"
     )
     m.afforested_esv_yuan_per_ha_yr = pyo.Param(
-        m.classes, initialize=by_class("afforested_esv_yuan_per_ha_yr"), mutable=True, doc="ESV once planted"
+        m.classes, initialize=by_unit(problem.afforested_esv_yuan_per_ha_yr), mutable=True, doc="ESV once planted"
     )
-    areas = by_class("area_10k_ha")
+    if problem.has_unit_costs:
+        m.planting_cost_yuan_per_ha = pyo.Param(
+            m.classes, initialize=by_unit(problem.planting_cost_yuan_per_ha), mutable=True, doc=f"the {unit}'s tau(0), yuan/ha"
+        )
     m.unconverted_area_10k_ha = pyo.Var(
         m.classes,
         m.time_points,
         within=pyo.NonNegativeReals,
         initialize=lambda m, *ct: areas[ct[:3]],
-        doc="class land not yet converted, 10^4 ha",
+        doc=f"{unit} land not yet converted, 10^4 ha",
     )
     m.class_planting_rate_10k_ha_per_yr = pyo.Var(
-        m.classes, m.periods, within=pyo.NonNegativeReals, initialize=0.0, doc="planting rate by class, 10^4 ha/yr"
+        m.classes, m.periods, within=pyo.NonNegativeReals, initialize=0.0, doc=f"planting rate by {unit}, 10^4 ha/yr"
     )
     m.initial_state = pyo.Constraint(
         m.classes, rule=lambda m, *c: m.unconverted_area_10k_ha[c, 0] == m.class_area_10k_ha[c]
@@ -388,7 +426,41 @@ def build_classes_model(
         doc="ESV of afforested land, 10^8 yuan/yr",
     )
     _add_welfare(m)
+    if problem.has_unit_costs:
+        x = m.class_planting_rate_10k_ha_per_yr
+        add_welfare_term(
+            m,
+            "site_cost_premium_pv",
+            -_PER_10K_YUAN
+            * pyo.quicksum(
+                m.cost_discount[k]
+                * m.step_yr
+                * pyo.quicksum(
+                    (m.planting_cost_yuan_per_ha[c] - m.planting_cost_intercept_yuan_per_ha) * x[c, k] for c in m.classes
+                )
+                for k in m.periods
+            ),
+        )
     return m
+
+
+def build_classes_model(
+    classes: pd.DataFrame, params: LandUseParameters, grid: TimeGrid | None = None
+) -> LandUseModel:
+    """Classes representation: one state per merit-order class (a convex QP; solve with HiGHS).
+
+    ``classes`` is a table from :func:`afforest.model.merit_order.landuse_classes` (columns
+    ``land_type``, ``province``, ``slice``, ``rank``, ``area_10k_ha``, ``esv_yuan_per_ha_yr``,
+    ``afforested_esv_yuan_per_ha_yr``). A class is indexed by (land_type, province, slice). The model is
+    :func:`build_landuse_model` of :meth:`LandUseProblem.from_classes`.
+    """
+    _check_argument_types(
+        "build_classes_model(classes: pandas.DataFrame, params: LandUseParameters, grid: TimeGrid | None = None)",
+        classes=classes,
+        params=params,
+        grid=grid,
+    )
+    return build_landuse_model(LandUseProblem.from_classes(classes, params, grid or TimeGrid()))
 
 
 def _unconverted_total(m: pyo.ConcreteModel, t: int) -> float:
@@ -398,8 +470,9 @@ def _unconverted_total(m: pyo.ConcreteModel, t: int) -> float:
     return float(sum(pyo.value(var[c, t]) for c in m.classes))
 
 
-def long_run_afforested_area(m: pyo.ConcreteModel) -> float:
-    """A0 - A_N of a solved model, 10^4 ha: the area afforested by the end of the horizon."""
+def afforested_area_by_horizon(m: pyo.ConcreteModel) -> float:
+    """A0 - A_N of a solved model, 10^4 ha: the area afforested by the end of the horizon T (the analytic
+    long-run area is :func:`afforest.model.steady_state.long_run_afforested_area`)."""
     initial = _unconverted_total(m, 0)
     return initial - _unconverted_total(m, m.time_points.last())
 
@@ -435,7 +508,6 @@ def class_allocation(m: pyo.ConcreteModel, threshold_10k_ha: float = 1e-6) -> pd
     frame = pd.DataFrame(rows, columns=["land_type", "province", "area_10k_ha"])
     frame = frame.groupby(["land_type", "province"], as_index=False, sort=False)["area_10k_ha"].sum()
     return frame[frame["area_10k_ha"] > threshold_10k_ha].reset_index(drop=True)
-
 
 
 def class_planting_path(m: pyo.ConcreteModel, threshold_10k_ha: float = 1e-9) -> pd.DataFrame:

@@ -12,11 +12,15 @@ import difflib
 import hashlib
 import json
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from afforest.data import (
     AFFORESTABLE_LAND_TYPES,
@@ -42,6 +46,11 @@ __all__ = [
     "InputsSection",
     "load_scenario",
     "shipped_scenarios",
+    "PolicyField",
+    "builtin_policy_field",
+    "extend_policy_section",
+    "remove_policy_fields",
+    "policy_extension_fields",
     "scenario_path",
     "FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL",
 ]
@@ -116,7 +125,12 @@ class CarbonSection(_Section):
 
 
 class PolicySection(_Section):
-    """Alternative formulations, each a named switch of afforest.model.formulations (defaults: off)."""
+    """Alternative formulations, each a named switch of afforest.model.formulations (defaults: off).
+
+    The fields below are the built-in switches'; a switch registered from outside the package
+    (``afforest.model.formulations.register_switch``) adds its own (:func:`extend_policy_section`), and
+    ``PolicySection`` then names the extended class.
+    """
 
     carbon_price_yuan_per_t_co2: float = Field(
         0.0,
@@ -166,6 +180,96 @@ class PolicySection(_Section):
             if not (factor > 0 and math.isfinite(factor)):
                 raise ValueError(f"multiplier of {name} must be a finite number > 0, got {factor}")
         return value
+
+
+_BUILTIN_POLICY_SECTION = PolicySection
+
+
+@dataclass(frozen=True)
+class PolicyField:
+    """One ``[policy]`` field of a switch: name, type, default, unit, bounds (None: unbounded), description."""
+
+    name: str
+    annotation: Any
+    default: Any
+    unit: str
+    description: str
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    builtin: bool = False
+    """A field of the built-in schema (declared in :class:`PolicySection` itself)."""
+
+    def field_info(self) -> Any:
+        """The pydantic field (annotation, FieldInfo) of this declaration."""
+        bounds = {k: v for k, v in (("ge", self.ge), ("gt", self.gt), ("le", self.le), ("lt", self.lt)) if v is not None}
+        if isinstance(self.default, (dict, list)):
+            default = self.default
+            info = Field(default_factory=lambda: type(default)(default), description=self.description,
+                         json_schema_extra=_unit(self.unit), **bounds)
+        else:
+            info = Field(self.default, description=self.description, json_schema_extra=_unit(self.unit), **bounds)
+        return (self.annotation, info)
+
+
+def builtin_policy_field(name: str) -> PolicyField:
+    """The declaration of a built-in ``[policy]`` field, read from the schema (unit, default, bounds)."""
+    info = _BUILTIN_POLICY_SECTION.model_fields[name]
+    bounds: dict[str, float] = {}
+    for item in info.metadata:
+        for kind in ("ge", "gt", "le", "lt"):
+            if isinstance(item, getattr(annotated_types, kind.capitalize())):
+                bounds[kind] = getattr(item, kind)
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
+    return PolicyField(name, info.annotation, default, str(extra.get("unit", "-")), info.description or "",
+                       builtin=True, **bounds)
+
+
+_EXTENSION_FIELDS: dict[str, PolicyField] = {}
+
+
+def policy_extension_fields() -> dict[str, PolicyField]:
+    """The ``[policy]`` fields added by switches registered from outside the package, by name."""
+    return dict(_EXTENSION_FIELDS)
+
+
+def extend_policy_section(fields: Iterable[PolicyField]) -> None:
+    """Add ``fields`` to the ``[policy]`` section (validated strictly like the built-in ones: an unknown key or a
+    wrong type is an error). Names must be new. Scenarios loaded afterwards accept them; their defaults do not
+    enter :meth:`Scenario.digest`, so a scenario that does not set them keeps its digest."""
+    fields = list(fields)
+    for f in fields:
+        if f.name in _BUILTIN_POLICY_SECTION.model_fields or f.name in _EXTENSION_FIELDS or not f.name.isidentifier():
+            raise InputError("a policy field of this name exists (or it is not an identifier)", field="policy", value=f.name)
+    for f in fields:
+        _EXTENSION_FIELDS[f.name] = f
+    if fields:
+        _rebuild_policy_section()
+
+
+def remove_policy_fields(names: Iterable[str]) -> None:
+    """Remove fields added by :func:`extend_policy_section`."""
+    names = list(names)
+    for name in names:
+        _EXTENSION_FIELDS.pop(name, None)
+    if names:
+        _rebuild_policy_section()
+
+
+def _rebuild_policy_section() -> None:
+    global PolicySection
+    if _EXTENSION_FIELDS:
+        definitions: dict[str, Any] = {name: f.field_info() for name, f in _EXTENSION_FIELDS.items()}
+        cls: type[BaseModel] = create_model(  # type: ignore[call-overload]
+            "PolicySection", __base__=_BUILTIN_POLICY_SECTION, __module__=__name__, **definitions
+        )
+    else:
+        cls = _BUILTIN_POLICY_SECTION
+    PolicySection = cls  # type: ignore[misc]
+    Scenario.model_fields["policy"] = FieldInfo(annotation=cls, default=cls())
+    Scenario.model_rebuild(force=True)
 
 
 class NumericsSection(_Section):
@@ -288,6 +392,9 @@ class Scenario(_Section):
     def digest(self) -> str:
         """SHA-256 of the resolved scenario (name excluded), for provenance."""
         payload = self.model_dump(mode="json", exclude={"name", "description", "sweep"})
+        for name, declared in _EXTENSION_FIELDS.items():  # a registered switch left at its default changes nothing
+            if name in payload["policy"] and getattr(self.policy, name) == declared.default:
+                del payload["policy"][name]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory as ContribSolverFactory
@@ -41,6 +41,7 @@ from pyomo.opt import TerminationCondition as LegacyTermination
 from afforest.errors import SolverError
 
 __all__ = [
+    "DerivedParamsModel",
     "SolverStatus",
     "SolveResult",
     "ProblemClass",
@@ -79,6 +80,15 @@ HIGHS_QP_DEFAULT_OPTIONS: dict[str, Any] = {
     "primal_feasibility_tolerance": 1e-10,
     "dual_feasibility_tolerance": 1e-10,
 }
+
+
+@runtime_checkable
+class DerivedParamsModel(Protocol):
+    """A model whose params derive from others (e.g. :class:`afforest.model.landuse.LandUseModel`: discount
+    weights from the discount rate); :func:`solve` calls :meth:`refresh_derived_params` before every solve."""
+
+    def refresh_derived_params(self) -> None:
+        """Recompute the derived params from the current values of the ones they derive from."""
 
 
 class SolverStatus(StrEnum):
@@ -446,9 +456,8 @@ def solve(
     if solver not in SOLVER_CHOICES:
         raise SolverError(f"unknown solver {solver!r}; choose one of {SOLVER_CHOICES}")
     options = dict(options or {})
-    refresh = getattr(model, "_afforest_refresh", None)
-    if refresh is not None:  # parameters derived from others (e.g. discount weights from the rate)
-        refresh(model)
+    if isinstance(model, DerivedParamsModel):  # parameters derived from others (e.g. discount weights from the rate)
+        model.refresh_derived_params()
     kind = problem_class(model)
     family = solver if solver != "auto" else ("ipopt" if kind is ProblemClass.NLP else "highs")
     if family == "highs" and kind is ProblemClass.NLP:

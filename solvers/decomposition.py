@@ -2,7 +2,7 @@
 
 The rising planting cost touches only the T aggregate areas Y_j = sum_c y_cj. Price them at p_j and the
 problem falls apart by cell: cell c plants all of its area in the period that maximises V_cj - p_j, or
-nowhere if that is negative (see :mod:`afforest.model.cells`). Because V_cj = e_j u_c with e_j = s e^{-r t_j}
+nowhere if that is negative (see :class:`afforest.model.problem.LandUseProblem`). Because V_cj = e_j u_c with e_j = s e^{-r t_j}
 falling in j, a cell with a higher u_c never plants later than one with a lower u_c: sorted by u (positive
 u only, best first) the cells fill the periods in order. The plan is then fixed by the cumulative areas
 Z_j = Y_0 + ... + Y_j, which solve the master problem
@@ -15,7 +15,7 @@ p_j = 2 k_j Y_j. The master is strongly convex with T unknowns. It is solved by 
 gradient method (the proximal map of F is a search over the sorted cell boundaries), then polished exactly:
 each Z_j either sits inside one cell's interval, where its optimality condition is linear, or on a
 boundary; the tridiagonal system for that pattern is solved and its optimality conditions checked. The
-plan is finally certified on the full problem by :func:`afforest.model.cells.certify` (duality gap).
+plan is finally certified on the full problem by :func:`afforest.model.cells.plan.certify` (duality gap).
 
 Cost: O(N log N) for the sort and O(T log N) per master iteration, so 10^5 cells take well under a second.
 """
@@ -28,7 +28,9 @@ import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal, solve_banded
 
 from afforest.errors import SolverError
-from afforest.model.cells import CellPlan, CellProblem, check_memory
+from afforest.model.cells.limits import check_memory
+from afforest.model.cells.plan import CellPlan
+from afforest.model.problem import LandUseProblem
 
 __all__ = ["solve_cells_decomposition", "MasterSolution"]
 
@@ -194,8 +196,8 @@ def _plan_from_cumulative(
     return planted
 
 
-def solve_cells_decomposition(problem: CellProblem, *, max_iterations: int = 200_000) -> CellPlan:
-    """Solve a :class:`CellProblem` exactly by price decomposition (see the module docstring).
+def solve_cells_decomposition(problem: LandUseProblem, *, max_iterations: int = 200_000) -> CellPlan:
+    """Solve a :class:`LandUseProblem` exactly by price decomposition (see the module docstring).
 
     Raises :class:`SolverError` if the master problem cannot be polished to an exact optimum, and
     returns a plan whose ``certificate`` gives the duality gap on the full problem.

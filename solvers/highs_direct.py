@@ -1,6 +1,6 @@
 """The cell-level QP as arrays, handed straight to HiGHS (no Pyomo): the package's fast path.
 
-Formulation (the classes QP with the unconverted land eliminated, see :mod:`afforest.model.cells`):
+Formulation (the classes QP with the unconverted land eliminated, see :class:`afforest.model.problem.LandUseProblem`):
 variables sigma_cj in [0, 1], the share of cell c planted in period j (column c T + j), and the total
 planting rates R_j >= 0 (10^4 ha/yr, columns N T + j); rows
 
@@ -26,7 +26,7 @@ without "Optimal", :func:`solve_cells_highs` keeps the plan only if it passes th
 certificate, warns, and records HiGHS's status verbatim.
 
 :func:`build_cell_qp` gives the arrays, :func:`load_cell_qp` a loaded ``highspy.Highs``, and
-:func:`solve_cells_highs` does both, runs HiGHS and returns a :class:`afforest.model.cells.CellPlan`.
+:func:`solve_cells_highs` does both, runs HiGHS and returns a :class:`afforest.model.cells.plan.CellPlan`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ import numpy as np
 
 from afforest.errors import SolverError
 from afforest.solvers import QP_ACTIVE_SET_FREE_VARIABLE_LIMIT, hipo_check
-from afforest.model.cells import CellPlan, CellProblem, check_memory
+from afforest.model.cells.limits import check_memory
+from afforest.model.cells.plan import CellPlan
+from afforest.model.problem import LandUseProblem
 
 __all__ = [
     "CellQP",
@@ -85,8 +87,8 @@ def cell_qp_options(qp: CellQP) -> dict[str, Any]:
     }
 
 
-def cells_model_highs_options(problem: CellProblem) -> dict[str, Any]:
-    """HiGHS options for the Pyomo model of :func:`afforest.model.cells.build_cells_model`.
+def cells_model_highs_options(problem: LandUseProblem) -> dict[str, Any]:
+    """HiGHS options for the Pyomo model of :func:`afforest.model.cells.build_cells_model` (or any cells ``LandUseModel``).
 
     That model keeps every cell's unconverted land as a variable in 10^4 ha, so its bounds shrink with
     1/N (0.05 at 10^4 cells): HiPO then stopped with "no progress" (status Unknown) on the synthetic
@@ -133,7 +135,7 @@ class CellQP:
         return len(self.a_value)
 
 
-def build_cell_qp(problem: CellProblem) -> CellQP:
+def build_cell_qp(problem: LandUseProblem) -> CellQP:
     """The arrays of the share formulation (module docstring) for ``problem``.
 
     Written in place into preallocated arrays: at 10^5 cells x 40 periods the matrix has 8 x 10^6
@@ -143,12 +145,9 @@ def build_cell_qp(problem: CellProblem) -> CellQP:
     dt = problem.grid.step_yr
     area = problem.area_10k_ha
     nt = n * t
-    w = problem.weights
-    scale = problem.objective_scale
     cost = np.zeros(nt + t)
     value = cost[:nt].reshape(n, t)  # V_cj, then -V_cj a_c
-    np.multiply.outer(problem.esv_gain_yuan_per_ha_yr, scale * w.gain_yr, out=value)
-    value -= np.multiply.outer(problem.net_cost_yuan_per_ha, scale * w.cost)
+    problem.planting_value(out=value)
     value *= -area[:, None]
     a_start = np.empty(nt + t + 1, dtype=np.int32)
     a_start[: nt + 1] = np.arange(0, 2 * nt + 1, 2, dtype=np.int32)
@@ -240,7 +239,7 @@ def load_cell_qp(qp: CellQP, options: dict[str, Any] | None = None, *, tee: bool
 
 
 def solve_cells_highs(
-    problem: CellProblem,
+    problem: LandUseProblem,
     options: dict[str, Any] | None = None,
     *,
     allow_nonoptimal: bool = False,
@@ -253,7 +252,7 @@ def solve_cells_highs(
     :class:`CertifiedPlanWarning` and ``status`` "verified by the duality certificate (HiGHS model status
     '...')"; otherwise :class:`SolverError` (or, with ``allow_nonoptimal``, the plan with HiGHS's status).
     Refuses (``InputError``) a problem too large for the memory available (see
-    :func:`afforest.model.cells.check_memory`).
+    :func:`afforest.model.cells.limits.check_memory`).
     """
     highspy = _highspy()
     check_memory(problem.n_cells, problem.n_periods, "highs")
