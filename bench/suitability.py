@@ -156,8 +156,9 @@ def _run_one(config: str, output: str, chunk_size: int) -> None:
     """Child process: one overlay run as `afforest suitability` does it; prints a JSON line of figures."""
     import warnings
 
+    from afforest.chain.prepare import OUTPUT_FILES, write_suitability_outputs
     from afforest.model import suitability
-    from afforest.chain.prepare import OUTPUT_FILES, plot_suitability_map, write_suitability_outputs
+    from afforest.plots.suitability_map import plot_suitability_map
 
     after_imports = _peak_rss_mib()
     settings = suitability.load_suitability_config(config).model_copy(update={"chunk_size": chunk_size})

@@ -17,8 +17,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 import afforest
 from afforest.errors import InputError, check_output_dir
 from afforest.model import suitability as suit
@@ -26,7 +24,6 @@ from afforest.model import suitability as suit
 __all__ = [
     "run_suitability",
     "write_suitability_outputs",
-    "plot_suitability_map",
     "OUTPUT_FILES",
 ]
 
@@ -41,27 +38,6 @@ OUTPUT_FILES: dict[str, str] = {
     "run": "suitability_run.json",
 }
 """File names written by :func:`run_suitability` into the output directory."""
-
-# Colours of the land types on the map (display choice), in the order of AFFORESTABLE_LAND_TYPES.
-_LAND_TYPE_COLOURS = (
-    "#8c6d46",  # bare soil
-    "#e3c878",  # unused land (sand, gobi, saline)
-    "#3d8fd1",  # sloping paddy
-    "#c44e52",  # sloping dry land
-    "#c7e59a",  # low-cover grassland
-    "#6fbf4a",  # medium-cover grassland
-    "#8172b2",  # other forest
-    "#2f8f6f",  # sparse forest
-    "#0b5d3b",  # shrubland
-)
-_EXCLUDED_COLOUR = "#e6e6e6"
-
-
-# ------------------------------------------------------------------------------------------------ ESV
-
-
-# ---------------------------------------------------------------------------------------- suitability
-
 
 _TABLE_KINDS = ("area", "totals", "land_types", "exclusions", "coverage")
 
@@ -130,64 +106,6 @@ def _refuse_overwriting_inputs(config: suit.SuitabilityConfig, config_path: Path
                              field=field, value=str(out))
 
 
-def plot_suitability_map(result: suit.SuitabilityResult, path: str | Path, title: str | None = None) -> Path:
-    """Map of afforestable land by land-use type (the study's Fig. 1) from the result's preview."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    if result.preview is None or result.preview_provinces is None:
-        raise InputError("the overlay was run without a preview (preview_pixels=None)", field="preview")
-    preview = result.preview.astype(float)
-    land_types = list(result.area["land_type"].drop_duplicates())
-    preview[preview == suit.MASK_NODATA] = np.nan
-    colours = [_EXCLUDED_COLOUR, *_LAND_TYPE_COLOURS[: len(land_types)]]
-    grid = result.grid
-    f = result.preview_factor
-    t = grid.transform
-    scale = 1.0 if grid.geographic else grid.unit_factor / 1000.0
-    h, w = preview.shape
-    x0, y0 = t.c * scale, t.f * scale
-    extent = (x0, x0 + w * f * t.a * scale, y0 + h * f * t.e * scale, y0)
-
-    map_width_in = 8.0
-    fig, ax = plt.subplots(figsize=(map_width_in + 3.2, map_width_in * h / max(w, 1) + 1.0), constrained_layout=True)
-    # Resample in colour space: interpolating class codes would invent classes at boundaries.
-    ax.imshow(preview, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5, extent=extent,
-              interpolation="nearest", interpolation_stage="rgba")
-    provinces = result.preview_provinces
-    ys = y0 + (np.arange(h) + 0.5) * f * t.e * scale
-    xs = x0 + (np.arange(w) + 0.5) * f * t.a * scale
-    names = list(result.coverage["province"])
-    for k, name in enumerate(names):
-        inside = (provinces == k).astype(float)
-        if inside.any() and h > 1 and w > 1:
-            ax.contour(xs, ys, inside, levels=[0.5], colors="#333333", linewidths=0.8)
-            r, c = np.argwhere(inside > 0).mean(axis=0)
-            ax.annotate(name, (x0 + (c + 0.5) * f * t.a * scale, y0 + (r + 0.5) * f * t.e * scale),
-                        ha="center", va="center", fontsize=9, color="#111111",
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.7})
-    totals = result.area.groupby("land_type", sort=False)["area_10k_ha"].sum()
-    handles = [Patch(color=_EXCLUDED_COLOUR, label="not afforestable")] + [
-        Patch(color=colours[i + 1], label=f"{lt.replace('_', ' ')} ({totals[lt]:,.2f})") for i, lt in enumerate(land_types)
-    ]
-    ax.legend(handles=handles, title="afforestable land (10^4 ha)", loc="center left", bbox_to_anchor=(1.01, 0.5),
-              fontsize=9, title_fontsize=9, frameon=False)
-    unit = "degrees" if grid.geographic else "km"
-    ax.set_xlabel(f"x ({unit}, {grid.crs.to_string()})")
-    ax.set_ylabel(f"y ({unit})")
-    total = float(result.area["area_10k_ha"].sum())
-    ax.set_title(title or f"Afforestable land by land-use type: {total:,.2f} x 10^4 ha (Table 1 rules; "
-                 f"majority of {f} x {f} cells per pixel)", fontsize=11)
-    out = Path(path)
-    fig.savefig(out, dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return out
-
-
 def run_suitability(
     config_path: str | Path,
     output_dir: str | Path,
@@ -223,6 +141,8 @@ def run_suitability(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         _write_tables(result, {kind: stage(kind) for kind in _TABLE_KINDS})
         if figure:
+            from afforest.plots.suitability_map import plot_suitability_map  # matplotlib only when a map is drawn
+
             plot_suitability_map(result, stage("figure"))
         paths = {kind: out / OUTPUT_FILES[kind] for kind in (*staged, "run")}
         run = {
