@@ -124,11 +124,11 @@ def test_reproduce_output_below_a_file_from_the_shell(a_file: Path):
 def test_any_oserror_while_writing_is_one_line_naming_the_path(exc: OSError, monkeypatch, capsys):
     """The last line of defence in main: whatever command fails to write, the user gets the path and why."""
 
-    def failing(args):
+    def failing():
         print("partial output")
         raise exc
 
-    monkeypatch.setattr("afforest.cli.landuse._cmd_scenarios", failing)
+    monkeypatch.setattr("afforest.scenarios.shipped_scenarios", failing)  # what `afforest scenarios` calls
     assert main(["scenarios"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "partial output\n"

@@ -183,9 +183,9 @@ def test_print_json_writes_no_nan_and_converts_numpy(capsys):
 def test_ctrl_c_ends_with_one_line_and_130(monkeypatch, capsys):
     from afforest.cli import main
 
-    def interrupted(args):
+    def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("afforest.cli.landuse._cmd_scenarios", interrupted)
+    monkeypatch.setattr("afforest.scenarios.shipped_scenarios", interrupted)  # what `afforest scenarios` calls
     assert main(["scenarios"]) == 130
     assert capsys.readouterr().err == "afforest: interrupted\n"
