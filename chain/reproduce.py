@@ -1,10 +1,12 @@
 """The reproduction report: every published figure of the study beside the package's own, and the figures.
 
-:func:`reproduce` runs the whole chain for the baseline (land use -> carbon -> supply curve -> power-sector
-benchmark) and returns a :class:`Reproduction` whose ``table`` has one row per figure, columns
-``figure, unit, study, afforest, gap_pct, note`` (``study`` is None where the study publishes nothing).
-:func:`write_outputs` writes the tables as CSV and the study's Figs. 2-4 as PNG; ``afforest reproduce``
-is the command line.
+:func:`reproduce` is ``afforest report`` for the baseline held against the study: it runs the chain once
+(:func:`afforest.chain.stages.run_chain`) and keeps only what is about the study - the published figures beside
+the chain's, the gaps and their notes, the study's own area planted in 2020 (which isolates the carbon model)
+and the tilted soil schedule that would reproduce the r_c = 5 % total (a diagnostic). It returns a
+:class:`Reproduction` whose ``table`` has one row per figure, columns ``figure, unit, study, afforest, gap_pct,
+note`` (``study`` is None where the study publishes nothing). :func:`write_outputs` writes the tables as CSV and
+the study's Figs. 2-4 as PNG (:mod:`afforest.plots.chain`); ``afforest reproduce`` is the command line.
 
 Two planting assumptions are carried side by side: the study's (the whole desirable area planted in
 2020) and the path the dynamic program chooses (cohorts over about 20 years, rising marginal planting
@@ -21,14 +23,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from afforest.data import (
-    Quantity,
-    data_path,
-    load_afforestable_area,
-    load_direct_costs,
-    load_esv,
-    load_quantities,
+from afforest.chain.results import LandUseResult
+from afforest.chain.stages import (
+    CARBON_PRICE_BENCHMARK,
+    ChainResult,
+    cost_effectiveness_stage,
+    run_chain,
+    study_rates,
+    supply_curve_stage,
 )
+from afforest.data import Quantity
+from afforest.errors import ReportError
 from afforest.model.carbon import (
     POOLS,
     CarbonParameters,
@@ -37,42 +42,30 @@ from afforest.model.carbon import (
     biomass_carbon_t_c_per_ha,
     calibrate_soil_schedule,
     cohort_sink,
-    cohorts_from_rates,
     cumulative_sink,
-    load_carbon_parameters,
-    per_hectare_totals,
     single_cohort,
     soil_target_from_total,
-    split_at_horizon,
-    study_carbon_discount_rates,
 )
-from afforest.errors import ReportError
 from afforest.model.merit_order import fill_merit_order, merit_order, shares
 from afforest.model.supply_curve import (
     AbatementConvention,
-    CostDiscounting,
-    abatement_costs,
-    cost_effective,
     cost_summary,
-    emission_intensity_t_co2_per_mwh,
     fill_supply_curve,
-    load_cost_effectiveness_parameters,
-    load_power_fuels,
-    load_power_technologies,
     regional_contribution,
     supply_curve,
     thermal_emissions,
     to_usd,
 )
-from afforest.chain.landuse import solve_landuse
-from afforest.chain.results import LandUseResult
+from afforest.plots.palette import label as _label
 
-__all__ = ["COLUMNS", "Reproduction", "reproduce", "check_explained", "write_outputs", "write_figures"]
+__all__ = ["COLUMNS", "Reproduction", "reproduce", "check_explained", "write_outputs", "write_figures", "study_area_10k_ha"]
 
 COLUMNS = ("figure", "unit", "study", "afforest", "gap_pct", "note")
 """Columns of the reproduction table."""
 EXPLAIN_ABOVE_PCT = 0.5
 """Every gap larger than this (in %) carries an explanation in ``note``."""
+STUDY_PLANTING = "study_assumption"
+"""Name, in ``carbon_paths``, of the study's own area planted in year 0 (beside the chain's plantings)."""
 
 _GRASSLAND = ("low_cover_grassland", "medium_cover_grassland")
 _UNUSED = ("bare_soil", "unused_land")
@@ -86,9 +79,10 @@ class Reproduction:
     table: pd.DataFrame
     """One row per figure: figure, unit, study, afforest, gap_pct, note."""
     carbon_paths: pd.DataFrame
-    """Yearly sink by planting assumption, carbon discount rate and pool (Mt CO2)."""
+    """Yearly sink by planting assumption, carbon discount rate and pool (Mt CO2): the chain's plantings and
+    the study's area planted in year 0 (``study_assumption``)."""
     path_comparison: pd.DataFrame
-    """Study's year-0 assumption vs the dynamic program's path on the same area, by r_c."""
+    """Year-0 assumption vs the curves dynamic program's path on the same area, by r_c."""
     supply_curves: pd.DataFrame
     """Supply curve classes for each carbon discount rate."""
     power: pd.DataFrame
@@ -98,6 +92,8 @@ class Reproduction:
     landuse: LandUseResult
     soil_diagnostic: SoilCalibration
     """Tilted soil schedule that would reproduce the r_c = 5 % total too (not used by the accounts)."""
+    chain: ChainResult | None = None
+    """The chain run the table was built from."""
 
 
 class _Rows:
@@ -136,30 +132,44 @@ def check_explained(table: pd.DataFrame) -> None:
         )
 
 
-def _sink_totals(path: pd.DataFrame, params: CarbonParameters, rate: float) -> tuple[pd.DataFrame, pd.Series]:
-    """(sink table, cumulative by pool over the horizon) of a path at r_c."""
-    sink = cohort_sink(path, params, rate)
-    total = cumulative_sink(sink, params.horizon_yr).set_index("pool")["discounted_sink_mt_co2"]
-    return sink, total
+def study_area_10k_ha(chain: ChainResult) -> float:
+    """The study's published desirable area, 10^4 ha (from the chain's bundle)."""
+    published = chain.bundle.published if chain.bundle is not None else None
+    if published is None:
+        raise ReportError("the chain result carries no input bundle, so no published figures to compare with")
+    return float(published["desirable_area"].value)
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
 
-def reproduce(scenario: str = "baseline") -> Reproduction:
-    """Run the chain and build the reproduction table (a few seconds: two solves and vector arithmetic)."""
-    published = load_quantities(data_path("published_results.toml"))
+def _study_sink(path: pd.DataFrame, params: CarbonParameters, rate: float) -> tuple[pd.DataFrame, pd.Series]:
+    """(sink table, cumulative by pool over the horizon) of the study's own planting at r_c."""
+    sink = cohort_sink(path, params, rate)
+    total = cumulative_sink(sink, params.horizon_yr).set_index("pool")["discounted_sink_mt_co2"]
+    return sink, total
+
+
+def reproduce(scenario: str = "baseline", *, chain: ChainResult | None = None) -> Reproduction:
+    """Run the chain (or take ``chain``) and hold it against the study, figure by figure (a few seconds)."""
+    if chain is None:
+        chain = run_chain(scenario)
+    bundle = chain.bundle
+    if bundle is None or chain.carbon is None or chain.supply is None or chain.cost_effectiveness is None:
+        raise ReportError("the reproduction needs a chain run through every stage (run_chain(..., until='cost_effectiveness'))")
+    published = bundle.published
     study = {name: q.value for name, q in published.items()}
     rows = _Rows(published)
-    landuse = solve_landuse(scenario)
-    carbon = load_carbon_parameters()
-    rc0, rc5 = study_carbon_discount_rates()
+    landuse = chain.landuse
+    carbon = bundle.carbon_parameters
+    rc0, rc5 = study_rates()
     horizon = carbon.horizon_yr
     years = horizon
-    cep = load_cost_effectiveness_parameters()
-    area, esv = load_afforestable_area(), load_esv()
-    classes = merit_order(area, esv)
+    cep = bundle.cost_effectiveness
+    # The study's supply curve and merit-order figure rank Table 3 as printed; the scenario's classes (the
+    # chain's ESV stage) may compute ESV by Eq. 6 instead (landuse.esv_source), which the land-use rows use.
+    classes = merit_order(bundle.afforestable_area, bundle.esv)
     a0 = landuse.params.initial_area_10k_ha
     own_area = landuse.analytic_afforested_area_10k_ha
     study_area = float(study["desirable_area"])
@@ -210,11 +220,11 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
              f"filling {study_area:g} gives {_pct(float(study_by_type.reindex(_GRASSLAND).sum()) / study_area)}",
              "desirable_grassland_share")
 
-    # -- carbon per hectare --------------------------------------------------------------------------------
-    per_ha = {r: per_hectare_totals(carbon, r) for r in (rc0, rc5)}
-    per_ha_total = {r: float(s.sum()) for r, s in per_ha.items()}
+    # -- carbon per hectare (the chain's carbon stage) -------------------------------------------------------
+    per_ha_total = {r: chain.carbon.per_hectare_total_t_co2(r) for r in (rc0, rc5)}
+    per_ha_rc0 = chain.carbon.per_hectare[chain.carbon.per_hectare["carbon_discount_rate"] == rc0].set_index("pool")
     biomass_t_c = biomass_carbon_t_c_per_ha(carbon, rc0)
-    soil_t_c = float(per_ha[rc0][Pool.SOIL.value]) / carbon.t_co2_per_t_c_surviving
+    soil_t_c = float(per_ha_rc0.loc[Pool.SOIL.value, "sink_t_co2_per_ha"]) / carbon.t_co2_per_t_c_surviving
     biomass_gap = biomass_t_c / float(study["biomass_carbon_per_surviving_ha"]) - 1
     richards_note = (
         f"Richards v(40) = {float(carbon.growth.volume_m3_per_ha(np.array(horizon))):.2f} m^3/ha x delta BEF (1 + RSR) "
@@ -234,7 +244,8 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
 
     # -- carbon of the study's assumption: the study's area planted in 2020 ----------------------------------
     study_path = single_cohort(study_area)
-    totals = {r: _sink_totals(study_path, carbon, r)[1] for r in (rc0, rc5)}
+    study_sinks = {r: _study_sink(study_path, carbon, r) for r in (rc0, rc5)}
+    totals = {r: sink_total[1] for r, sink_total in study_sinks.items()}
     cum = {r: float(t.sum()) for r, t in totals.items()}
     diagnostic = calibrate_soil_schedule(
         [
@@ -277,25 +288,24 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
         rows.add(f"contribution_{label}_low", "-", against_high, note, f"contribution_{label}_low" if label == "rc0" else None)
         rows.add(f"contribution_{label}_high", "-", against_low, note, f"contribution_{label}_high" if label == "rc0" else None)
 
-    # -- the full chain: the package's own desirable area --------------------------------------------------
-    own_path = single_cohort(own_area)
-    own_totals = {r: _sink_totals(own_path, carbon, r)[1].sum() for r in (rc0, rc5)}
+    # -- the full chain: the package's own desirable area planted in year 0 (the chain's year0 planting) ------
+    own_totals = {r: chain.carbon.total_mt_co2("year0", r) for r in (rc0, rc5)}
     chain_note = (f"the package's area {own_area:.2f} ({100 * (own_area / study_area - 1):+.2f} %) planted in 2020; "
                   "area gap x carbon gap (rows desirable_area and cumulative_sink_rc0/rc5)")
     rows.add("cumulative_sink_rc0_full_chain", "Mt CO2", float(own_totals[rc0]), chain_note, "cumulative_sink_rc0")
     rows.add("cumulative_sink_rc5_full_chain", "Mt CO2", float(own_totals[rc5]), chain_note, "cumulative_sink_rc5")
 
-    # -- the dynamic program's own planting path ----------------------------------------------------------
-    step = float(landuse.scenario.numerics.step_yr)
-    dp_path, late_area = split_at_horizon(cohorts_from_rates(landuse.curves_path, step), horizon)
-    dp_planted = float(dp_path["planted_area_10k_ha"].sum())
-    dp_totals, paths = {}, []
-    for rate in (rc0, rc5):
-        for name, path in (("study_assumption", study_path), ("own_area_year0", own_path), ("dp_path", dp_path)):
-            sink, total = _sink_totals(path, carbon, rate)
-            paths.append(sink.assign(planting=name, carbon_discount_rate=rate))
-            if name == "dp_path":
-                dp_totals[rate] = float(total.sum())
+    # -- the dynamic program's own planting path (the chain's curves_path planting) ----------------------------
+    dp_planted = chain.carbon.planted_area_10k_ha("curves_path")
+    late_area = float(chain.carbon.plantings.set_index("planting").loc["curves_path", "planted_after_horizon_10k_ha"])
+    dp_totals = {r: chain.carbon.total_mt_co2("curves_path", r) for r in (rc0, rc5)}
+    yearly = chain.carbon.yearly
+    paths = pd.concat(
+        [yearly[yearly["carbon_discount_rate"].isin((rc0, rc5))]]
+        + [sink_total[0].assign(planting=STUDY_PLANTING, carbon_discount_rate=r) for r, sink_total in study_sinks.items()],
+        ignore_index=True,
+    )
+    paths["pool"] = paths["pool"].astype(str)
     comparison = pd.DataFrame(
         [
             {
@@ -309,7 +319,7 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
             for rate in (rc0, rc5)
         ]
     )
-    half_year = float(landuse.to_dict()["planting_path"]["years_to_50pct"])
+    half_year = chain.years_to_share()["years_to_50pct_curves"]
     dp_note = (
         f"the curves dynamic program's path: {dp_planted:.2f} x 10^4 ha planted before 2060, half of it by year "
         f"{half_year:g} ({late_area:.3f} after the horizon, which stores nothing by then); its speed is set by "
@@ -325,13 +335,12 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
         rows.add(f"contribution_{label}_low_dp_path", "-", against_high, note)
         rows.add(f"contribution_{label}_high_dp_path", "-", against_low, note)
 
-    # -- supply curve ---------------------------------------------------------------------------------------
-    costs = load_direct_costs()
-    discounting = CostDiscounting(landuse.params.financial_discount_rate, cep.cost_horizon_yr)
-    curves = {r: supply_curve(classes, costs, per_ha_total[r], discounting) for r in (rc0, rc5)}
+    # -- supply curve (the chain's supply-curve stage on Table 3's classes; the study's carbon per ha alone) ----
+    study_supply = supply_curve_stage(classes, landuse.params.financial_discount_rate, own_area, chain.carbon, bundle)
+    curves = {r: study_supply.curves[r] for r in (rc0, rc5)}
     study_carbon_per_ha = float(study["cumulative_sink_rc0"]) * 100 / study_area
-    study_curve = supply_curve(classes, costs, study_carbon_per_ha, discounting)
-    own_summary = {r: cost_summary(fill_supply_curve(c, own_area)) for r, c in curves.items()}
+    study_curve = supply_curve(classes, bundle.direct_costs, study_carbon_per_ha, study_supply.discounting)
+    own_summary = {r: study_supply.at(r) for r in (rc0, rc5)}
     study_summary = cost_summary(fill_supply_curve(study_curve, study_area))
     carbon_gap = per_ha_total[rc0] / study_carbon_per_ha - 1
     mc_note = (f"package carbon {per_ha_total[rc0]:.1f} t CO2/ha vs {study_carbon_per_ha:.1f} derived from the published "
@@ -362,12 +371,13 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
                  to_usd(own_summary[rate]["average_cost_yuan_per_t_co2"], cep.exchange_rate_yuan_per_usd),
                  f"at {cep.exchange_rate_yuan_per_usd:g} yuan/USD (2020 average rate, an assumption: the study's rate is not given)")
 
-    # -- power sector -----------------------------------------------------------------------------------------
-    fuels = thermal_emissions(load_power_fuels())
-    printed = thermal_emissions(load_power_fuels(), "coal_equivalent_factor_printed")
-    emissions = float(fuels["emissions_10k_t_co2"].sum())
+    # -- power sector (the chain's cost-effectiveness stage; Table 5's printed factors beside it) ---------------
+    ce = cost_effectiveness_stage(study_supply, bundle)
+    fuels = ce.fuels
+    printed = thermal_emissions(bundle.power_fuels, "coal_equivalent_factor_printed")
+    emissions = ce.emissions_10k_t_co2
     printed_emissions = float(printed["emissions_10k_t_co2"].sum())
-    intensity = emission_intensity_t_co2_per_mwh(emissions, cep.thermal_generation_10e8_kwh)
+    intensity = ce.intensity_t_co2_per_mwh
     factor_note = ("consumption x coal-equivalent factor x emission factor, with the standard factors (GB/T 2589: "
                    + ", ".join(f"{x:.4f}" for x in fuels["coal_equivalent_factor"]) + ") that Table 5 prints rounded to "
                    + ", ".join(f"{x:.2f}" for x in fuels["coal_equivalent_factor_printed"]))
@@ -381,10 +391,7 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
              f"{study['emission_intensity']:g} rounded "
              f"(its emissions give {float(study['thermal_emissions']) / cep.thermal_generation_10e8_kwh / 10:.4f})",
              "emission_intensity")
-    power = pd.concat(
-        [abatement_costs(load_power_technologies(), intensity, c).assign(convention=c.value) for c in AbatementConvention],
-        ignore_index=True,
-    )
+    power = ce.power
     gross = power[power["convention"] == AbatementConvention.GROSS.value].set_index("option")
     net = power[power["convention"] == AbatementConvention.NET.value].set_index("option")
     for option in gross.index:
@@ -395,191 +402,40 @@ def reproduce(scenario: str = "baseline") -> Reproduction:
                  f"net of the thermal cost avoided, (cost - {float(gross.loc['cut_thermal', 'generation_cost_yuan_per_mwh']):.2f}) "
                  "/ intensity: not in the study; negative = cheaper than the thermal power it replaces")
 
-    # -- cost-effectiveness ---------------------------------------------------------------------------------
-    benchmarks = {f"{option}": float(gross.loc[option, "abatement_cost_yuan_per_t_co2"]) for option in gross.index}
-    benchmarks["carbon_price"] = cep.carbon_price_yuan_per_t_co2
+    # -- cost-effectiveness (the chain's table) -----------------------------------------------------------------
+    effective = ce.table.set_index(["carbon_discount_rate", "benchmark"])
     for rate, label in ((rc0, "rc0"), (rc5, "rc5")):
-        for name, price in benchmarks.items():
-            chosen = cost_effective(curves[rate], price)
-            summary = cost_summary(chosen)
-            key = "cost_effective_area_at_carbon_price" if (name == "carbon_price" and label == "rc0") else None
+        for name, price in ce.benchmarks.items():
+            summary = effective.loc[(rate, name)]
+            key = "cost_effective_area_at_carbon_price" if (name == CARBON_PRICE_BENCHMARK and label == "rc0") else None
             note = (f"classes whose marginal cost is at most {price:.2f} yuan/t CO2 (all of them inside the desirable area)"
                     if summary["area_10k_ha"] > 0 else f"no class costs less than {price:.2f} yuan/t CO2")
-            rows.add(f"cost_effective_area_{label}_vs_{name}", "10^4 ha", summary["area_10k_ha"], note, key)
-            rows.add(f"cost_effective_carbon_{label}_vs_{name}", "Mt CO2", summary["carbon_mt_co2"], note)
+            rows.add(f"cost_effective_area_{label}_vs_{name}", "10^4 ha", float(summary["area_10k_ha"]), note, key)
+            rows.add(f"cost_effective_carbon_{label}_vs_{name}", "Mt CO2", float(summary["carbon_mt_co2"]), note)
 
     supply = pd.concat([c.assign(carbon_discount_rate=r) for r, c in curves.items()], ignore_index=True)
     table = rows.frame()
     check_explained(table)
     return Reproduction(
         table=table,
-        carbon_paths=pd.concat(paths, ignore_index=True),
+        carbon_paths=paths,
         path_comparison=comparison,
         supply_curves=supply,
         power=power,
         classes=classes,
         landuse=landuse,
         soil_diagnostic=diagnostic,
+        chain=chain,
     )
 
 
-# -- figures ---------------------------------------------------------------------------------------------------
-
-_LAND_TYPE_COLOURS = {
-    "bare_soil": "#b8a07e",
-    "unused_land": "#e3c98f",
-    "sloping_paddy": "#7fb3d5",
-    "sloping_dry_land": "#f0b27a",
-    "low_cover_grassland": "#c5e1a5",
-    "medium_cover_grassland": "#7cb342",
-    "other_forest": "#4d8f6b",
-    "sparse_forest": "#2e7d5b",
-    "shrubland": "#1b5e4a",
-}
-_POOL_COLOURS = {Pool.SOIL.value: "#8d6e63", Pool.BELOW_GROUND_BIOMASS.value: "#d4a373", Pool.ABOVE_GROUND_BIOMASS.value: "#52b788"}
-_POOL_LABELS = {Pool.SOIL.value: "soil", Pool.BELOW_GROUND_BIOMASS.value: "below-ground biomass",
-                Pool.ABOVE_GROUND_BIOMASS.value: "above-ground biomass"}
-
-
-def _label(name: str) -> str:
-    return name.replace("_", " ")
-
-
 def write_figures(rep: Reproduction, output_dir: str | Path) -> list[Path]:
-    """Figs. 2-4 of the study as PNG files in ``output_dir``."""
-    import matplotlib
+    """Figs. 2-4 of the study as PNG files in ``output_dir`` (drawn by :mod:`afforest.plots.chain`)."""
+    from afforest.plots.chain import write_figures as write_chain_figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    published = load_quantities(data_path("published_results.toml"))
-    own_area = rep.landuse.analytic_afforested_area_10k_ha
-    study_area = float(published["desirable_area"].value)
-    written = []
-
-    # Fig. 2: merit order
-    classes = rep.classes
-    params = rep.landuse.params
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, 5.8), gridspec_kw={"width_ratios": [2.2, 1]})
-    for row in classes.itertuples():
-        ax.bar(row.z_start_10k_ha, row.esv_yuan_per_ha_yr, width=row.area_10k_ha, align="edge",
-               color=_LAND_TYPE_COLOURS[row.land_type], edgecolor="white", linewidth=0.4)
-    z = np.linspace(0, params.initial_area_10k_ha, 400)
-    b_prime = params.unconverted_marginal_esv(params.initial_area_10k_ha - z)
-    c_prime = params.afforested_marginal_esv(z)
-    threshold = c_prime - params.financial_discount_rate * params.planting_cost_intercept_yuan_per_ha
-    ax.plot(z, b_prime, color="black", lw=1.6, label="B'(A0 - z): fitted ESV lost (study)")
-    ax.plot(z, threshold, color="#c0392b", lw=1.6, label="C'(z) - r tau(0): forest ESV net of the planting-cost annuity")
-    top = max(classes["esv_yuan_per_ha_yr"].max(), float(np.nanmax(b_prime))) * 1.08
-    ax.set_xlim(0, params.initial_area_10k_ha)
-    ax.set_ylim(0, top)
-    ax.axvline(own_area, color="#c0392b", ls="--", lw=1.2)
-    ax.annotate(f"desirable area {own_area:.2f}\n(Eq. 3; study {study_area:.2f})", (own_area, top * 0.5),
-                xytext=(6, 0), textcoords="offset points", fontsize=9, color="#c0392b")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _LAND_TYPE_COLOURS.values()]
-    legend1 = ax.legend(handles, [_label(k) for k in _LAND_TYPE_COLOURS], fontsize=8, loc="upper center", ncol=2,
-                        title="class (land type; one bar per province)", title_fontsize=8)
-    ax.add_artist(legend1)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_xlabel("cumulative afforestable area in merit order, z (10^4 ha)")
-    ax.set_ylabel("ESV of the current land use (yuan / ha / yr)")
-    ax.set_title("(a) Merit order: land with the lowest ESV is planted first")
-    allocation = rep.landuse.allocation
-    wide = allocation.pivot_table(index="province", columns="land_type", values="area_10k_ha", aggfunc="sum").fillna(0)
-    wide = wide.loc[wide.sum(axis=1).sort_values().index]
-    left = np.zeros(len(wide))
-    for land_type in [t for t in _LAND_TYPE_COLOURS if t in wide.columns]:
-        bx.barh(wide.index, wide[land_type], left=left, color=_LAND_TYPE_COLOURS[land_type], label=_label(land_type))
-        left += wide[land_type].to_numpy()
-    for y, total in enumerate(left):
-        bx.text(total + 1, y, f"{total:.1f} ({100 * total / own_area:.1f} %)", va="center", fontsize=8)
-    bx.set_xlim(0, left.max() * 1.35)
-    bx.set_xlabel("desirable area (10^4 ha)")
-    bx.set_title("(b) Desirable area by province and land type")
-    fig.suptitle("Fig. 2  Afforestable classes by ESV and the desirable area (Northwest China)", fontsize=12)
-    fig.tight_layout()
-    path = out / "fig2_merit_order.png"
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    written.append(path)
-
-    # Fig. 3: yearly sequestration by pool
-    rates = sorted(rep.carbon_paths["carbon_discount_rate"].unique())
-    carbon = load_carbon_parameters()
-    end_year = carbon.start_year + carbon.horizon_yr
-    dp_area = float(rep.path_comparison["area_10k_ha_dp_by_horizon"].iloc[0])
-    fig, axes = plt.subplots(1, len(rates), figsize=(13, 5), sharey=False)
-    for ax, rate in zip(np.atleast_1d(axes), rates):
-        data = rep.carbon_paths[rep.carbon_paths["carbon_discount_rate"] == rate]
-        study = data[data["planting"] == "study_assumption"]
-        wide = study.pivot(index="year", columns="pool", values="discounted_sink_mt_co2")
-        wide.loc[wide.index.max() + 1] = wide.iloc[-1]  # close the last step at the horizon
-        order = [Pool.SOIL.value, Pool.BELOW_GROUND_BIOMASS.value, Pool.ABOVE_GROUND_BIOMASS.value]
-        ax.stackplot(wide.index, *[wide[p] for p in order], step="post", colors=[_POOL_COLOURS[p] for p in order],
-                     labels=[_POOL_LABELS[p] for p in order], alpha=0.9)
-        dp = data[data["planting"] == "dp_path"].groupby("year")["discounted_sink_mt_co2"].sum()
-        dp.loc[dp.index.max() + 1] = dp.iloc[-1]
-        ax.step(dp.index, dp.to_numpy(), where="post", color="black", lw=1.6,
-                label=f"all pools, dynamic program's path ({dp_area:.1f} x 10^4 ha planted over years)")
-        total = float(study["discounted_sink_mt_co2"].sum())
-        ax.set_title(f"r_c = {rate:.0%}: {total:.1f} Mt CO2 by {end_year:g} ({total / carbon.horizon_yr:.2f} Mt/yr)")
-        ax.set_xlabel(f"year (stand planted in {carbon.start_year})")
-        ax.set_ylabel("yearly sink (Mt CO2 / yr" + (", discounted to 2020)" if rate > 0 else ")"))
-        ax.set_xlim(carbon.start_year, end_year)
-        ax.set_ylim(0, 1.45 * max(float(wide.sum(axis=1).max()), float(dp.max())))  # room for the legend
-        ax.legend(fontsize=8, loc="upper left")
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Fig. 3  Yearly carbon sink by pool, {study_area:g} x 10^4 ha planted in {carbon.start_year} "
-                 f"(survival θ = {carbon.survival_rate:g})", fontsize=12)
-    fig.tight_layout()
-    path = out / "fig3_sequestration.png"
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    written.append(path)
-
-    # Fig. 4: supply curves
-    cep = load_cost_effectiveness_parameters()
-    gross = rep.power[rep.power["convention"] == AbatementConvention.GROSS.value]
-    line_styles = {"cut_thermal": ("#c0392b", "cutting thermal"), "solar_pv": ("#f39c12", "solar PV replacing thermal"),
-                   "onshore_wind": ("#2980b9", "onshore wind replacing thermal")}
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.8))
-    palette = ("#1b5e20", "#6a1b9a", "#00838f", "#ad1457")
-    for i, (rate, curve) in enumerate(rep.supply_curves.groupby("carbon_discount_rate")):
-        colour, label = palette[i % len(palette)], f"r_c = {rate:.0%}"
-        y = np.r_[curve["marginal_cost_yuan_per_t_co2"].to_numpy(), curve["marginal_cost_yuan_per_t_co2"].iloc[-1]]
-        axes[0].step(np.r_[0.0, curve["area_end_10k_ha"].to_numpy()], y, where="post", color=colour, lw=1.8, label=label)
-        axes[1].step(np.r_[0.0, curve["carbon_end_mt_co2"].to_numpy()], y, where="post", color=colour, lw=1.8, label=label)
-        cut = float(np.interp(own_area, curve["area_end_10k_ha"], curve["carbon_end_mt_co2"]))
-        axes[1].axvline(cut, color=colour, ls=":", lw=1)
-    axes[0].axvline(own_area, color="grey", ls=":", lw=1, label=f"desirable area {own_area:.1f}")
-    for ax in axes:
-        for row in gross.itertuples():
-            colour, label = line_styles.get(row.option, ("grey", row.option))
-            ax.axhline(row.abatement_cost_yuan_per_t_co2, color=colour, ls="--", lw=1.2,
-                       label=f"{label}: {row.abatement_cost_yuan_per_t_co2:.0f} yuan/t")
-        ax.axhline(cep.carbon_price_yuan_per_t_co2, color="black", ls="-.", lw=1.2,
-                   label=f"carbon price: {cep.carbon_price_yuan_per_t_co2:.0f} yuan/t")
-        ax.set_ylabel("marginal cost of carbon (yuan / t CO2, log scale)")
-        ax.set_yscale("log")
-        ticks = [50, 100, 200, 500, 1000, 2000, 5000, 10000]
-        ax.set_yticks(ticks, [f"{t:,}" for t in ticks])
-        ax.set_ylim(30, 12000)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8, loc="lower right")
-    axes[0].set_xlabel("cumulative afforested area (10^4 ha)")
-    axes[0].set_title("(a) Area - marginal cost curve")
-    axes[1].set_xlabel("cumulative carbon sink by 2060 (Mt CO2; discounted at r_c)")
-    axes[1].set_title("(b) Carbon supply curve (dotted: desirable area)")
-    fig.suptitle("Fig. 4  Marginal cost of afforestation carbon vs power-sector abatement costs and the carbon price",
-                 fontsize=12)
-    fig.tight_layout()
-    path = out / "fig4_supply_curves.png"
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    written.append(path)
-    return written
+    if rep.chain is None:
+        raise ReportError("the reproduction carries no chain result to draw")
+    return write_chain_figures(rep.chain, output_dir, study_area_10k_ha=study_area_10k_ha(rep.chain))
 
 
 def write_outputs(rep: Reproduction, output_dir: str | Path) -> list[Path]:

@@ -13,7 +13,6 @@ carbon :mod:`afforest.model.carbon`; supply curve and cost-effectiveness :mod:`a
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -438,15 +437,17 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
     )
 
 
-def supply_curve_stage(inputs: Inputs, landuse: LandUseResult, carbon: CarbonStage, bundle: InputBundle) -> SupplyCurveStage:
-    """The supply curve of the scenario's classes at each r_c, and the cost of supplying the plan's area."""
-    discounting = CostDiscounting.from_study(inputs.params.financial_discount_rate, bundle.cost_effectiveness)
+def supply_curve_stage(
+    classes: pd.DataFrame, financial_discount_rate: float, plan_area_10k_ha: float, carbon: CarbonStage, bundle: InputBundle
+) -> SupplyCurveStage:
+    """The supply curve of ``classes`` at each r_c of ``carbon``, and the cost of supplying the plan's area
+    (capped at the classes' total) from the cheapest classes."""
+    discounting = CostDiscounting.from_study(financial_discount_rate, bundle.cost_effectiveness)
     curves = {
-        r: supply_curve(inputs.classes, bundle.direct_costs, carbon.per_hectare_total_t_co2(r), discounting)
+        r: supply_curve(classes, bundle.direct_costs, carbon.per_hectare_total_t_co2(r), discounting)
         for r in carbon.carbon_discount_rates
     }
-    total = float(inputs.classes["area_10k_ha"].sum())
-    area = min(landuse.headline_afforested_area_10k_ha, total)
+    area = min(plan_area_10k_ha, float(classes["area_10k_ha"].sum()))
     summary = pd.DataFrame(
         [{"carbon_discount_rate": r, **cost_summary(fill_supply_curve(c, area))} for r, c in curves.items()]
     )
@@ -497,13 +498,6 @@ def welfare_terms(models: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def _resolve(scenario: Scenario, bundle: InputBundle) -> Inputs:
-    # resolve_inputs takes the bundle once the inputs stage reads through it; until then it reads the same files.
-    if "bundle" in inspect.signature(resolve_inputs).parameters:
-        return resolve_inputs(scenario, bundle=bundle)  # type: ignore[call-arg]
-    return resolve_inputs(scenario)
-
-
 def run_chain(
     scenario: Scenario | str = "baseline",
     *,
@@ -532,7 +526,7 @@ def run_chain(
     if bundle is None:
         bundle = load_bundle(scenario.inputs.afforestable_area_file)
     if inputs is None:
-        inputs = _resolve(scenario, bundle)
+        inputs = resolve_inputs(scenario, bundle)
     if models is None:
         models = build_models(inputs)
     esv = esv_stage(inputs)
@@ -552,7 +546,9 @@ def run_chain(
     result.carbon = carbon_stage(landuse, bundle, rates, scenario_rate)
     if until == "carbon":
         return result
-    result.supply = supply_curve_stage(inputs, landuse, result.carbon, bundle)
+    result.supply = supply_curve_stage(
+        inputs.classes, inputs.params.financial_discount_rate, landuse.headline_afforested_area_10k_ha, result.carbon, bundle
+    )
     if until == "supply_curve":
         return result
     result.cost_effectiveness = cost_effectiveness_stage(result.supply, bundle)
