@@ -8,7 +8,7 @@ STAMP := $(VENV)/.afforest-installed
 APT_PACKAGES := libamplsolver-dev cmake g++
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup lock system-packages pynumero bench bench-sweep bench-suitability bench-scale mutation clean
+.PHONY: run test setup lock system-packages pynumero bench bench-sweep bench-suitability bench-scale bench-startup mutation clean
 
 run: setup
 	$(VENV)/bin/afforest solve
@@ -51,6 +51,10 @@ bench: setup
 
 bench-sweep: setup
 	$(PY) bench/sweep.py
+
+# Start-up of the light commands (--help, scenarios, steady-state) against `python -c pass`, and the heavy modules each imports.
+bench-startup: setup
+	$(PY) bench/startup.py
 
 # Suitability overlay: cells/s and peak memory on synthetic 10^7- and 10^8-cell grids (about 2 GB under /tmp, deleted after).
 bench-suitability: setup
