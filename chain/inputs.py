@@ -10,6 +10,7 @@ classes model too large for this machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from afforest.chain.bundle import InputBundle, load_bundle
 from afforest.data import LandUseParameters, check_area_against_initial_area
 from afforest.errors import InputError
 from afforest.model.cells.limits import available_memory_bytes, memory_estimate_bytes
+from afforest.model.cells.problem import cell_problem
+from afforest.model.cells.table import load_cell_spreads, load_cells, synthetic_cells
 from afforest.model.esv import (
     EquivalentFactorInputs,
     esv_table,
@@ -25,11 +28,21 @@ from afforest.model.esv import (
     load_standard_equivalent_values,
 )
 from afforest.model.formulations import registered_input_transforms
-from afforest.model.problem import TimeGrid
+from afforest.model.problem import LandUseProblem, TimeGrid
 from afforest.model.merit_order import landuse_classes
 from afforest.scenarios import Scenario, load_scenario
 
-__all__ = ["Inputs", "resolve_inputs", "check_policy", "check_model_size", "carbon_pv_t_co2_per_ha", "MIN_PLANTING_CAP_10K_HA_PER_YR"]
+__all__ = [
+    "Inputs",
+    "resolve_inputs",
+    "check_policy",
+    "check_model_size",
+    "carbon_pv_t_co2_per_ha",
+    "MIN_PLANTING_CAP_10K_HA_PER_YR",
+    "synthetic_study_cells",
+    "load_study_cells",
+    "study_cell_problem",
+]
 
 
 MIN_PLANTING_CAP_10K_HA_PER_YR = 1e-3
@@ -175,3 +188,38 @@ def check_model_size(scenario: Scenario, n_classes: int, n_periods: int) -> int:
     )
 
 
+
+
+# ------------------------------------------------------------------------ cell-level inputs from the study's data
+def synthetic_study_cells(n_cells: int, *, seed: int = 0, bundle: InputBundle | None = None) -> pd.DataFrame:
+    """:func:`afforest.model.cells.synthetic_cells` over the study's tables (``bundle``, default
+    :func:`load_bundle`) and the spreads of ``data/cell_spreads.toml``."""
+    bundle = bundle or load_bundle()
+    return synthetic_cells(
+        n_cells,
+        seed=seed,
+        params=bundle.landuse_parameters,
+        area=bundle.afforestable_area,
+        esv=bundle.esv,
+        spreads=load_cell_spreads(),
+    )
+
+
+def load_study_cells(path: str | Path, params: LandUseParameters | None = None, *, bundle: InputBundle | None = None) -> pd.DataFrame:
+    """:func:`afforest.model.cells.load_cells` with the study's tau(0) for a table without costs (``params``,
+    default the bundle's)."""
+    return load_cells(path, params or (bundle or load_bundle()).landuse_parameters)
+
+
+def study_cell_problem(
+    cells: pd.DataFrame,
+    params: LandUseParameters | None = None,
+    grid: TimeGrid | None = None,
+    *,
+    carbon_price_yuan_per_t_co2: float = 0.0,
+    bundle: InputBundle | None = None,
+) -> LandUseProblem:
+    """:func:`afforest.model.cells.cell_problem` with the study's economics unless ``params`` are given."""
+    return cell_problem(
+        cells, params or (bundle or load_bundle()).landuse_parameters, grid, carbon_price_yuan_per_t_co2=carbon_price_yuan_per_t_co2
+    )

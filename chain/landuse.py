@@ -14,6 +14,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from afforest.chain.bundle import InputBundle
 from afforest.chain.certify import certify, nonoptimal_message, steady_state_targets, tail_restart
 from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import Check, LandUseResult
@@ -91,14 +92,19 @@ def update_models(models: Models, inputs: Inputs) -> None:
 
 
 def solve_landuse(
-    scenario: Scenario | str = "baseline", *, tee: bool = False, allow_nonoptimal: bool = False
+    scenario: Scenario | str = "baseline",
+    *,
+    tee: bool = False,
+    allow_nonoptimal: bool = False,
+    bundle: InputBundle | None = None,
 ) -> LandUseResult:
     """Analytic roots, the curves NLP (Ipopt) and the classes QP (HiGHS) for one scenario, certified.
 
     A solver that stops without an optimum raises :class:`SolverError` naming the scenario fields most likely
     responsible, unless ``allow_nonoptimal``: then the result is returned with ``status == "suspect"``.
+    ``bundle``: the validated inputs (default: read once per process, :func:`afforest.chain.bundle.load_bundle`).
     """
-    inputs = resolve_inputs(scenario)
+    inputs = resolve_inputs(scenario, bundle)
     return solve_models(inputs, build_models(inputs), tee=tee, allow_nonoptimal=allow_nonoptimal)
 
 

@@ -198,15 +198,15 @@ def _count_table_rows(file: Path) -> int | None:
 
 
 def _cmd_cells_solve(args: argparse.Namespace) -> int:
+    from afforest.chain.inputs import load_study_cells as load_cells
+    from afforest.chain.inputs import study_cell_problem as cell_problem
+    from afforest.chain.inputs import synthetic_study_cells as synthetic_cells
     from afforest.model.cells import (
         VERIFIED_RELATIVE_GAP,
         build_cells_model,
-        cell_problem,
         check_memory,
-        load_cells,
         max_horizon_yr,
         plan_from_model,
-        synthetic_cells,
     )
     from afforest.model.landuse import TimeGrid
     from afforest.solvers import solve

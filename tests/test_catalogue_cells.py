@@ -3,18 +3,23 @@ run out of memory or fail unclearly. One test per row; each names the option the
 
 from __future__ import annotations
 
+from typing import Any
+
 import time
 import tracemalloc
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-import afforest.model.cells as cells_module
+import afforest.model.cells.limits as cells_limits
 from afforest.cli import build_parser, main
+from afforest.chain.bundle import load_bundle
 from afforest.errors import InputError
 from afforest.model.cells import (
+    load_cell_spreads,
     check_memory,
     cell_problem,
     load_cells,
@@ -29,6 +34,14 @@ from afforest.solvers.highs_direct import (
     CertifiedPlanWarning,
     solve_cells_highs,
 )
+
+
+def study_cells(n_cells: int, **kwargs: Any) -> pd.DataFrame:
+    """``synthetic_cells`` over the study's tables (the process's bundle) and spreads; ``kwargs`` override."""
+    bundle = load_bundle()
+    data = {"params": bundle.landuse_parameters, "area": bundle.afforestable_area, "esv": bundle.esv,
+            "spreads": load_cell_spreads()}
+    return synthetic_cells(n_cells, **{**data, **kwargs})
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -55,7 +68,7 @@ def no_solving(monkeypatch):
     for module, name in [
         ("afforest.solvers.decomposition", "solve_cells_decomposition"),
         ("afforest.solvers.highs_direct", "solve_cells_highs"),
-        ("afforest.model.cells", "build_cells_model"),
+        ("afforest.model.cells.pyomo_model", "build_cells_model"),
     ]:
         monkeypatch.setattr(f"{module}.{name}", forbidden)
 
@@ -76,7 +89,7 @@ def test_f2_synthetic_negative(capsys, no_solving):
     err = _refused(capsys, "cells", "solve", "--synthetic", "-1")
     assert "'--synthetic', value -1: must be a positive whole number" in err
     with pytest.raises(InputError, match="positive whole number"):
-        synthetic_cells(-1)
+        study_cells(-1)
 
 
 @pytest.mark.catalogue("F4")
@@ -120,20 +133,20 @@ def test_f3_memory_estimates_and_their_advice(capsys, tmp_path, monkeypatch, no_
     assert 3_224 * mb < memory_estimate_bytes(10_000, 40, "pyomo") < 1.2 * 3_224 * mb
     assert memory_estimate_bytes(100_000, 40, "decomposition") < 600 * mb
     # with 8 GB free: 10^6 cells fit the decomposition but not HiGHS, and the error says so
-    monkeypatch.setattr(cells_module, "available_memory_bytes", lambda: 8 * 10**9)
+    monkeypatch.setattr(cells_limits, "available_memory_bytes", lambda: 8 * 10**9)
     err = _refused(capsys, "cells", "solve", "--synthetic", "1000000", "--method", "highs")
     assert "'--synthetic', value 1000000" in err and "by highs need about 49 GB" in err
     assert "8 GB is available" in err and "or use --method decomposition (about 2.93 GB)" in err
     # a cells file is counted (not loaded) and named
     path = tmp_path / "cells.csv"
-    synthetic_cells(40, seed=1).to_csv(path, index=False)
+    study_cells(40, seed=1).to_csv(path, index=False)
     room = memory_estimate_bytes(40, 40, "decomposition") - 1
-    monkeypatch.setattr(cells_module, "available_memory_bytes", lambda: room)
+    monkeypatch.setattr(cells_limits, "available_memory_bytes", lambda: room)
     err = _refused(capsys, "cells", "solve", "--cells", str(path))
     assert f"{path}, field '--cells', value '40 rows'" in err and "40 cells x 40 periods" in err
     # the generator bounds its own arrays, and so does every solution path
     with pytest.raises(InputError, match="n_cells"):
-        synthetic_cells(10**7)
+        study_cells(10**7)
     with pytest.raises(InputError, match="memory"):
         check_memory(40, 40, "pyomo")
     # the benchmark checks each size before starting a run
@@ -166,7 +179,7 @@ def test_f6_years_beyond_any_effect_is_refused_without_warnings(capsys, no_solvi
         err = _refused(capsys, "cells", "solve", "--synthetic", "100", "--years", "100000")
         assert "'--years', value 100000: must be at most 737" in err and "1e-16" in err
         with pytest.raises(InputError, match="horizon_yr.*at most 737"):
-            cell_problem(synthetic_cells(32), study_params, TimeGrid(horizon_yr=100_000.0))
+            cell_problem(study_cells(32), study_params, TimeGrid(horizon_yr=100_000.0))
 
 
 @pytest.mark.catalogue("F6")
@@ -176,10 +189,10 @@ def test_f6_the_longest_allowed_horizon_solves(study_params, capsys):
     """At the limit, the discount weights are still normal doubles: exact and certified, no warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        problem = cell_problem(synthetic_cells(32), study_params, TimeGrid(horizon_yr=737.0))
+        problem = cell_problem(study_cells(32), study_params, TimeGrid(horizon_yr=737.0))
         plan = solve_cells_decomposition(problem)
     assert plan.certificate.verified
-    short = solve_cells_decomposition(cell_problem(synthetic_cells(32), study_params, TimeGrid(40.0)))
+    short = solve_cells_decomposition(cell_problem(study_cells(32), study_params, TimeGrid(40.0)))
     assert plan.planted_area_10k_ha.sum() == pytest.approx(short.planted_area_10k_ha.sum(), rel=1e-9)
     # HiGHS's plan for years whose weight is below the certificate's tolerance is not determined: said so
     assert max_horizon_yr(study_params.financial_discount_rate, 1.0, 1e-6) == 277.0
@@ -232,7 +245,7 @@ def test_f10_random_bytes_as_cells_file(capsys, tmp_path, no_solving):
 def test_f11_bad_cell_values_print_as_plain_numbers(capsys, tmp_path, no_solving):
     bad_values = [("area_10k_ha", -1.0, "value -1.0"), ("esv_yuan_per_ha_yr", np.nan, "value nan")]
     for column, bad, shown in bad_values:
-        cells = synthetic_cells(40, seed=1)
+        cells = study_cells(40, seed=1)
         cells.loc[3, column] = bad
         path = tmp_path / f"cells_{column}.csv"
         cells.to_csv(path, index=False)
@@ -266,7 +279,7 @@ def test_f12_highs_solves_the_200_cell_instance(capsys):
 def test_f12_fast_path_reaches_a_certified_optimum(study_params, n_cells, seed):
     """HiGHS's default options ended with 'Solve error' (200/0, 100/1), 'Unknown' after HiPO made no
     progress (1000/1, gap 5e-4), or a gap of 2.5e-5 once the objective alone was scaled (32/0)."""
-    problem = cell_problem(synthetic_cells(n_cells, seed=seed), study_params, TimeGrid(horizon_yr=40.0))
+    problem = cell_problem(study_cells(n_cells, seed=seed), study_params, TimeGrid(horizon_yr=40.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error", CertifiedPlanWarning)
         plan = solve_cells_highs(problem)
@@ -283,7 +296,7 @@ def test_f12_fast_path_reaches_a_certified_optimum(study_params, n_cells, seed):
 def test_f12_a_certified_plan_is_kept_with_highs_status_verbatim(study_params):
     """With HiGHS's default tolerances on the unscaled objective, 200 cells (seed 0) end in 'Solve error'
     although HiPO converged: the plan passes the duality certificate, so it is kept with a warning."""
-    problem = cell_problem(synthetic_cells(200, seed=0), study_params, TimeGrid(horizon_yr=40.0))
+    problem = cell_problem(study_cells(200, seed=0), study_params, TimeGrid(horizon_yr=40.0))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         plan = solve_cells_highs(problem, dict(DEFAULT_QP_OPTIONS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import io
 import json
 import math
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from afforest.cli import main
 from afforest.data import LandUseParameters
+from afforest.chain.bundle import load_bundle
 from afforest.errors import InputError
 from afforest.model.cells import (
     CELL_COLUMNS,
@@ -41,6 +44,14 @@ from afforest.model.merit_order import landuse_classes
 from afforest.solvers import solve
 from afforest.solvers.decomposition import solve_cells_decomposition
 from afforest.solvers.highs_direct import build_cell_qp, solve_cells_highs
+
+
+def study_cells(n_cells: int, **kwargs: Any) -> pd.DataFrame:
+    """``synthetic_cells`` over the study's tables (the process's bundle) and spreads; ``kwargs`` override."""
+    bundle = load_bundle()
+    data = {"params": bundle.landuse_parameters, "area": bundle.afforestable_area, "esv": bundle.esv,
+            "spreads": load_cell_spreads()}
+    return synthetic_cells(n_cells, **{**data, **kwargs})
 
 pytestmark = pytest.mark.component
 
@@ -73,7 +84,7 @@ def _rates(plan) -> np.ndarray:
 @pytest.mark.parametrize("discounting", ["integrated", "sampled"])
 def test_discount_weights_match_the_pyomo_skeleton(study_params, discounting):
     grid = TimeGrid(horizon_yr=12.0, step_yr=2.0, discounting=discounting)
-    m = build_cells_model(synthetic_cells(32), study_params, grid)
+    m = build_cells_model(study_cells(32), study_params, grid)
     w = discount_weights(study_params.financial_discount_rate, grid)
     assert np.allclose([pyo.value(m.flow_discount_yr[k]) for k in m.periods], w.flow_yr, rtol=1e-14, atol=0)
     assert np.allclose([pyo.value(m.cost_discount[k]) for k in m.periods], w.cost, rtol=1e-14, atol=0)
@@ -144,7 +155,7 @@ def test_cell_summary_carbon_by_hand(linear_params):
 @pytest.mark.parametrize("discounting", ["integrated", "sampled"])
 def test_fast_path_pyomo_path_and_decomposition_agree(study_params, discounting):
     grid = TimeGrid(horizon_yr=15.0, step_yr=1.0, discounting=discounting)
-    problem = cell_problem(synthetic_cells(150, seed=3), study_params, grid)
+    problem = cell_problem(study_cells(150, seed=3), study_params, grid)
     model = build_cells_model(problem)
     result = solve(model, "highs")
     pyomo_plan = plan_from_model(model, result.label)
@@ -168,7 +179,7 @@ def test_fast_path_pyomo_path_and_decomposition_agree(study_params, discounting)
 
 def test_carbon_price_enters_every_path_alike(study_params):
     problem = cell_problem(
-        synthetic_cells(60, seed=5), study_params, SHORT, carbon_price_yuan_per_t_co2=100.0
+        study_cells(60, seed=5), study_params, SHORT, carbon_price_yuan_per_t_co2=100.0
     )
     baseline = solve_cells_decomposition(cell_problem(problem.cells, study_params, SHORT))
     exact = solve_cells_decomposition(problem)
@@ -188,7 +199,7 @@ def test_exact_aggregation_cells_equal_the_classes_model(study_area, study_esv, 
     classes = landuse_classes(study_area, study_esv, study_params)
     classes_model = build_classes_model(classes, study_params, grid)
     classes_result = solve(classes_model, "highs")
-    cells = synthetic_cells(96, spreads=CellSpreads.none(365.0), params=study_params)
+    cells = study_cells(96, spreads=CellSpreads.none(365.0), params=study_params)
     assert cells.groupby(["land_type", "province"])["esv_yuan_per_ha_yr"].nunique().max() == 1
     problem = cell_problem(cells, study_params, grid)
     exact = solve_cells_decomposition(problem)
@@ -207,7 +218,7 @@ def test_exact_aggregation_cells_equal_the_classes_model(study_area, study_esv, 
 
 # ------------------------------------------------------------------------------- certificates
 def test_a_suboptimal_plan_is_caught(study_params):
-    problem = cell_problem(synthetic_cells(80, seed=2), study_params, SHORT)
+    problem = cell_problem(study_cells(80, seed=2), study_params, SHORT)
     best = solve_cells_decomposition(problem)
     late = np.roll(best.planted_area_10k_ha, 1, axis=1)  # everything one period later
     certificate = certify(problem, late)
@@ -271,7 +282,7 @@ def test_decomposition_is_certified_and_beats_any_feasible_plan(instance):
 
 # ------------------------------------------------------------------------------- generator and tables
 def test_synthetic_cells_tile_table2_and_spread_around_the_class_values(study_area, study_esv, study_params):
-    cells = synthetic_cells(20_000, seed=11, params=study_params)
+    cells = study_cells(20_000, seed=11, params=study_params)
     assert cells["cell_id"].is_unique and len(cells) == 20_000
     totals = cells.groupby(["land_type", "province"])["area_10k_ha"].sum()
     table2 = study_area[study_area["area_10k_ha"] > 0].set_index(["land_type", "province"])["area_10k_ha"]
@@ -302,16 +313,16 @@ def test_synthetic_cells_tile_table2_and_spread_around_the_class_values(study_ar
     assert abs(np.corrcoef(np.log(site), np.log(forest))[0, 1]) < 5 / math.sqrt(
         len(site)
     )  # independent draws
-    assert synthetic_cells(500, seed=4).equals(synthetic_cells(500, seed=4))
-    assert not synthetic_cells(500, seed=4).equals(synthetic_cells(500, seed=5))
+    assert study_cells(500, seed=4).equals(study_cells(500, seed=4))
+    assert not study_cells(500, seed=4).equals(study_cells(500, seed=5))
     with pytest.raises(InputError, match="one cell per class"):
-        synthetic_cells(31)
+        study_cells(31)
     with pytest.raises(InputError, match="n_cells"):
-        synthetic_cells(0)
+        study_cells(0)
 
 
 def test_tidy_outputs_round_trip(tmp_path: Path, study_params):
-    problem = cell_problem(synthetic_cells(64, seed=1), study_params, SHORT)
+    problem = cell_problem(study_cells(64, seed=1), study_params, SHORT)
     plan = solve_cells_decomposition(problem)
     for frame in (plan.cell_planting(), plan.planting_path(), plan.cell_summary(), plan.allocation()):
         frame.to_parquet(tmp_path / "x.parquet")
@@ -333,7 +344,7 @@ def test_tidy_outputs_round_trip(tmp_path: Path, study_params):
 
 def test_share_formulation_arrays(study_params):
     """Column c T + j holds sigma_cj: 1 in cell row c and a_c / dt in period row N + j."""
-    problem = cell_problem(synthetic_cells(40, seed=1), study_params, TimeGrid(horizon_yr=6.0, step_yr=2.0))
+    problem = cell_problem(study_cells(40, seed=1), study_params, TimeGrid(horizon_yr=6.0, step_yr=2.0))
     qp = build_cell_qp(problem)
     n, t = 40, 3
     assert (qp.n_cols, qp.n_rows, qp.n_nonzeros) == (n * t + t, n + t, 2 * n * t + t)
@@ -367,7 +378,7 @@ def _write(tmp_path: Path, cells: pd.DataFrame) -> Path:
     ],
 )
 def test_bad_cells_name_file_line_field_and_value(tmp_path, study_params, column, value, message):
-    cells = synthetic_cells(40, seed=1)
+    cells = study_cells(40, seed=1)
     cells[column] = cells[column].astype(object)
     cells.loc[3, column] = value
     with pytest.raises(InputError, match=message) as caught:
@@ -377,13 +388,15 @@ def test_bad_cells_name_file_line_field_and_value(tmp_path, study_params, column
 
 
 def test_other_bad_input(tmp_path, study_params):
-    cells = synthetic_cells(40, seed=1)
+    cells = study_cells(40, seed=1)
     with pytest.raises(InputError, match="lacks columns"):
         validate_cells(cells.drop(columns=["esv_yuan_per_ha_yr"]))
     with pytest.raises(InputError, match="no rows"):
         validate_cells(cells.iloc[0:0])
     with pytest.raises(InputError, match="file not found"):
         load_cells(tmp_path / "missing.csv")
+    with pytest.raises(InputError, match="no planting cost"):  # tau(0) comes from params, never from a file read here
+        validate_cells(cells[list(CELL_COLUMNS)])
     filled = validate_cells(cells[list(CELL_COLUMNS)], study_params)
     assert (filled["planting_cost_yuan_per_ha"] == study_params.planting_cost_intercept_yuan_per_ha).all()
     assert filled["carbon_t_co2_per_ha"].isna().all()
@@ -399,7 +412,7 @@ def test_other_bad_input(tmp_path, study_params):
 
 def test_negative_seed_and_failed_benchmarks_are_reported_plainly(capsys):
     with pytest.raises(InputError, match="seed"):
-        synthetic_cells(40, seed=-1)
+        study_cells(40, seed=-1)
     assert main(["cells", "solve", "--synthetic", "40", "--seed", "-1"]) == 2
     assert "'--seed', value -1: must be a whole number >= 0" in capsys.readouterr().err
     from afforest.chain.benchmark import summarise
@@ -450,10 +463,10 @@ def test_bench_scale_cli_prints_the_table(tmp_path, capsys):
 
 
 @pytest.mark.integration
-def test_cells_solve_cli_writes_a_certified_plan(tmp_path, capsys):
-    cells = synthetic_cells(64, seed=9)
+def test_cells_solve_cli_writes_a_certified_plan(tmp_path, capsys, study_params):
+    cells = study_cells(64, seed=9)
     cells.to_csv(tmp_path / "cells.csv", index=False)
-    exact = solve_cells_decomposition(cell_problem(cells, grid=TimeGrid(horizon_yr=6.0, step_yr=1.0)))
+    exact = solve_cells_decomposition(cell_problem(cells, study_params, TimeGrid(horizon_yr=6.0, step_yr=1.0)))
     for method in ("decomposition", "highs", "pyomo"):
         code = main(
             [

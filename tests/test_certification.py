@@ -8,6 +8,7 @@ milestones of a hand-made path.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -19,6 +20,7 @@ import afforest.chain.certify as certify_module
 import afforest.chain.inputs as inputs_module
 import afforest.chain.landuse as run
 import afforest.chain.results as results_module
+from afforest.chain.bundle import load_bundle
 from afforest.cli import main
 from afforest.data import LandUseParameters, load_afforestable_area, load_esv, load_landuse_parameters
 from afforest.model.carbon import load_carbon_parameters
@@ -57,10 +59,9 @@ def _linear_area_table() -> pd.DataFrame:
 
 @pytest.fixture
 def linear_study(monkeypatch):
-    """The CLI's data loaders return the linear problem (A0 and the table agree: 100 x 10^4 ha)."""
-    table = _linear_area_table()
-    monkeypatch.setattr(inputs_module, "load_landuse_parameters", lambda *a, **k: LINEAR)
-    monkeypatch.setattr(inputs_module, "load_afforestable_area", lambda *a, **k: table.copy())
+    """The chain's inputs bundle holds the linear problem (A0 and the table agree: 100 x 10^4 ha)."""
+    linear = dataclasses.replace(load_bundle(), landuse_parameters=LINEAR, afforestable_area=_linear_area_table())
+    monkeypatch.setattr(inputs_module, "load_bundle", lambda *a, **k: linear)
 
 
 def _discrete_saddle_ratio(g_slope: float, rate: float, tau1: float, step: float) -> float:

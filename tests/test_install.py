@@ -16,7 +16,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 import afforest.solvers as solvers
-from afforest.model.landuse import TimeGrid, build_classes_model, long_run_afforested_area
+from afforest.model.landuse import TimeGrid, build_classes_model
+from afforest.model.landuse import afforested_area_by_horizon as long_run_afforested_area
 
 ROOT = Path(__file__).resolve().parents[1]
 

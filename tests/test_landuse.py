@@ -15,7 +15,7 @@ from afforest.model.landuse import (
     build_classes_model,
     build_curves_model,
     class_allocation,
-    long_run_afforested_area,
+    afforested_area_by_horizon,
     planting_path,
     remove_welfare_term,
 )
@@ -32,7 +32,7 @@ PUBLISHED = load_quantities(data_path("published_results.toml"))
 def _curves_area(params, grid: TimeGrid, solver: str = "auto") -> float:
     m = build_curves_model(params, grid)
     solve(m, solver)
-    return long_run_afforested_area(m)
+    return afforested_area_by_horizon(m)
 
 
 # --- exact small cases ------------------------------------------------------------------------------
@@ -122,8 +122,8 @@ def test_planting_cost_slope_sets_speed_not_destination(study_params):
     fast = build_curves_model(study_params.replace(planting_cost_slope_yuan_per_ha_per_10k_ha_yr=1000.0), grid)
     solve(slow), solve(fast)
     expected = analytic_area(study_params)[0]
-    assert long_run_afforested_area(slow) == pytest.approx(expected, rel=1e-3)
-    assert long_run_afforested_area(fast) == pytest.approx(expected, rel=1e-3)
+    assert afforested_area_by_horizon(slow) == pytest.approx(expected, rel=1e-3)
+    assert afforested_area_by_horizon(fast) == pytest.approx(expected, rel=1e-3)
     assert planting_path(fast)["planting_rate_10k_ha_per_yr"].iloc[0] > 2 * planting_path(slow)["planting_rate_10k_ha_per_yr"].iloc[0]
 
 
@@ -132,7 +132,7 @@ def test_mutable_discount_rate_resolves_to_the_new_root(study_params):
     solve(m)
     m.discount_rate = 0.03
     solve(m)
-    assert long_run_afforested_area(m) == pytest.approx(analytic_area(study_params, 0.03)[0], rel=1e-3)
+    assert afforested_area_by_horizon(m) == pytest.approx(analytic_area(study_params, 0.03)[0], rel=1e-3)
 
 
 def test_merit_order_fill_reproduces_province_shares(study_classes):
@@ -153,7 +153,7 @@ def test_classes_model_converts_exactly_the_classes_that_pay(study_classes, stud
     assert result.solver == "highs" and result.problem_class == "QP"
     hurdle = study_params.financial_discount_rate * study_params.planting_cost_intercept_yuan_per_ha
     pays = study_classes[study_classes["afforested_esv_yuan_per_ha_yr"] - study_classes["esv_yuan_per_ha_yr"] > hurdle]
-    assert long_run_afforested_area(m) == pytest.approx(pays["area_10k_ha"].sum(), abs=1e-4)
+    assert afforested_area_by_horizon(m) == pytest.approx(pays["area_10k_ha"].sum(), abs=1e-4)
     got = class_allocation(m, threshold_10k_ha=1e-4)
     assert set(zip(got["land_type"], got["province"])) == set(zip(pays["land_type"], pays["province"]))
 
@@ -174,7 +174,7 @@ def test_finer_classes_let_the_cut_fall_inside_a_class(study_area, study_esv, st
     for classes in (coarse, fine):
         m = build_classes_model(classes, free, grid)
         solve(m)
-        areas.append(long_run_afforested_area(m))
+        areas.append(afforested_area_by_horizon(m))
         pays = classes[classes["afforested_esv_yuan_per_ha_yr"] > classes["esv_yuan_per_ha_yr"]]
         assert areas[-1] == pytest.approx(pays["area_10k_ha"].sum(), abs=1e-4)
     assert areas[1] > areas[0] + 1.0
@@ -190,7 +190,7 @@ def test_annual_planting_cap_slows_the_path_not_the_destination(study_params):
     solve(m)
     path = planting_path(m)
     assert path["planting_rate_10k_ha_per_yr"].max() <= cap + 1e-6
-    assert long_run_afforested_area(m) == pytest.approx(analytic_area(study_params)[0], rel=1e-3)
+    assert afforested_area_by_horizon(m) == pytest.approx(analytic_area(study_params)[0], rel=1e-3)
     uncapped = build_curves_model(study_params, grid)
     solve(uncapped)
     assert pyo.value(m.welfare) < pyo.value(uncapped.welfare)
@@ -228,10 +228,10 @@ def test_planting_subsidy_term_equals_a_lower_tau0(study_params):
     assert list(m.welfare_terms)[-1] == "planting_subsidy_pv"
     solve(m)
     expected = analytic_area(study_params, planting_cost_intercept_yuan_per_ha=study_params.planting_cost_intercept_yuan_per_ha - subsidy)[0]
-    assert long_run_afforested_area(m) == pytest.approx(expected, rel=1e-3)
+    assert afforested_area_by_horizon(m) == pytest.approx(expected, rel=1e-3)
     remove_welfare_term(m, "planting_subsidy_pv")
     solve(m)
-    assert long_run_afforested_area(m) == pytest.approx(analytic_area(study_params)[0], rel=1e-3)
+    assert afforested_area_by_horizon(m) == pytest.approx(analytic_area(study_params)[0], rel=1e-3)
 
 
 def test_bad_grid_and_classes(study_params):

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import time
 import tracemalloc
 
+import pandas as pd
 import pytest
 
 import afforest.solvers.highs_direct as highs_direct
+from afforest.chain.bundle import load_bundle
 from afforest.errors import InputError, SolverError
-from afforest.model.cells import cell_problem, synthetic_cells
+from afforest.model.cells import cell_problem, load_cell_spreads, synthetic_cells
 from afforest.model.landuse import TimeGrid
 from afforest.chain.inputs import resolve_inputs
 from afforest.scenarios import load_scenario
 from afforest.solvers import HipoCheck
+
+
+def study_cells(n_cells: int, **kwargs: Any) -> pd.DataFrame:
+    """``synthetic_cells`` over the study's tables (the process's bundle) and spreads; ``kwargs`` override."""
+    bundle = load_bundle()
+    data = {"params": bundle.landuse_parameters, "area": bundle.afforestable_area, "esv": bundle.esv,
+            "spreads": load_cell_spreads()}
+    return synthetic_cells(n_cells, **{**data, **kwargs})
 
 pytestmark = pytest.mark.unit
 
@@ -57,7 +69,7 @@ def test_a_modest_split_is_accepted(tmp_path):
 def test_the_fast_cell_path_says_why_hipo_cannot_run(monkeypatch, study_params):
     reason = "HiGHS rejects solver = 'hipo' with highspy 1.16.0 and highspy-extras 1.15.1"
     monkeypatch.setattr(highs_direct, "hipo_check", lambda: HipoCheck(False, "1.16.0", "1.15.1", reason))
-    problem = cell_problem(synthetic_cells(64, params=study_params), study_params, TimeGrid(horizon_yr=10.0))
+    problem = cell_problem(study_cells(64, params=study_params), study_params, TimeGrid(horizon_yr=10.0))
     qp = highs_direct.build_cell_qp(problem)
     with pytest.raises(SolverError, match=r"1\.16\.0 and highspy-extras 1\.15\.1.*4000 free variables"):
         highs_direct.load_cell_qp(qp)
