@@ -344,3 +344,50 @@ def test_light_commands_import_no_solver_raster_or_plotting_stack(argv: tuple[st
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["code"] == 0, run.stderr
     assert report["loaded"] == [], f"afforest {' '.join(argv)} imported {report['loaded']}"
+
+
+# ----------------------------------------------------------------------------------- plots and palette
+
+PLOTTING_PACKAGE = "afforest.plots"
+PALETTE_MODULE = "afforest.plots.palette"
+
+
+def _imports_of(path: Path) -> set[str]:
+    """Top-level names of every module a file imports (anywhere in it)."""
+    found: set[str] = set()
+    for node in ast.walk(_parse(path)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.unit
+def test_only_the_plots_package_imports_matplotlib():
+    outside = sorted(
+        str(path.relative_to(ROOT))
+        for name, path in package_modules().items()
+        if not (name == PLOTTING_PACKAGE or name.startswith(PLOTTING_PACKAGE + ".")) and "matplotlib" in _imports_of(path)
+    )
+    assert not outside, f"modules outside plots/ that import matplotlib (move the drawing to plots/): {outside}"
+
+
+@pytest.mark.unit
+def test_the_palette_colours_are_written_only_in_the_palette():
+    """One palette: a land type's colour written anywhere else could drift from the map or Fig. 2."""
+    palette_path = package_modules()[PALETTE_MODULE]
+    colours = {
+        node.value.lower()
+        for node in ast.walk(_parse(palette_path))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("#")
+    }
+    assert colours, "the palette defines no colour"
+    copies = sorted(
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}"
+        for path in package_modules().values()
+        if path != palette_path
+        for node in ast.walk(_parse(path))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in colours
+    )
+    assert not copies, "palette colours written outside plots/palette.py (import them instead):\n" + "\n".join(copies)

@@ -479,3 +479,44 @@ def test_ground_cell_areas_flow_through_the_overlay(tmp_path):
     # Each chunk interpolates the factor on its own lattice: chunks and whole grid agree to ~1e-7.
     assert result.coverage["province_area_10k_ha"].iloc[0] == pytest.approx(expected, rel=1e-6)
     assert expected == pytest.approx(20 * 24 * KM2_IN_10K_HA / 1.025, rel=1e-3)
+
+
+# ------------------------------------------------------------------------------------------------ map
+
+
+def test_the_map_draws_each_land_type_in_the_palettes_colour(tmp_path):
+    """The map and Fig. 2 share plots/palette.py: bare soil on the map is the palette's bare soil, and a land
+    type's colour does not depend on which types a region has (it is looked up by name, not by position)."""
+    import matplotlib.image
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    from afforest.plots.palette import EXCLUDED_COLOUR, land_type_colour
+    from afforest.plots.suitability_map import plot_suitability_map
+
+    bare, shrub = AFFORESTABLE_LAND_TYPES.index("bare_soil") + 1, AFFORESTABLE_LAND_TYPES.index("shrubland") + 1
+    preview = np.zeros((40, 40), dtype=np.int32)  # excluded, a large block of bare soil, a small one of shrubland
+    preview[:30] = bare
+    preview[30:36, :10] = shrub
+    preview[36:, 35:] = suit.MASK_NODATA
+    area = pd.DataFrame(
+        [(lt, "Gansu", 1.0) for lt in AFFORESTABLE_LAND_TYPES], columns=["land_type", "province", "area_10k_ha"]
+    )
+    result = suit.SuitabilityResult(
+        area=area, totals=pd.DataFrame(), land_types=pd.DataFrame(), exclusions=pd.DataFrame(),
+        coverage=pd.DataFrame({"province": ["Gansu"]}),
+        grid=suit.Grid(CRS.from_user_input(UTM43N), Affine(1000.0, 0, 500_000.0, 0, -1000.0, 4_500_000.0), 40, 40),
+        sources={}, chunk_size=40, slope_derived=True, preview=preview, preview_provinces=np.zeros_like(preview),
+    )
+    png = plot_suitability_map(result, tmp_path / "map.png")
+    pixels = np.round(matplotlib.image.imread(png)[..., :3] * 255).astype(int).reshape(-1, 3)
+
+    def share(colour: str) -> float:
+        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+        return float(np.mean(np.abs(pixels - rgb).max(axis=1) <= 2))
+
+    bare_share, shrub_share = share(land_type_colour("bare_soil")), share(land_type_colour("shrubland"))
+    assert bare_share > 0.2, "the large block is not drawn in the palette's bare-soil colour"
+    assert 0 < shrub_share < bare_share / 5, "the small block is not drawn in the palette's shrubland colour"
+    assert share(EXCLUDED_COLOUR) > 0.01
+    assert share(land_type_colour("sloping_paddy")) < 0.01  # a type with no cell on the map (legend patch only)
