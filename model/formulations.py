@@ -125,8 +125,11 @@ def register_switch(switch: Switch) -> Switch:
     scenario schema's ``[policy]`` section. Names must be new, for the switch and for each field."""
     if not isinstance(switch, Switch):
         raise InputError("must be an instance of afforest.model.formulations.Switch", field="switch", value=type(switch).__name__)
-    if switch.name in _SWITCHES or not switch.name.isidentifier():
-        raise InputError("switch names must be new Python identifiers", field="switch.name", value=switch.name)
+    if switch.name in _SWITCHES:
+        raise InputError("a switch of this name exists in the registry", field="switch.name", value=switch.name)
+    if not switch.name.isidentifier():
+        raise InputError("a switch's name must be a Python identifier (it names its Block)", field="switch.name",
+                         value=switch.name)
     unknown = set(switch.representations) - set(REPRESENTATIONS)
     if unknown or not switch.representations:
         raise InputError(f"representations must be among {REPRESENTATIONS}", field=f"{switch.name}.representations",
