@@ -248,7 +248,7 @@ def private_uses(path: Path, modules: dict[str, Path]) -> list[PrivateUse]:
                 target = resolve(first) if isinstance(first, (ast.Name, ast.Attribute)) else None
                 if target and not target[1] and _is_private(args[1].value) and target[0] != own:
                     found.append(PrivateUse(path, node.lineno, f"{name}({target[0]}, {args[1].value!r})"))
-    return sorted(set(found), key=lambda use: use.line)
+    return sorted(set(found), key=lambda use: (use.line, use.what))
 
 
 # ---------------------------------------------------------------------------------------------- tests
