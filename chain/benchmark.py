@@ -37,7 +37,7 @@ import pandas as pd
 
 from afforest.errors import InputError
 
-__all__ = ["PATHS", "run_path", "benchmark", "summarise", "format_table", "plot_scaling", "machine_description"]
+__all__ = ["PATHS", "run_path", "benchmark", "summarise", "format_table", "machine_description"]
 
 PATHS: tuple[str, ...] = ("pyomo", "fast", "floor", "decomposition")
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -398,30 +398,6 @@ def format_table(table: pd.DataFrame) -> str:
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
     shown["verified"] = shown["verified"].map(lambda v: "" if pd.isna(v) else ("yes" if v else "NO"))
     return shown.to_string(index=False)
-
-
-def plot_scaling(table: pd.DataFrame, path: str) -> None:
-    """Log-log figure of total time and peak memory against the number of cells, one line per path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax_time, ax_memory) = plt.subplots(1, 2, figsize=(10, 4))
-    for name in PATHS:
-        rows = table[(table["path"] == name) & table["total_s"].notna()]
-        if rows.empty:
-            continue
-        ax_time.loglog(rows["n_cells"], rows["total_s"], marker="o", label=name)
-        ax_memory.loglog(rows["n_cells"], rows["peak_rss_mb"], marker="o", label=name)
-    ax_time.set(xlabel="cells (40 one-year periods)", ylabel="build + load + solve, s (median)", title="time")
-    ax_memory.set(xlabel="cells (40 one-year periods)", ylabel="peak RSS of the process, MB", title="memory")
-    for ax in (ax_time, ax_memory):
-        ax.grid(True, which="both", alpha=0.3)
-    ax_time.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _worker(argv: Sequence[str]) -> int:

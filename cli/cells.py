@@ -167,7 +167,8 @@ def _cmd_bench_scale(args: argparse.Namespace) -> int:
 
 
 def _report(table: Any, args: argparse.Namespace, log: Any) -> int:
-    from afforest.chain.benchmark import format_table, plot_scaling
+    from afforest.chain.benchmark import format_table
+    from afforest.plots.benchmark_scaling import plot_scaling
 
     if args.plot:
         plot_scaling(table, args.plot)

@@ -42,6 +42,9 @@ from afforest.errors import SolverError
 
 __all__ = [
     "DerivedParamsModel",
+    "ipopt_executable_version",
+    "cyipopt_version",
+    "reset_hipo_fallback_warning",
     "SolverStatus",
     "SolveResult",
     "ProblemClass",
@@ -178,7 +181,8 @@ def _classify(model: pyo.Block) -> ProblemClass:
 
 
 @cache
-def _ipopt_executable_version() -> str | None:
+def ipopt_executable_version() -> str | None:
+    """Version of the ``ipopt`` executable on PATH, or None if there is none."""
     if shutil.which("ipopt") is None:
         return None
     solver = ContribSolverFactory("ipopt")
@@ -188,7 +192,8 @@ def _ipopt_executable_version() -> str | None:
 
 
 @cache
-def _cyipopt_version() -> str | None:
+def cyipopt_version() -> str | None:
+    """Version of cyipopt with Pyomo's ASL interface usable, or None."""
     if importlib.util.find_spec("cyipopt") is None:
         return None
     try:
@@ -292,6 +297,11 @@ def hipo_check() -> HipoCheck:
     return HipoCheck(True, core, extras, "")
 
 
+def reset_hipo_fallback_warning() -> None:
+    """Forget that the HiPO fallback warning was given (it is given once per process), e.g. in a test."""
+    _HIPO_WARNED.clear()
+
+
 class SolverFallbackWarning(UserWarning):
     """A preferred solver could not run and another one is used instead."""
 
@@ -327,8 +337,8 @@ def available_solvers() -> dict[str, str | None]:
     """
     hipo = hipo_check()
     return {
-        "ipopt-executable": _ipopt_executable_version(),
-        "cyipopt": _cyipopt_version(),
+        "ipopt-executable": ipopt_executable_version(),
+        "cyipopt": cyipopt_version(),
         "highspy": _highs_version(),
         "highspy-extras (HiPO)": hipo.extras_version if hipo.usable else None,
         "qp-algorithm": qp_algorithm() if _highs_version() is not None else None,
@@ -419,7 +429,7 @@ def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: Probl
 def _run_ipopt(model: pyo.Block, options: dict[str, Any], tee: bool, interface: str) -> tuple[str, SolverStatus, str]:
     options = {**IPOPT_DEFAULT_OPTIONS, **options}
     if interface == "ipopt-executable":
-        version = _ipopt_executable_version()
+        version = ipopt_executable_version()
         solver = ContribSolverFactory("ipopt")
         results = solver.solve(
             model, tee=tee, solver_options=options, load_solutions=False, raise_exception_on_nonoptimal_result=False
@@ -428,7 +438,7 @@ def _run_ipopt(model: pyo.Block, options: dict[str, Any], tee: bool, interface: 
         if results.solution_status.name in ("optimal", "feasible"):
             results.solution_loader.load_vars()
         return str(version), status, str(results.termination_condition.name)
-    version = _cyipopt_version()
+    version = cyipopt_version()
     solver = pyo.SolverFactory("cyipopt")
     try:
         results = solver.solve(model, tee=tee, options=options, load_solutions=True)
@@ -469,11 +479,11 @@ def solve(
     else:
         if family == "cyipopt":
             interface = "cyipopt"
-            if _cyipopt_version() is None:
+            if cyipopt_version() is None:
                 raise SolverError(_INSTALL_IPOPT)
-        elif _ipopt_executable_version() is not None:
+        elif ipopt_executable_version() is not None:
             interface = "ipopt-executable"
-        elif _cyipopt_version() is not None:
+        elif cyipopt_version() is not None:
             interface = "cyipopt"
         else:
             raise SolverError(_INSTALL_IPOPT)

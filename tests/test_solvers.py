@@ -85,8 +85,8 @@ def test_unknown_solver_name():
 
 
 def test_missing_ipopt_says_how_to_install(monkeypatch, study_params):
-    monkeypatch.setattr(solvers, "_ipopt_executable_version", lambda: None)
-    monkeypatch.setattr(solvers, "_cyipopt_version", lambda: None)
+    monkeypatch.setattr(solvers, "ipopt_executable_version", lambda: None)
+    monkeypatch.setattr(solvers, "cyipopt_version", lambda: None)
     with pytest.raises(SolverError, match="make setup"):
         solve(build_curves_model(study_params, TimeGrid(horizon_yr=5.0)))
 
