@@ -81,7 +81,8 @@ def _cmd_sweep(args: Any) -> int:
 
 
 def _cmd_compare(args: Any) -> int:
-    from afforest.chain.sweep import load_results, plot_comparison
+    from afforest.chain.sweep import load_results
+    from afforest.plots.sweep import plot_comparison
 
     results, meta = load_results(args.results)
     if "suspect_reasons" not in results:

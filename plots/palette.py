@@ -12,6 +12,9 @@ __all__ = [
     "POOL_COLOURS",
     "POOL_LABELS",
     "SUSPECT_STYLE",
+    "BENCHMARK_STYLES",
+    "SERIES_COLOURS",
+    "PLANTING_STYLES",
     "land_type_colour",
     "label",
 ]
@@ -47,6 +50,25 @@ POOL_LABELS: dict[str, str] = {
 
 SUSPECT_STYLE: dict[str, Any] = {"marker": "^", "s": 60, "facecolors": "none", "edgecolors": "tab:red", "linewidths": 1.4}
 """Scatter style of a point whose result is ``suspect`` (open red triangles), in every figure."""
+
+
+BENCHMARK_STYLES: dict[str, tuple[str, str, str]] = {
+    "cut_thermal": ("#c0392b", "--", "cutting thermal"),
+    "solar_pv": ("#f39c12", "--", "solar PV replacing thermal"),
+    "onshore_wind": ("#2980b9", "--", "onshore wind replacing thermal"),
+    "carbon_price": ("black", "-.", "carbon price"),
+}
+"""Colour, line style and label of each cost-effectiveness benchmark (a horizontal line in the supply-curve figure)."""
+
+SERIES_COLOURS: tuple[str, ...] = ("#1b5e20", "#6a1b9a", "#00838f", "#ad1457")
+"""Colours of successive series of one kind (supply curves at each r_c, representations of a path)."""
+
+PLANTING_STYLES: dict[str, tuple[str, str, str]] = {
+    "planned_path": ("black", "-", "classes program's path (the plan)"),
+    "curves_path": ("#6a1b9a", "--", "curves program's path"),
+    "year0": ("#8d6e63", ":", "all planted in year 0"),
+}
+"""Colour, line style and label of each planting assumption of the carbon accounts."""
 
 
 def land_type_colour(land_type: str) -> str:

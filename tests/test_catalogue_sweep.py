@@ -347,10 +347,10 @@ def test_the_parent_watch_ends_a_worker_without_prctl(sweeps, tmp_path):
         textwrap.dedent(
             """\
             import multiprocessing, os, sys, time
-            from afforest.chain.sweep import _die_with_parent
+            from afforest.chain.sweep import die_with_parent
 
             def child(parent):
-                _die_with_parent(parent, use_prctl=False, poll_s=0.1)
+                die_with_parent(parent, use_prctl=False, poll_s=0.1)
                 time.sleep(100)
 
             if __name__ == "__main__":
@@ -484,7 +484,7 @@ def test_compare_marks_suspect_points_in_the_figures(tmp_path, monkeypatch):
     """The suspect points get their own, labelled marker in every figure."""
     import matplotlib.axes
 
-    from afforest.chain.sweep import plot_comparison
+    from afforest.plots.sweep import plot_comparison
 
     rows = [
         {RATE: r, "status": s, "analytic_afforested_area_10k_ha": 100 + r, "numeric_afforested_area_10k_ha": 100 + r,

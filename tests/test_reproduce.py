@@ -346,14 +346,14 @@ def test_a_suspect_landuse_result_is_said_wherever_the_figures_are_read(monkeypa
     from afforest.cli import main
     from afforest.chain.results import Check
 
-    real = report.solve_landuse
+    real = report.run_chain
 
     def with_a_failed_check(*args, **kwargs):
         result = real(*args, **kwargs)
-        result.checks.append(Check("made_up_check", False, 1.0, 0.5, "a made-up check failed (1.0 > 0.5)"))
+        result.landuse.checks.append(Check("made_up_check", False, 1.0, 0.5, "a made-up check failed (1.0 > 0.5)"))
         return result
 
-    monkeypatch.setattr(report, "solve_landuse", with_a_failed_check)
+    monkeypatch.setattr(report, "run_chain", with_a_failed_check)
     assert main(["reproduce"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("land-use status: suspect (7 of 8 checks passed")
