@@ -1,0 +1,130 @@
+"""``afforest report SCENARIO``: one scenario's whole chain as text, JSON and files.
+
+The report is a view of :func:`afforest.chain.stages.run_chain`: the plan (headline area, where it lies), its
+planting path per year and class, the carbon of that path, the supply curve and the cost-effectiveness table, with
+figures (:mod:`afforest.plots.chain`). Comparing ``afforest report urgent`` or ``province_quotas`` with the baseline
+shows what a scenario changes; ``afforest reproduce`` is the baseline's report held against the study.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from afforest.chain.stages import ChainResult
+
+__all__ = ["report_json", "report_text", "write_report", "planting_by_year_and_class"]
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: NaN and infinities as None, numpy scalars as Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def planting_by_year_and_class(chain: ChainResult) -> pd.DataFrame:
+    """The plan's planting path: area planted per calendar year and class (land type, province), 10^4 ha."""
+    planting = chain.landuse.classes_planting
+    start = chain.carbon.start_year if chain.carbon is not None else 0
+    frame = planting.assign(year=start + planting["period_start_yr"])
+    return (
+        frame.groupby(["year", "land_type", "province"], as_index=False, sort=True)["planted_area_10k_ha"].sum()
+        .reset_index(drop=True)
+    )
+
+
+def report_json(chain: ChainResult) -> dict[str, Any]:
+    """Everything the report prints, as one JSON-ready object (units in the keys)."""
+    out = chain.summary()
+    out["allocation"] = chain.landuse.headline_allocation.to_dict(orient="records")
+    out["planting_by_year_and_class"] = planting_by_year_and_class(chain).to_dict(orient="records")
+    if chain.carbon is not None:
+        out["carbon_by_pool"] = chain.carbon.cumulative.to_dict(orient="records")
+        out["carbon_planned_by_class"] = chain.carbon.planned_by_class.to_dict(orient="records")
+    if chain.supply is not None:
+        out["supply_curve"] = chain.supply.table().to_dict(orient="records")
+    return _clean(out)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:,.{digits}f}"
+
+
+def report_text(chain: ChainResult) -> str:
+    """The report as text for a terminal."""
+    lu = chain.landuse
+    lines = [
+        f"scenario {chain.scenario.name}: land-use status {lu.status}"
+        + (f" ({'; '.join(lu.suspect_reasons)})" if lu.suspect_reasons else ""),
+        "",
+        f"Plan: {_fmt(chain.headline_area_10k_ha)} x 10^4 ha afforested ({lu.headline_representation}); analytic "
+        f"{_fmt(lu.analytic_afforested_area_10k_ha)}, curves program {_fmt(lu.numeric_afforested_area_10k_ha)}, "
+        f"classes program {_fmt(lu.classes_afforested_area_10k_ha)}",
+    ]
+    if chain.carbon is not None and chain.supply is not None:
+        rate = chain.carbon.scenario_rate
+        lines.append(
+            f"  at the scenario's r_c = {rate:g}: the planned path stores {_fmt(chain.planned_carbon_mt_co2)} Mt CO2 by "
+            f"{chain.carbon.end_year:g}; the plan's area costs {_fmt(chain.average_cost_yuan_per_t_co2)} yuan/t CO2 on average"
+        )
+    speed = chain.years_to_share()
+    lines.append(
+        "  years to 50 % / 90 % of the long-run area: curves "
+        f"{_fmt(speed['years_to_50pct_curves'], 0)} / {_fmt(speed['years_to_90pct_curves'], 0)}, classes "
+        f"{_fmt(speed['years_to_50pct_classes'], 0)} / {_fmt(speed['years_to_90pct_classes'], 0)}"
+    )
+    by_province = lu.headline_allocation.groupby("province")["area_10k_ha"].sum().sort_values(ascending=False)
+    lines.append("  by province: " + ", ".join(f"{p} {_fmt(a)}" for p, a in by_province.items()))
+    for rep, terms in chain.welfare_terms_10e8_yuan.items():
+        if terms:
+            lines.append(f"  welfare, {rep} (10^8 yuan): " + ", ".join(f"{t} {_fmt(v)}" for t, v in terms.items()))
+    if chain.carbon is not None:
+        c = chain.carbon
+        lines += ["", f"Carbon by {c.end_year:g} (Mt CO2, discounted to {c.start_year} at r_c):"]
+        for planting in ("planned_path", "curves_path", "year0"):
+            values = ", ".join(f"r_c = {r:g}: {_fmt(c.total_mt_co2(planting, r))}" for r in c.carbon_discount_rates)
+            lines.append(f"  {planting:<13} ({_fmt(c.planted_area_10k_ha(planting))} x 10^4 ha): {values}")
+    if chain.supply is not None:
+        lines += ["", f"Supply curve, the plan's {_fmt(chain.supply.plan_area_10k_ha)} x 10^4 ha from the cheapest classes:"]
+        for rate in chain.supply.curves:
+            s = chain.supply.at(rate)
+            lines.append(
+                f"  r_c = {rate:g}: {_fmt(s['carbon_mt_co2'])} Mt CO2 at {_fmt(s['average_cost_yuan_per_t_co2'])} yuan/t on "
+                f"average ({_fmt(s['min_marginal_cost_yuan_per_t_co2'])}-{_fmt(s['max_marginal_cost_yuan_per_t_co2'])} marginal)"
+            )
+    if chain.cost_effectiveness is not None:
+        lines += ["", "Cost-effective against each benchmark (classes no dearer than it):"]
+        for row in chain.cost_effectiveness.table.itertuples():
+            lines.append(
+                f"  r_c = {row.carbon_discount_rate:g} vs {row.benchmark} ({_fmt(row.price_yuan_per_t_co2)} yuan/t): "
+                f"{_fmt(row.area_10k_ha)} x 10^4 ha, {_fmt(row.carbon_mt_co2)} Mt CO2"
+            )
+    return "\n".join(lines)
+
+
+def write_report(chain: ChainResult, output_dir: str | Path) -> list[Path]:
+    """The chain's tables (CSV), the planting path per year and class, the JSON report and the figures."""
+    import json
+
+    from afforest.plots.chain import write_figures
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = chain.to_csv(out)
+    path = out / "planting_by_year_and_class.csv"
+    planting_by_year_and_class(chain).to_csv(path, index=False)
+    written.append(path)
+    path = out / "report.json"
+    path.write_text(json.dumps(report_json(chain), indent=1) + "\n")
+    written.append(path)
+    return written + write_figures(chain, out, include_path=True)
