@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "afforest.cli.sweep",
     "afforest.cli.prepare",
     "afforest.cli.reproduce",
+    "afforest.cli.report",
     "afforest.cli.cells",
 )
 """Modules that add subcommands, in the order of ``afforest --help``; one line here per module."""
