@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from afforest.chain.results import LandUseResult
 from afforest.chain.stages import (
     CARBON_PRICE_BENCHMARK,
@@ -58,7 +57,7 @@ from afforest.model.supply_curve import (
 )
 from afforest.plots.palette import label as _label
 
-__all__ = ["COLUMNS", "Reproduction", "reproduce", "check_explained", "write_outputs", "write_figures", "study_area_10k_ha"]
+__all__ = ["COLUMNS", "Reproduction", "check_explained", "reproduce", "study_area_10k_ha", "write_figures", "write_outputs"]
 
 COLUMNS = ("figure", "unit", "study", "afforest", "gap_pct", "note")
 """Columns of the reproduction table."""

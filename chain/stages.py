@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 from afforest.chain.bundle import InputBundle, load_bundle
 from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import LandUseResult, path_summary
@@ -47,18 +46,18 @@ from afforest.scenarios import Scenario, load_scenario
 
 __all__ = [
     "PLANTINGS",
-    "EsvStage",
     "CarbonStage",
-    "SupplyCurveStage",
-    "CostEffectivenessStage",
     "ChainResult",
+    "CostEffectivenessStage",
+    "EsvStage",
+    "SupplyCurveStage",
+    "carbon_stage",
+    "cost_effectiveness_stage",
+    "esv_stage",
     "run_chain",
     "study_rates",
-    "esv_stage",
-    "welfare_terms",
-    "carbon_stage",
     "supply_curve_stage",
-    "cost_effectiveness_stage",
+    "welfare_terms",
 ]
 
 PLANTINGS: dict[str, str] = {
@@ -257,9 +256,11 @@ class ChainResult:
     def __repr__(self) -> str:
         lines = [
             f"ChainResult(scenario={self.scenario.name!r}, status={self.status!r})",
-            f"  land use: {self.headline_area_10k_ha:.2f} x 10^4 ha ({self.landuse.headline_representation}; "
-            f"analytic {self.landuse.analytic_afforested_area_10k_ha:.2f}, curves "
-            f"{self.landuse.numeric_afforested_area_10k_ha:.2f}, classes {self.landuse.classes_afforested_area_10k_ha:.2f})",
+            (
+                f"  land use: {self.headline_area_10k_ha:.2f} x 10^4 ha ({self.landuse.headline_representation}; "
+                f"analytic {self.landuse.analytic_afforested_area_10k_ha:.2f}, curves "
+                f"{self.landuse.numeric_afforested_area_10k_ha:.2f}, classes {self.landuse.classes_afforested_area_10k_ha:.2f})"
+            ),
         ]
         if self.carbon is not None:
             c = self.carbon

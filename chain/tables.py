@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["write_csv", "write_parquet", "write_netcdf", "read_netcdf", "netcdf_ready"]
+__all__ = ["netcdf_ready", "read_netcdf", "write_csv", "write_netcdf", "write_parquet"]
 
 _SEPARATOR = "."
 _COLUMNS_ATTR = "afforest_columns"
