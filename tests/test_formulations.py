@@ -82,3 +82,63 @@ def test_bad_switch_values(study_area):
         exclude_provinces(study_area, ["Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang"])
     with pytest.raises(InputError, match="unknown province"):
         load_scenario("baseline").with_overrides({"policy.province_quota_10k_ha": {"Tibet": 1.0}})
+
+
+# ------------------------------------------------------------------ the built-in switches on the cells model
+def _cells_setup():
+    from afforest.chain.bundle import load_bundle
+    from afforest.model.cells import load_cell_spreads, synthetic_cells
+    from afforest.model.landuse import TimeGrid
+
+    bundle = load_bundle()
+    cells = synthetic_cells(48, seed=7, params=bundle.landuse_parameters, area=bundle.afforestable_area,
+                            esv=bundle.esv, spreads=load_cell_spreads())
+    return cells, bundle.landuse_parameters, TimeGrid(horizon_yr=12.0, step_yr=1.0)
+
+
+CELLS_WELFARE_RELATIVE = 1e-7
+"""HiGHS on the Pyomo model against the exact decomposition: they agree to ~1e-8 of the welfare."""
+
+
+def test_land_type_costs_on_cells_scale_each_cells_own_cost():
+    """The switch on a cells model equals the cells problem whose costed cells pay tau0_c x multiplier."""
+    from afforest.model.cells import build_cells_model, cell_problem
+    from afforest.model.formulations import add_switch
+    from afforest.solvers import solve
+    from afforest.solvers.decomposition import solve_cells_decomposition
+
+    cells, params, grid = _cells_setup()
+    multipliers = {"bare_soil": 3.0, "unused_land": 0.5}
+    model = build_cells_model(cell_problem(cells, params, grid))
+    add_switch(model, "land_type_costs", {"direct_cost_multiplier_by_land_type": multipliers})
+    assert "land_type_costs.land_type_cost_adjustment_pv" in list(model.welfare_terms)
+    result = solve(model, "highs")
+    factor = cells["land_type"].map(multipliers).fillna(1.0)
+    costed = cells.assign(planting_cost_yuan_per_ha=cells["planting_cost_yuan_per_ha"] * factor)
+    exact = solve_cells_decomposition(cell_problem(costed, params, grid))
+    assert result.objective == pytest.approx(exact.welfare_10e8_yuan, rel=CELLS_WELFARE_RELATIVE)
+    plain = solve_cells_decomposition(cell_problem(cells, params, grid))
+    assert abs(exact.welfare_10e8_yuan - plain.welfare_10e8_yuan) > 1e3 * CELLS_WELFARE_RELATIVE * abs(plain.welfare_10e8_yuan)
+
+
+def test_province_quotas_and_carbon_price_on_cells():
+    from afforest.model.cells import build_cells_model, cell_problem, plan_from_model
+    from afforest.model.formulations import add_switch
+    from afforest.solvers import solve
+    from afforest.solvers.decomposition import solve_cells_decomposition
+
+    cells, params, grid = _cells_setup()
+    free = solve_cells_decomposition(cell_problem(cells, params, grid)).allocation()
+    province = free.groupby("province")["area_10k_ha"].sum().idxmax()
+    quota = 0.5 * float(free.groupby("province")["area_10k_ha"].sum().max())
+    model = build_cells_model(cell_problem(cells, params, grid))
+    add_switch(model, "province_quotas", {"province_quota_10k_ha": {province: quota}})
+    solve(model, "highs")
+    planted = plan_from_model(model).allocation().groupby("province")["area_10k_ha"].sum()
+    assert planted[province] == pytest.approx(quota, rel=1e-6)  # binding: half of what it plants when free
+    # carbon: the switch prices each cell's own yield, as the array paths do
+    priced = cell_problem(cells, params, grid, carbon_price_yuan_per_t_co2=80.0)
+    model = build_cells_model(priced)
+    assert "carbon_price.carbon_value_pv" in list(model.welfare_terms)
+    result = solve(model, "highs")
+    assert result.objective == pytest.approx(solve_cells_decomposition(priced).welfare_10e8_yuan, rel=CELLS_WELFARE_RELATIVE)

@@ -243,3 +243,21 @@ def test_bad_grid_and_classes(study_params):
         TimeGrid(horizon_yr=10.0, step_yr=3.0)
     with pytest.raises(InputError, match="lacks columns"):
         build_classes_model(pd.DataFrame({"land_type": ["x"]}), study_params)
+
+
+def test_params_derived_from_the_discount_rate_are_refreshed_explicitly(study_params):
+    """The weights follow discount_rate through LandUseModel.refresh_derived_params, which solvers.solve calls
+    (through the DerivedParamsModel protocol) before every solve."""
+    import math
+
+    from afforest.solvers import DerivedParamsModel, solve
+
+    m = build_curves_model(study_params, TimeGrid(horizon_yr=10.0))
+    assert isinstance(m, DerivedParamsModel)
+    r0 = study_params.financial_discount_rate
+    assert pyo.value(m.cost_discount[3]) == pytest.approx(math.exp(-3 * r0), rel=1e-15)
+    m.discount_rate = 2 * r0
+    assert pyo.value(m.cost_discount[3]) == pytest.approx(math.exp(-3 * r0), rel=1e-15)  # not yet: explicit
+    solve(m)
+    assert pyo.value(m.cost_discount[3]) == pytest.approx(math.exp(-6 * r0), rel=1e-15)
+    assert pyo.value(m.terminal_discount_yr) == pytest.approx(math.exp(-20 * r0) / (2 * r0), rel=1e-15)
