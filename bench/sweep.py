@@ -55,7 +55,7 @@ def _start_cost(n_points: int, horizon_yr: float | None) -> None:
     rng = np.random.default_rng(0)
     points = grid_points({"financial_discount_rate": list(rng.uniform(0.01, 0.10, n_points))})  # a shuffled order
     run_sweep(scenario, points[:2], workers=1, progress=False)  # warm-up: imports, first loads, models built
-    restore, forget = sweep_module._restore_start, sweep_module._forget_highs_session
+    restore, forget = sweep_module.restore_start, sweep_module.forget_spoiled_session
     modes = {
         "cold": (restore, forget),  # the default: variables reset, HiGHS cleared, a spoiled session dropped
         "keep": (restore, lambda model: None),  # as cold, but a spoiled HiGHS session is kept (not reproducible)
@@ -64,14 +64,14 @@ def _start_cost(n_points: int, horizon_yr: float | None) -> None:
     frames, walls = {}, {}
     try:
         for mode in ("cold", "keep", "warm", "cold", "keep", "warm"):
-            sweep_module._restore_start, sweep_module._forget_highs_session = modes[mode]
+            sweep_module.restore_start, sweep_module.forget_spoiled_session = modes[mode]
             start = time.perf_counter()
             frame = run_sweep(scenario, points, workers=1, progress=False)
             walls.setdefault(mode, []).append(time.perf_counter() - start)
             frames.setdefault(mode, []).append(frame)
     finally:
-        sweep_module._restore_start, sweep_module._forget_highs_session = restore, forget
-    cached = next(iter(sweep_module._model_cache().values()))
+        sweep_module.restore_start, sweep_module.forget_spoiled_session = restore, forget
+    cached = next(iter(sweep_module.model_cache().values()))
     start = time.perf_counter()
     for _ in range(20):
         restore(cached)

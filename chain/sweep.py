@@ -74,6 +74,9 @@ __all__ = [
     "SweepPoint",
     "chain_outputs",
     "die_with_parent",
+    "model_cache",
+    "restore_start",
+    "forget_spoiled_session",
     "grid_points",
     "load_results",
     "provenance",
@@ -158,7 +161,8 @@ _CACHE_SIZE = 4
 """Model sets kept per worker (least recently used dropped): one per structure and start values."""
 
 
-def _model_cache() -> OrderedDict[tuple[str, str], Any]:
+def model_cache() -> OrderedDict[tuple[str, str], Any]:
+    """This worker's models, by (structure key, start key), least recently used first."""
     if not hasattr(_LOCAL, "models"):
         _LOCAL.models = OrderedDict()
     return _LOCAL.models
@@ -243,7 +247,7 @@ def _start_values(models: Any) -> list[tuple[Any, Any]]:
     ]
 
 
-def _restore_start(cached: _Cached) -> None:
+def restore_start(cached: _Cached) -> None:
     """Put every variable back at its build-time value (Ipopt then starts each point from the same place,
     whichever point this worker solved before) and clear what HiGHS kept from the previous point: re-used
     models then give a fresh build's numbers, i.e. ``afforest solve``'s, bit for bit."""
@@ -252,6 +256,14 @@ def _restore_start(cached: _Cached) -> None:
     for var, value in cached.start_values:
         var.set_value(value, skip_validation=True)
     clear_warm_start(cached.models.classes)
+
+
+def forget_spoiled_session(model: Any) -> None:
+    """Drop the HiGHS session of a classes model that a point left unlike a fresh load (the next point loads it
+    afresh); a module-level name, so that ``bench/sweep.py`` can compare keeping it."""
+    from afforest.solvers import forget_session
+
+    forget_session(model)
 
 
 def _session_is_spoiled(result: Any) -> bool:
@@ -276,8 +288,6 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
     from afforest.chain.inputs import resolve_inputs
     from afforest.chain.landuse import build_models, structure_key, update_models
     from afforest.chain.stages import run_chain
-    from afforest.solvers import forget_session
-
     started = time.perf_counter()
     row: dict[str, Any] = {"point_id": point.point_id}
     row.update({key.partition(".")[2]: value for key, value in point.overrides.items()})
@@ -290,7 +300,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
         row["carbon_discount_rate"] = scenario.carbon.carbon_discount_rate or 0.0
         inputs = resolve_inputs(scenario, bundle)
         build_start = time.perf_counter()
-        cache = _model_cache()
+        cache = model_cache()
         key = (structure_key(scenario), _start_key(inputs))
         cached = cache.get(key) if reuse else None
         reused = cached is not None
@@ -305,7 +315,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
             cache.move_to_end(key)
             models = cached.models
             update_models(models, inputs)
-            _restore_start(cached)
+            restore_start(cached)
         build_s = time.perf_counter() - build_start
         try:
             chain = run_chain(scenario, bundle=bundle, models=models, inputs=inputs, allow_nonoptimal=allow_nonoptimal)
@@ -313,7 +323,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
             cache.pop(key, None)  # models left mid-solve are not re-used
             raise
         if _session_is_spoiled(chain.landuse):
-            forget_session(models.classes)
+            forget_spoiled_session(models.classes)
         row.update(chain_outputs(chain))
         row.update({"build_s": build_s, "models_reused": reused})
     except Exception as exc:  # a failed point is recorded, never fatal to the sweep
