@@ -141,7 +141,8 @@ def run_suitability(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         _write_tables(result, {kind: stage(kind) for kind in _TABLE_KINDS})
         if figure:
-            from afforest.plots.suitability_map import plot_suitability_map  # matplotlib only when a map is drawn
+            # matplotlib is imported only when a map is drawn
+            from afforest.plots.suitability_map import plot_suitability_map
 
             plot_suitability_map(result, stage("figure"))
         paths = {kind: out / OUTPUT_FILES[kind] for kind in (*staged, "run")}

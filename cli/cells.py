@@ -92,7 +92,6 @@ def _check_output_file(path: str | None, option: str) -> None:
 
 def _cmd_bench_scale(args: argparse.Namespace) -> int:
     import pandas as pd
-    
     from afforest.chain.benchmark import PATHS, benchmark, machine_description, summarise
 
     log = sys.stderr if args.csv else sys.stdout

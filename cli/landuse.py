@@ -20,8 +20,8 @@ __all__ = ["register"]
 def _cmd_solve(args: argparse.Namespace) -> int:
     import contextlib
 
-    from afforest.data import load_quantities, data_path
     from afforest.chain.landuse import solve_landuse
+    from afforest.data import data_path, load_quantities
 
     # In --json mode nothing but the JSON object may reach stdout (solver banners and logs, stray prints): solve
     # with file descriptor 1 pointed at stderr (Python's redirect_stdout would deadlock Pyomo's --tee capture).
@@ -108,7 +108,6 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 def _cmd_steady_state(args: argparse.Namespace) -> int:
     from afforest.data import load_landuse_parameters
     from afforest.model.steady_state import long_run_afforested_area, steady_state_sweep
-
     from afforest.scenarios import FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL
 
     low, high = FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL  # the bounds of a scenario's landuse.financial_discount_rate

@@ -36,8 +36,14 @@ def _summary_line(frame: Any) -> str:
 
 def _cmd_sweep(args: Any) -> int:
     import pandas as pd
-    
-    from afforest.chain.sweep import KEPT_STATUSES, SweepInterrupted, grid_points, run_sweep, sample_points, status_counts
+    from afforest.chain.sweep import (
+        KEPT_STATUSES,
+        SweepInterrupted,
+        grid_points,
+        run_sweep,
+        sample_points,
+        status_counts,
+    )
     from afforest.scenarios import load_scenario
 
     if args.workers is not None and args.workers < 0:

@@ -11,12 +11,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
 import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
 from afforest.errors import InputError  # noqa: E402
 from afforest.model.suitability.codes import MASK_NODATA  # noqa: E402
 from afforest.plots.palette import EXCLUDED_COLOUR, label, land_type_colour  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 if TYPE_CHECKING:
     from afforest.model.suitability.tables import SuitabilityResult

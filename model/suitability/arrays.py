@@ -4,9 +4,7 @@ bound the float64 temporaries of a block to a strip of the chunk).
 
 from __future__ import annotations
 
-
 import numpy as np
-
 
 
 def invalid_cells(values: np.ndarray, nodata: float | None) -> np.ndarray:

@@ -9,8 +9,6 @@ from enum import IntFlag
 
 import numpy as np
 
-
-
 M2_PER_10K_HA = 1e8
 """Square metres in 10^4 ha (unit definition: 1 ha = 10^4 m^2)."""
 

@@ -1,16 +1,13 @@
-"""The inputs of one overlay run: a strict TOML config naming the rasters (paths relative to the file).
-"""
+"""The inputs of one overlay run: a strict TOML config naming the rasters (paths relative to the file)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from afforest.data import read_toml
 from afforest.errors import InputError
-
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 RASTER_LAYERS: tuple[str, ...] = ("land_use", "soil_order", "elevation", "slope", "precipitation", "temperature")
 """Raster inputs of the overlay (``slope`` optional: derived from ``elevation`` when absent)."""

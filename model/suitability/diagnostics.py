@@ -12,10 +12,6 @@ from typing import Any
 import dask
 import numpy as np
 import rasterio
-import rasterio.errors
-import rasterio.features
-import rasterio.warp
-
 from afforest.errors import InputError
 from afforest.model.suitability.arrays import as_float, invalid_cells, lookup
 from afforest.model.suitability.config import LayerSpec, SuitabilityConfig

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import dask
 import dask.array as da
 import numpy as np
-
 from afforest.model.suitability.arrays import as_float, invalid_cells, lookup, strips
 from afforest.model.suitability.codes import (
     ALL_FLAGS,

@@ -12,9 +12,8 @@ import numpy as np
 import pyproj
 import xarray as xr
 from affine import Affine
-from rasterio.crs import CRS
-
 from afforest.errors import InputError
+from rasterio.crs import CRS
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,13 @@ import rasterio.features
 import rasterio.warp
 import rioxarray
 import xarray as xr
-from rasterio.crs import CRS
-from rasterio.enums import Resampling
-from rasterio.vrt import WarpedVRT
-
 from afforest.errors import InputError
 from afforest.model.suitability.arrays import invalid_cells, lookup
 from afforest.model.suitability.config import LayerSpec, SuitabilityConfig
 from afforest.model.suitability.grid import Grid, grid_of
-
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
 
 # rasterio.features.rasterize creates its in-memory raster before giving it the transform we pass, and warns
 # about that moment (in dask's worker threads, so a local catch_warnings would not be thread-safe); the

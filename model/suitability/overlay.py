@@ -15,16 +15,23 @@ from typing import Any
 
 import dask
 import rasterio
-import rasterio.errors
-import rasterio.features
-import rasterio.warp
 import xarray as xr
-
 from afforest.errors import InputError
 from afforest.model.suitability.codes import ALL_FLAGS, IMPLAUSIBLE_FLAGS, MASK_NODATA, UNKNOWN_FLAGS
 from afforest.model.suitability.config import SuitabilityConfig
-from afforest.model.suitability.diagnostics import implausible_error, per_window, unknown_codes, unlisted_in_window
-from afforest.model.suitability.graph import SummaryLayout, afforestable_mask, cell_codes, province_index, summaries
+from afforest.model.suitability.diagnostics import (
+    implausible_error,
+    per_window,
+    unknown_codes,
+    unlisted_in_window,
+)
+from afforest.model.suitability.graph import (
+    SummaryLayout,
+    afforestable_mask,
+    cell_codes,
+    province_index,
+    summaries,
+)
 from afforest.model.suitability.inputs import OverlayInputs, open_inputs
 from afforest.model.suitability.preview import majority_preview, preview_factor
 from afforest.model.suitability.rules import SuitabilityRules, load_suitability_rules

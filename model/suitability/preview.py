@@ -1,5 +1,4 @@
-"""A majority-downsampled preview of a class raster (the mask, the provinces) for maps.
-"""
+"""A majority-downsampled preview of a class raster (the mask, the provinces) for maps."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ import math
 
 import dask.array as da
 import numpy as np
-
 from afforest.model.suitability.arrays import STRIP_ROWS
 from afforest.model.suitability.grid import Grid
 

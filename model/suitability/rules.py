@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from afforest.data import AFFORESTABLE_LAND_TYPES, data_path, read_toml
 from afforest.errors import InputError
 from afforest.model.suitability.codes import PLAUSIBLE_LAYERS

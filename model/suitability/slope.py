@@ -1,12 +1,9 @@
-"""Slope in degrees from the elevation by Horn's (1981) method, on projected and geographic grids.
-"""
+"""Slope in degrees from the elevation by Horn's (1981) method, on projected and geographic grids."""
 
 from __future__ import annotations
 
-
 import dask.array as da
 import numpy as np
-
 from afforest.model.suitability.arrays import as_float, strips
 from afforest.model.suitability.grid import Grid
 

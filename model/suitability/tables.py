@@ -1,5 +1,4 @@
-"""The overlay's tidy outputs: the per-province summary vector becomes the area tables (10^4 ha).
-"""
+"""The overlay's tidy outputs: the per-province summary vector becomes the area tables (10^4 ha)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from afforest.errors import InputError
 from afforest.model.suitability.codes import M2_PER_10K_HA, NODATA_FLAGS, RULE_FLAGS, Exclusion
 from afforest.model.suitability.graph import SummaryLayout
