@@ -273,6 +273,24 @@ def test_the_cycle_finder_finds_a_deferred_cycle(tmp_path):
 
 
 @pytest.mark.unit
+def test_the_import_graph_sees_deferred_type_checking_and_relative_imports(tmp_path):
+    sources = {
+        "afforest.a": "def f():\n    from afforest.b import g\n",
+        "afforest.b": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import afforest.c\n",
+        "afforest.c": "from . import a\nimport numpy\n",
+        "afforest.d": "from afforest import a as alias\n",
+    }
+    modules = {}
+    for name, text in sources.items():
+        modules[name] = tmp_path / f"{name.rpartition('.')[2]}.py"
+        modules[name].write_text(text)
+    graph = import_graph(modules)
+    assert graph == {"afforest.a": {"afforest.b"}, "afforest.b": {"afforest.c"}, "afforest.c": {"afforest.a"},
+                     "afforest.d": {"afforest.a"}}
+    assert cycles(graph) == [["afforest.a", "afforest.b", "afforest.c"]]
+
+
+@pytest.mark.unit
 def test_no_module_imports_another_modules_private_name():
     modules = package_modules()
     found = [use for path in checked_files() for use in private_uses(path, modules)]
