@@ -495,3 +495,25 @@ def test_cells_solve_cli_writes_a_certified_plan(tmp_path, capsys, study_params)
             summary["afforested_area_10k_ha"], abs=64 * 6 * 1e-9
         )
     assert main(["cells", "solve", "--years", "6"]) == 2  # neither --cells nor --synthetic
+
+
+def test_the_classes_problem_is_the_same_description_for_every_path(study_classes, study_params):
+    """One LandUseProblem of merit-order classes: its Pyomo model (build_classes_model), the HiGHS arrays and the
+    decomposition give the same optimum, and the certificate verifies the Pyomo plan."""
+    from afforest.model.landuse import build_landuse_model
+    from afforest.model.problem import LandUseProblem
+
+    grid = TimeGrid(horizon_yr=20.0, step_yr=1.0)
+    problem = LandUseProblem.from_classes(study_classes, study_params, grid)
+    model = build_landuse_model(problem)
+    assert [c for c in model.classes] == [c for c in build_classes_model(study_classes, study_params, grid).classes]
+    result = solve(model, "highs")
+    exact = solve_cells_decomposition(problem)
+    fast = solve_cells_highs(problem)
+    gain = exact.certificate.welfare_gain_10e8_yuan
+    assert exact.certificate.relative_gap < 1e-12
+    assert result.objective == pytest.approx(exact.welfare_10e8_yuan, abs=HIPO_RELATIVE * gain)
+    assert fast.welfare_10e8_yuan == pytest.approx(exact.welfare_10e8_yuan, abs=HIPO_RELATIVE * gain)
+    rates = np.array([[pyo.value(model.class_planting_rate_10k_ha_per_yr[c, k]) for k in model.periods] for c in model.classes])
+    assert certify(problem, rates * grid.step_yr).verified
+    assert set(exact.cell_planting().columns) >= {"slice", "land_type", "province", "planted_area_10k_ha"}

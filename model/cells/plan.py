@@ -1,5 +1,7 @@
 """Certificates and plans of cell-level problems: the weak-duality check of any plan and :class:`CellPlan`.
 
+Both work for any :class:`~afforest.model.problem.LandUseProblem` (a classes problem too: its units are classes).
+
 Every solution is checked by weak duality: with prices p_j = 2 k_j Y_j on the aggregate rates, the dual
 function g(p) = W0 + sum_c a_c max(0, max_j (V_cj - p_j)) + sum_j p_j^2 / (4 k_j) bounds W from above,
 and g(p) - W(y) = sum_c [a_c max(0, max_j(V_cj - p_j)) - sum_j (V_cj - p_j) y_cj] is each cell's regret.
@@ -121,13 +123,13 @@ class CellPlan:
         )
 
     def cell_planting(self, threshold_10k_ha: float = 1e-9) -> pd.DataFrame:
-        """Tidy cohorts: ``cell_id``, ``land_type``, ``province``, ``period_start_yr``,
-        ``planted_area_10k_ha``."""
+        """Tidy cohorts: ``cell_id`` (``slice`` for a classes problem), ``land_type``, ``province``,
+        ``period_start_yr``, ``planted_area_10k_ha``."""
         cell, period = np.nonzero(self.planted_area_10k_ha > threshold_10k_ha)
-        cells = self.problem.cells
+        cells, unit_id = self.problem.units, self.problem.unit_id_column
         return pd.DataFrame(
             {
-                "cell_id": cells["cell_id"].to_numpy()[cell],
+                unit_id: cells[unit_id].to_numpy()[cell],
                 "land_type": cells["land_type"].to_numpy()[cell],
                 "province": cells["province"].to_numpy()[cell],
                 "period_start_yr": self.problem.weights.period_start_yr[period],
@@ -141,10 +143,10 @@ class CellPlan:
         planted = y.sum(axis=1)
         any_planted = (y > 0).any(axis=1)
         first = np.where(any_planted, self.problem.weights.period_start_yr[np.argmax(y > 0, axis=1)], np.nan)
-        cells = self.problem.cells
+        cells, unit_id = self.problem.units, self.problem.unit_id_column
         return pd.DataFrame(
             {
-                "cell_id": cells["cell_id"].to_numpy(),
+                unit_id: cells[unit_id].to_numpy(),
                 "land_type": cells["land_type"].to_numpy(),
                 "province": cells["province"].to_numpy(),
                 "planted_area_10k_ha": planted,
