@@ -395,6 +395,9 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
     params = bundle.carbon_parameters
     horizon = params.horizon_yr
     step = float(landuse.scenario.numerics.step_yr)
+    # The accounts run on whole years (the study's) whenever the programs' periods start on them; a finer grid
+    # (e.g. step_yr = 0.5) is accounted on its own periods.
+    accounting_step = 1.0 if step.is_integer() else step
     planned, planned_late = split_at_horizon(landuse.classes_planting, horizon)
     curves, curves_late = split_at_horizon(cohorts_from_rates(landuse.curves_path, step), horizon)
     paths = {"planned_path": planned, "curves_path": curves, "year0": single_cohort(landuse.headline_afforested_area_10k_ha)}
@@ -406,11 +409,11 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
             .assign(carbon_discount_rate=rate)
         )
         for name, path in paths.items():
-            sink = cohort_sink(path, params, rate)
+            sink = cohort_sink(path, params, rate, step_yr=accounting_step)
             total = cumulative_sink(sink, horizon)
             yearly.append(sink.assign(planting=name, carbon_discount_rate=rate))
             cumulative.append(total.assign(planting=name, carbon_discount_rate=rate))
-        classes_sink = cohort_sink(planned, params, rate, by=("land_type", "province"))
+        classes_sink = cohort_sink(planned, params, rate, step_yr=accounting_step, by=("land_type", "province"))
         by_class.append(cumulative_sink(classes_sink, horizon, by=("land_type", "province", "pool")).assign(carbon_discount_rate=rate))
 
     def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:

@@ -189,3 +189,14 @@ def test_model_functions_take_plain_data():
 
     for function in (module.supply_curve, module.present_value_direct_costs):
         assert inspect.signature(function).parameters["discounting"].default is inspect.Parameter.empty
+
+
+def test_a_half_year_grid_is_accounted_on_its_own_periods():
+    from afforest.scenarios import load_scenario
+
+    scenario = load_scenario("baseline").with_overrides({"numerics.horizon_yr": 60.0, "numerics.step_yr": 0.5})
+    chain = run_chain(scenario)
+    starts = chain.carbon.yearly["period_start_yr"].unique()
+    assert 0.5 in starts
+    year0 = chain.carbon.total_mt_co2("year0", 0.0)  # one cohort: the grid does not change its carbon
+    assert year0 == pytest.approx(chain.carbon.per_hectare_total_t_co2(0.0) * chain.headline_area_10k_ha / 100, rel=1e-9)
