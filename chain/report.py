@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 from afforest.chain.stages import ChainResult
 
-__all__ = ["report_json", "report_text", "write_report", "planting_by_year_and_class"]
+__all__ = ["planting_by_year_and_class", "report_json", "report_text", "write_report"]
 
 
 def _clean(value: Any) -> Any:
@@ -67,9 +66,11 @@ def report_text(chain: ChainResult) -> str:
         f"scenario {chain.scenario.name}: land-use status {lu.status}"
         + (f" ({'; '.join(lu.suspect_reasons)})" if lu.suspect_reasons else ""),
         "",
-        f"Plan: {_fmt(chain.headline_area_10k_ha)} x 10^4 ha afforested ({lu.headline_representation}); analytic "
-        f"{_fmt(lu.analytic_afforested_area_10k_ha)}, curves program {_fmt(lu.numeric_afforested_area_10k_ha)}, "
-        f"classes program {_fmt(lu.classes_afforested_area_10k_ha)}",
+        (
+            f"Plan: {_fmt(chain.headline_area_10k_ha)} x 10^4 ha afforested ({lu.headline_representation}); analytic "
+            f"{_fmt(lu.analytic_afforested_area_10k_ha)}, curves program {_fmt(lu.numeric_afforested_area_10k_ha)}, "
+            f"classes program {_fmt(lu.classes_afforested_area_10k_ha)}"
+        ),
     ]
     if chain.carbon is not None and chain.supply is not None:
         rate = chain.carbon.scenario_rate

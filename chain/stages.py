@@ -13,6 +13,7 @@ carbon :mod:`afforest.model.carbon`; supply curve and cost-effectiveness :mod:`a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +69,8 @@ PLANTINGS: dict[str, str] = {
 """Planting assumptions whose carbon the chain accounts, by name (the ``planting`` column of the carbon tables)."""
 CARBON_PRICE_BENCHMARK = "carbon_price"
 """Name of the carbon-market benchmark beside the power-sector options in the cost-effectiveness table."""
+POLICY_CARBON_PRICE_BENCHMARK = "policy_carbon_price"
+"""Name of the scenario's own carbon price (``policy.carbon_price_yuan_per_t_co2``) when it sets one."""
 
 
 # -- stage results ------------------------------------------------------------------------------------------
@@ -458,8 +461,11 @@ def supply_curve_stage(
     return SupplyCurveStage(discounting=discounting, curves=curves, plan_area_10k_ha=area, summary=summary)
 
 
-def cost_effectiveness_stage(supply: SupplyCurveStage, bundle: InputBundle) -> CostEffectivenessStage:
-    """Power-sector abatement costs (Table 5) and the part of each supply curve cheaper than each of them."""
+def cost_effectiveness_stage(
+    supply: SupplyCurveStage, bundle: InputBundle, extra_benchmarks: Mapping[str, float] | None = None
+) -> CostEffectivenessStage:
+    """Power-sector abatement costs (Table 5) and the part of each supply curve cheaper than each of them, the
+    carbon market's price and any ``extra_benchmarks`` (name -> yuan/t CO2, e.g. a scenario's own carbon price)."""
     cep = bundle.cost_effectiveness
     fuels = thermal_emissions(bundle.power_fuels)
     emissions = float(fuels["emissions_10k_t_co2"].sum())
@@ -471,6 +477,7 @@ def cost_effectiveness_stage(supply: SupplyCurveStage, bundle: InputBundle) -> C
     gross = power[power["convention"] == AbatementConvention.GROSS.value].set_index("option")
     benchmarks = {str(option): float(gross.loc[option, "abatement_cost_yuan_per_t_co2"]) for option in gross.index}
     benchmarks[CARBON_PRICE_BENCHMARK] = cep.carbon_price_yuan_per_t_co2
+    benchmarks.update({str(k): float(v) for k, v in (extra_benchmarks or {}).items()})
     rows = []
     for rate, curve in supply.curves.items():
         for name, price in benchmarks.items():
@@ -555,7 +562,9 @@ def run_chain(
     )
     if until == "supply_curve":
         return result
-    result.cost_effectiveness = cost_effectiveness_stage(result.supply, bundle)
+    price = scenario.policy.carbon_price_yuan_per_t_co2
+    extra = {POLICY_CARBON_PRICE_BENCHMARK: price} if price > 0 else {}
+    result.cost_effectiveness = cost_effectiveness_stage(result.supply, bundle, extra)
     return result
 
 

@@ -57,6 +57,7 @@ BENCHMARK_STYLES: dict[str, tuple[str, str, str]] = {
     "solar_pv": ("#f39c12", "--", "solar PV replacing thermal"),
     "onshore_wind": ("#2980b9", "--", "onshore wind replacing thermal"),
     "carbon_price": ("black", "-.", "carbon price"),
+    "policy_carbon_price": ("#6a1b9a", "-.", "the scenario's carbon price"),
 }
 """Colour, line style and label of each cost-effectiveness benchmark (a horizontal line in the supply-curve figure)."""
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from afforest.cli import main
 
 pytestmark = pytest.mark.integration
