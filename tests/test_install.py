@@ -77,7 +77,7 @@ def test_qps_fall_back_with_a_warning_naming_both_versions(monkeypatch, study_pa
         reason="HiGHS rejects solver = 'hipo' with highspy 1.16.0 and highspy-extras 1.15.1",
     )
     monkeypatch.setattr(solvers, "hipo_check", lambda: broken)
-    monkeypatch.setattr(solvers, "_HIPO_WARNED", [])
+    solvers.reset_hipo_fallback_warning()  # the warning is given once per process: let this test see it
     fallback = build_classes_model(study_classes, study_params, grid)
     with pytest.warns(solvers.SolverFallbackWarning, match=r"1\.16\.0.*1\.15\.1.*active-set"):
         result = solvers.solve(fallback)
