@@ -255,6 +255,9 @@ def add_welfare_term(
     owner = m if block is None else block
     if owner.component(name) is not None:
         raise InputError("a component of this name already exists on the model", field="name", value=name)
+    if name in _term_names(m):
+        raise InputError("a welfare term of this name exists (in another block): term names are unique",
+                         field="name", value=name)
     owner.add_component(name, pyo.Expression(expr=expression))
     full_name = owner.component(name).getname(fully_qualified=True, relative_to=m)
     m.welfare_terms.add(full_name)
@@ -270,9 +273,15 @@ def remove_welfare_term(m: pyo.ConcreteModel, name: str) -> None:
     _rebuild_objective(m)
 
 
+def _term_names(m: pyo.ConcreteModel) -> dict[str, str]:
+    """Short name (the Expression's own name) -> registered full name, of every welfare term."""
+    return {m.find_component(full).local_name: full for full in m.welfare_terms}
+
+
 def welfare_term_values(m: pyo.ConcreteModel) -> dict[str, float]:
-    """Value of every welfare term of a solved model, by registered name, 10^8 yuan."""
-    return {name: float(pyo.value(m.find_component(name))) for name in m.welfare_terms}
+    """Value of every welfare term of a solved model, 10^8 yuan, by its short name (``carbon_value_pv``, not
+    ``carbon_price.carbon_value_pv``: term names are unique across blocks), in objective order."""
+    return {short: float(pyo.value(m.find_component(full))) for short, full in _term_names(m).items()}
 
 
 def _polynomial_integral(coefficients: pyo.Param, x: object) -> object:

@@ -160,6 +160,8 @@ def test_a_switch_is_built_only_on_the_representations_it_declares(subsidy, stud
         add_switch(curves, "province_quotas", {"province_quota_10k_ha": {"Gansu": 1.0}})
     add_switch(curves, subsidy.name, {SUBSIDY_FIELD: 10.0})
     assert list(curves.welfare_terms)[-1] == "planting_subsidy.planting_subsidy_pv"
+    with pytest.raises(InputError, match="term names are unique"):  # short names stay unambiguous in reports
+        add_welfare_term(curves, "planting_subsidy_pv", 0.0)
 
 
 # ------------------------------------------------------------------------------- a sweep with model re-use
