@@ -70,7 +70,10 @@ def plot_path(result: Any, ax: Any = None) -> Any:
     rate_ax = ax.twinx()
     for (rep, path), colour in zip((("curves", lu.curves_path), ("classes", lu.classes_path)), SERIES_COLOURS):
         years = start + path["period_start_yr"].to_numpy()
-        ax.plot(years, path["afforested_area_10k_ha"], color=colour, lw=1.8, label=f"{rep}: area afforested")
+        step = float(result.scenario.numerics.step_yr)
+        # row k holds the area afforested by the end of period k: draw it there, from nothing at the start
+        ax.plot(np.r_[start, years + step], np.r_[0.0, path["afforested_area_10k_ha"].to_numpy()], color=colour, lw=1.8,
+                label=f"{rep}: area afforested")
         rate_ax.step(years, path["planting_rate_10k_ha_per_yr"], where="post", color=colour, lw=1, ls=":",
                      label=f"{rep}: planting rate")
     ax.axhline(lu.headline_afforested_area_10k_ha, color="grey", ls="--", lw=1,
