@@ -27,7 +27,7 @@ from afforest.model.esv import (
     load_equivalent_factors,
     load_standard_equivalent_values,
 )
-from afforest.model.formulations import registered_input_transforms
+from afforest.model.formulations import SwitchData, registered_input_transforms, registered_switches, switch_values
 from afforest.model.problem import LandUseProblem, TimeGrid
 from afforest.model.merit_order import landuse_classes
 from afforest.scenarios import Scenario, load_scenario
@@ -67,10 +67,20 @@ class Inputs:
     """PV at planting of one hectare's sequestration at the planner's rate (0 unless carbon is priced)."""
 
     @property
+    def switch_data(self) -> SwitchData:
+        """What the policy switches read besides their own fields."""
+        return SwitchData(carbon_pv_t_co2_per_ha=self.carbon_pv_t_co2_per_ha)
+
+    @property
     def effective_planting_cost_yuan_per_ha(self) -> float:
-        """tau(0) net of the carbon value of a planted hectare: the cost Eq. 3 sees."""
-        price = self.scenario.policy.carbon_price_yuan_per_t_co2
-        return self.params.planting_cost_intercept_yuan_per_ha - price * self.carbon_pv_t_co2_per_ha
+        """tau(0) shifted by every active switch that acts like a change of it (e.g. the carbon value of a planted
+        hectare, :meth:`afforest.model.formulations.Switch.planting_cost_shift_yuan_per_ha`): the cost Eq. 3 sees."""
+        cost = self.params.planting_cost_intercept_yuan_per_ha
+        for switch in registered_switches():
+            values = switch_values(switch, self.scenario.policy)
+            if switch.is_active(values):
+                cost += switch.planting_cost_shift_yuan_per_ha(values, self.switch_data)
+        return cost
 
 
 def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, bundle: InputBundle | None = None) -> float:

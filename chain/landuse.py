@@ -20,7 +20,6 @@ from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import Check, LandUseResult
 from afforest.errors import SolverError
 from afforest.model.formulations import (
-    SwitchData,
     apply_switches,
     registered_input_transforms,
     switches_structure,
@@ -68,15 +67,11 @@ class Models:
     classes: LandUseModel
 
 
-def _switch_data(inputs: Inputs) -> SwitchData:
-    return SwitchData(carbon_pv_t_co2_per_ha=inputs.carbon_pv_t_co2_per_ha)
-
-
 def build_models(inputs: Inputs) -> Models:
     """Build the curves NLP and the classes QP with every registered policy switch active in the scenario."""
     curves = build_curves_model(inputs.params, inputs.grid)
     classes = build_classes_model(inputs.classes, inputs.params, inputs.grid)
-    data = _switch_data(inputs)
+    data = inputs.switch_data
     for m in (curves, classes):
         apply_switches(m, inputs.scenario.policy, data)
     return Models(curves=curves, classes=classes)
@@ -84,7 +79,7 @@ def build_models(inputs: Inputs) -> Models:
 
 def update_models(models: Models, inputs: Inputs) -> None:
     """Point models built for the same structure at new inputs by assigning their mutable params."""
-    data = _switch_data(inputs)
+    data = inputs.switch_data
     models.classes.set_land_units(LandUseProblem.from_classes(inputs.classes, inputs.params, inputs.grid))
     for m in (models.curves, models.classes):
         m.set_economic_params(inputs.params)

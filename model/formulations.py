@@ -116,6 +116,12 @@ class Switch(ABC):
     def refresh(self, block: pyo.Block, m: LandUseModel) -> None:
         """Recompute params derived from others (called before every solve); nothing by default."""
 
+    def planting_cost_shift_yuan_per_ha(self, values: Mapping[str, Any], data: SwitchData) -> float:
+        """If the switch acts like a change of the first-year cost tau(0) (a payment per planted hectare, at
+        planting), that change in yuan/ha (negative: cheaper), so that the analytic steady state (Eq. 3) and the
+        certificates of :mod:`afforest.chain.certify` see it; 0 by default (the switch does not move Eq. 3's cost)."""
+        return 0.0
+
 
 _SWITCHES: dict[str, Switch] = {}
 
@@ -289,6 +295,10 @@ class CarbonPrice(Switch):
                 * pyo.quicksum(m.cost_discount[k] * m.step_yr * m.planting_rate_10k_ha_per_yr[k] for k in m.periods)
             )
         add_welfare_term(m, "carbon_value_pv", term, block=block)
+
+    def planting_cost_shift_yuan_per_ha(self, values: Mapping[str, Any], data: SwitchData) -> float:
+        """Minus the price times the PV of a hectare's sequestration (curves and classes; Eq. 3's effective cost)."""
+        return -values["carbon_price_yuan_per_t_co2"] * data.carbon_pv_t_co2_per_ha
 
     def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
         block.carbon_price_yuan_per_t_co2 = values["carbon_price_yuan_per_t_co2"]

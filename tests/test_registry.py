@@ -69,6 +69,9 @@ class PlantingSubsidy(Switch):
     def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
         block.subsidy_yuan_per_ha = values[SUBSIDY_FIELD]
 
+    def planting_cost_shift_yuan_per_ha(self, values: Mapping[str, Any], data: SwitchData) -> float:
+        return -values[SUBSIDY_FIELD]  # paid at planting, like a lower tau(0): Eq. 3 and the certificates see it
+
 
 @pytest.fixture
 def subsidy() -> Iterator[PlantingSubsidy]:
@@ -136,6 +139,9 @@ def test_solve_landuse_with_the_switch_equals_the_lower_planting_cost(subsidy):
     amount = 400.0
     with_switch = solve_landuse(_subsidised(amount))
     equivalent = solve_landuse(_cheaper(amount))
+    assert with_switch.effective_planting_cost_yuan_per_ha == pytest.approx(_tau0() - amount, rel=1e-15)
+    assert with_switch.analytic_afforested_area_10k_ha == pytest.approx(equivalent.analytic_afforested_area_10k_ha, rel=1e-12)
+    assert with_switch.status == "ok" and equivalent.status == "ok"
     for rep in ("curves", "classes"):
         assert with_switch.welfare_10e8_yuan[rep] == pytest.approx(equivalent.welfare_10e8_yuan[rep], rel=WELFARE_RELATIVE)
     assert with_switch.classes_afforested_area_10k_ha == pytest.approx(
