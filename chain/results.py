@@ -10,12 +10,13 @@ import pandas as pd
 
 import afforest
 from afforest.data import LandUseParameters
+from afforest.model.formulations import ignored_by_representation
 from afforest.model.merit_order import shares
 from afforest.model.steady_state import SteadyStateRoot
 from afforest.scenarios import Scenario
 from afforest.solvers import SolveResult
 
-__all__ = ["Check", "LandUseResult", "CLASSES_ONLY_SWITCHES", "ignored_switches", "path_summary"]
+__all__ = ["Check", "LandUseResult", "CLASSES_ONLY_INPUT_FILES", "ignored_switches", "path_summary"]
 
 
 @dataclass(frozen=True)
@@ -38,29 +39,25 @@ class Check:
         return out
 
 
-CLASSES_ONLY_SWITCHES: tuple[str, ...] = (
-    "policy.province_quota_10k_ha",
-    "policy.excluded_provinces",
-    "policy.direct_cost_multiplier_by_land_type",
+CLASSES_ONLY_INPUT_FILES: tuple[str, ...] = (
     "inputs.afforestable_area_file",
     "inputs.equivalent_factors_file",
     "inputs.standard_equivalent_file",
 )
-"""Scenario switches that need land types and provinces (or the class tables): only the classes QP and its
-allocation honour them; Eq. 3 and the curves NLP read the study's fitted B' and C' and A0."""
-
-
-def _switch_is_set(scenario: Scenario, key: str) -> bool:
-    section, _, name = key.partition(".")
-    value = getattr(getattr(scenario, section), name)
-    return value is not None and value != {} and value != []
+"""Scenario files that only the classes (their tables) read; Eq. 3 and the curves NLP read the study's fitted B'
+and C' and A0. Which policy switches each representation honours, the registry says
+(:func:`afforest.model.formulations.ignored_by_representation`)."""
 
 
 def ignored_switches(scenario: Scenario) -> dict[str, list[str]]:
     """For each representation, the scenario switches that are set but that it does not honour."""
-    classes_only = [key for key in CLASSES_ONLY_SWITCHES if _switch_is_set(scenario, key)]
+    by_registry = ignored_by_representation(scenario)
+    files = [key for key in CLASSES_ONLY_INPUT_FILES if getattr(scenario.inputs, key.partition(".")[2]) is not None]
+    classes_only = by_registry["curves"] + files
     # The classes' areas come from the afforestable-area table; A0 is read by Eq. 3 and the curves only.
-    classes_ignore = ["landuse.initial_area_10k_ha"] if scenario.landuse.initial_area_10k_ha is not None else []
+    classes_ignore = by_registry["classes"]
+    if scenario.landuse.initial_area_10k_ha is not None:
+        classes_ignore = [*classes_ignore, "landuse.initial_area_10k_ha"]
     return {"analytic": classes_only, "curves": list(classes_only), "classes": classes_ignore}
 
 

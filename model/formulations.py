@@ -58,6 +58,7 @@ __all__ = [
     "OpportunityCostShare",
     "register_input_transform",
     "registered_input_transforms",
+    "ignored_by_representation",
     "add_planting_cap",
     "set_planting_cap",
     "add_province_quotas",
@@ -457,6 +458,14 @@ class InputTransform(ABC):
 
     name: ClassVar[str]
     stage: ClassVar[Literal["afforestable_area", "classes"]]
+    scenario_keys: ClassVar[tuple[str, ...]]
+    """The scenario fields it reads, as ``section.field``."""
+    representations: ClassVar[frozenset[str]]
+    """Which representations honour it (the curves NLP and Eq. 3 read the fitted curves, not the class tables)."""
+
+    def is_active(self, scenario: Any) -> bool:
+        """Whether the scenario sets it (a field away from its default)."""
+        return any(_scenario_value(scenario, key) not in (None, {}, []) for key in self.scenario_keys)
 
     def transform_area(self, area: pd.DataFrame, scenario: Any) -> pd.DataFrame:
         return area
@@ -476,6 +485,8 @@ class ExcludedProvinces(InputTransform):
 
     name = "excluded_provinces"
     stage = "afforestable_area"
+    scenario_keys = ("policy.excluded_provinces",)
+    representations = frozenset({"classes", "cells"})
 
     def transform_area(self, area: pd.DataFrame, scenario: Any) -> pd.DataFrame:
         excluded = scenario.policy.excluded_provinces
@@ -490,11 +501,45 @@ class OpportunityCostShare(InputTransform):
 
     name = "opportunity_cost_share"
     stage = "classes"
+    scenario_keys = ("landuse.opportunity_cost_share",)
+    representations = frozenset(REPRESENTATIONS)
+
+    def is_active(self, scenario: Any) -> bool:
+        return scenario.landuse.opportunity_cost_share != 1
 
     def transform_classes(
         self, params: LandUseParameters, classes: pd.DataFrame, scenario: Any
     ) -> tuple[LandUseParameters, pd.DataFrame]:
         return scale_opportunity_cost(params, classes, scenario.landuse.opportunity_cost_share)
+
+
+def _scenario_value(scenario: Any, key: str) -> Any:
+    section, _, name = key.partition(".")
+    return getattr(getattr(scenario, section), name)
+
+
+def ignored_by_representation(scenario: Any) -> dict[str, list[str]]:
+    """For ``curves`` and ``classes``: the scenario keys (``section.field``) of the active switches and input
+    transforms that the representation does not honour, in the order of the scenario schema."""
+    ignored: dict[str, list[str]] = {"curves": [], "classes": []}
+    for switch in registered_switches():
+        values = switch_values(switch, scenario.policy)
+        if switch.is_active(values):
+            for rep in ignored:
+                if rep not in switch.representations:
+                    ignored[rep] += [f"policy.{name}" for name in switch.field_names]
+    for transform in registered_input_transforms():
+        if transform.is_active(scenario):
+            for rep in ignored:
+                if rep not in transform.representations:
+                    ignored[rep] += list(transform.scenario_keys)
+    keys = [
+        f"{section}.{name}"
+        for section in type(scenario).model_fields
+        for name in getattr(type(getattr(scenario, section)), "model_fields", {})
+    ]
+    order = {key: i for i, key in enumerate(keys)}
+    return {rep: sorted(keys, key=lambda k: order.get(k, len(order))) for rep, keys in ignored.items()}
 
 
 _TRANSFORMS: dict[str, InputTransform] = {}

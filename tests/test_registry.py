@@ -215,3 +215,53 @@ def test_the_switch_on_the_cells_model_equals_cells_with_lower_costs(subsidy):
     again = solve(model, "highs")
     plain = solve_cells_decomposition(cell_problem(cells, params, grid))
     assert again.objective == pytest.approx(plain.welfare_10e8_yuan, abs=WELFARE_RELATIVE * abs(plain.welfare_10e8_yuan))
+
+
+class ClassesOnlyFloor(Switch):
+    """A floor on the area of each class planted by the horizon (classes and cells only): declared to show which
+    representations report it as ignored."""
+
+    name = "class_area_floor"
+    representations = frozenset({"classes", "cells"})
+    fields = (PolicyField("class_area_floor_share", float, 0.0, "-", "least share of each class planted by T", ge=0.0, le=1.0),)
+
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        block.share = pyo.Param(initialize=values["class_area_floor_share"], mutable=True)
+        last = m.time_points.last()
+        block.floor = pyo.Constraint(
+            m.classes, rule=lambda b, *c: m.unconverted_area_10k_ha[c, last] <= (1 - block.share) * m.class_area_10k_ha[c]
+        )
+
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        block.share = values["class_area_floor_share"]
+
+
+@pytest.mark.unit
+def test_representations_that_do_not_honour_a_switch_report_it_as_ignored():
+    from afforest.chain.results import ignored_switches
+
+    switch = register_switch(ClassesOnlyFloor())
+    try:
+        scenario = load_scenario("province_quotas").with_overrides({"policy.class_area_floor_share": 0.1})
+        ignored = ignored_switches(scenario)
+        assert ignored["curves"] == ignored["analytic"] == [
+            "policy.province_quota_10k_ha", "policy.excluded_provinces", "policy.class_area_floor_share"
+        ]
+        assert ignored["classes"] == []
+        assert ignored_switches(load_scenario("province_quotas"))["curves"] == [
+            "policy.province_quota_10k_ha", "policy.excluded_provinces"
+        ]
+        # built on the classes model only, where it binds: a floor of the whole class plants every class by T
+        from afforest.chain.inputs import resolve_inputs
+        from afforest.chain.landuse import build_models
+        from afforest.model.landuse import afforested_area_by_horizon
+
+        inputs = resolve_inputs(
+            load_scenario("baseline").with_overrides({"policy.class_area_floor_share": 1.0, "numerics.horizon_yr": 20.0})
+        )
+        models = build_models(inputs)
+        assert models.curves.component(switch.name) is None and models.classes.component(switch.name) is not None
+        solve(models.classes, "highs")
+        assert afforested_area_by_horizon(models.classes) == pytest.approx(inputs.classes["area_10k_ha"].sum(), rel=1e-9)
+    finally:
+        unregister_switch(switch.name)
