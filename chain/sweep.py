@@ -9,12 +9,8 @@ receive the scenario as JSON and send back one flat row. Locally the points run 
 solver thread per worker); with ``scheduler`` they run on a Dask distributed cluster instead.
 
 Finished rows are appended (and fsync'd) to ``progress.jsonl`` in the output folder, so an interrupted
-sweep continues where it stopped; ``results.parquet`` and ``results.csv`` are written to a temporary file
-and renamed, so a killed run never leaves a truncated results file.
-
-An output folder belongs to one sweep (``sweep.json`` names it: the resolved scenario's hash and the points):
-the same sweep resumes there, a different one is refused unless ``overwrite``. One sweep at a time writes to a
-folder (an exclusive ``flock`` on ``DIR/.lock``). Pool workers die with the sweep (``PR_SET_PDEATHSIG`` on
+sweep continues where it stopped; the folder, its manifest, lock and atomically written results live in
+:mod:`afforest.chain.sweep_output`, the figures in :mod:`afforest.plots.sweep`. Pool workers die with the sweep (``PR_SET_PDEATHSIG`` on
 Linux, and a thread watching the parent everywhere); Ctrl-C or SIGTERM stops the workers, keeps every finished
 point and raises :class:`SweepInterrupted`. Every point starts Ipopt from the models' build-time values and
 HiGHS without the previous basis (a session spoiled by a held tail is dropped), so a point's numbers do not
