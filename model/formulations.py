@@ -4,9 +4,12 @@ A :class:`Switch` declares its scenario fields (``[policy]`` keys, with unit, de
 representations it applies to (``curves``, ``classes``, ``cells``), how it builds (named components in its own
 Pyomo Block ``m.<switch name>``, welfare terms registered by name into the objective's term list), how it updates
 its mutable params for a re-solve, what it adds to the structure key of a sweep, and whether it is active for
-given values. :func:`afforest.chain.landuse.build_models`, ``update_models`` and ``structure_key`` are loops over
-:func:`registered_switches`; a user adds a switch from their own code with :func:`register_switch` (its fields
-join the scenario schema, validated strictly).
+given values; optionally, how it shifts the first-year cost Eq. 3 sees (:meth:`Switch.planting_cost_shift_yuan_per_ha`).
+:func:`afforest.chain.landuse.build_models`, ``update_models`` and ``structure_key``,
+``afforest.chain.inputs.Inputs.effective_planting_cost_yuan_per_ha`` and ``afforest.chain.results.ignored_switches``
+are loops over :func:`registered_switches`; a user adds a switch from their own code with :func:`register_switch`
+(its fields join the scenario schema's ``[policy]`` section, validated strictly; register it before scenarios are
+loaded, and sweep workers, which fork, inherit it).
 
 Built-ins, in build order: ``planting_cap`` (all three representations), ``carbon_price`` (all: classes and
 curves value a planted hectare by the per-ha PV of its sequestration, cells by their own carbon yield),
