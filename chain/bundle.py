@@ -25,7 +25,7 @@ from afforest.data import (
     load_landuse_parameters,
     load_quantities,
 )
-from afforest.model.carbon import CarbonParameters, load_carbon_parameters
+from afforest.model.carbon import CarbonParameters, load_carbon_parameters, study_carbon_discount_rates
 from afforest.model.supply_curve import (
     CostEffectivenessParameters,
     load_cost_effectiveness_parameters,
@@ -51,6 +51,8 @@ class InputBundle:
     """Table 3: ESV per ha by land type and province, yuan/(ha yr)."""
     carbon_parameters: CarbonParameters
     """Richards growth, biomass factors, survival and the calibrated soil schedule."""
+    carbon_discount_rates: tuple[float, ...]
+    """The study's carbon discount rates r_c (0 and 5 %/yr), at which it reports its sinks and costs."""
     cost_effectiveness: CostEffectivenessParameters
     """Power-sector and price inputs of the cost-effectiveness comparison."""
     power_fuels: pd.DataFrame
@@ -78,6 +80,7 @@ def _cached_bundle(area_key: tuple[str, int, int] | None, data_keys: tuple[tuple
         afforestable_area=load_afforestable_area(area_file),
         esv=load_esv(),
         carbon_parameters=load_carbon_parameters(),
+        carbon_discount_rates=study_carbon_discount_rates(),
         cost_effectiveness=load_cost_effectiveness_parameters(),
         power_fuels=load_power_fuels(),
         power_technologies=load_power_technologies(),

@@ -28,7 +28,6 @@ from afforest.chain.stages import (
     ChainResult,
     cost_effectiveness_stage,
     run_chain,
-    study_rates,
     supply_curve_stage,
 )
 from afforest.data import Quantity
@@ -162,7 +161,7 @@ def reproduce(scenario: str = "baseline", *, chain: ChainResult | None = None) -
     rows = _Rows(published)
     landuse = chain.landuse
     carbon = bundle.carbon_parameters
-    rc0, rc5 = study_rates()
+    rc0, rc5 = bundle.carbon_discount_rates
     horizon = carbon.horizon_yr
     years = horizon
     cep = bundle.cost_effectiveness

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 from afforest.chain.bundle import InputBundle, load_bundle
 from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import LandUseResult, path_summary
+from afforest.errors import InputError
 from afforest.model.carbon import (
     cohort_sink,
     cohorts_from_rates,
@@ -30,7 +30,6 @@ from afforest.model.carbon import (
     per_hectare_totals,
     single_cohort,
     split_at_horizon,
-    study_carbon_discount_rates,
 )
 from afforest.model.supply_curve import (
     AbatementConvention,
@@ -56,7 +55,6 @@ __all__ = [
     "cost_effectiveness_stage",
     "esv_stage",
     "run_chain",
-    "study_rates",
     "supply_curve_stage",
     "welfare_terms",
 ]
@@ -373,13 +371,13 @@ class ChainResult:
     @property
     def _carbon(self) -> CarbonStage:
         if self.carbon is None:
-            raise ValueError("this chain stopped before the carbon stage")
+            raise InputError("this chain stopped before the carbon stage; run it with a later until", field="until")
         return self.carbon
 
     @property
     def _supply(self) -> SupplyCurveStage:
         if self.supply is None:
-            raise ValueError("this chain stopped before the supply-curve stage")
+            raise InputError("this chain stopped before the supply-curve stage; run it with a later until", field="until")
         return self.supply
 
 
@@ -531,7 +529,7 @@ def run_chain(
 
     stages = ("landuse", "carbon", "supply_curve", "cost_effectiveness")
     if until not in stages:
-        raise ValueError(f"until must be one of {stages}, not {until!r}")
+        raise InputError(f"must be one of {stages}", field="until", value=until)
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
     if bundle is None:
@@ -553,7 +551,7 @@ def run_chain(
     if until == "landuse":
         return result
     scenario_rate = float(scenario.carbon.carbon_discount_rate or 0.0)
-    rates = tuple(sorted({*study_rates(), scenario_rate}))
+    rates = tuple(sorted({*bundle.carbon_discount_rates, scenario_rate}))
     result.carbon = carbon_stage(landuse, bundle, rates, scenario_rate)
     if until == "carbon":
         return result
@@ -568,7 +566,3 @@ def run_chain(
     return result
 
 
-@lru_cache(maxsize=1)
-def study_rates() -> tuple[float, ...]:
-    """The study's carbon discount rates (``carbon_parameters.toml``), read once per process."""
-    return study_carbon_discount_rates()
