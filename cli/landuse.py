@@ -20,15 +20,16 @@ __all__ = ["register"]
 def _cmd_solve(args: argparse.Namespace) -> int:
     import contextlib
 
-    from afforest.chain.landuse import solve_landuse
-    from afforest.data import data_path, load_quantities
+    from afforest.chain.stages import run_chain
 
     # In --json mode nothing but the JSON object may reach stdout (solver banners and logs, stray prints): solve
     # with file descriptor 1 pointed at stderr (Python's redirect_stdout would deadlock Pyomo's --tee capture).
     from afforest.solvers import stdout_to_stderr
 
     with stdout_to_stderr() if args.json else contextlib.nullcontext():
-        result = solve_landuse(args.scenario, tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
+        # the chain's land-use stage (solve is a view of the one chain, stopped after land use)
+        chain = run_chain(args.scenario, until="landuse", tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
+    result = chain.landuse
     summary = result.to_dict()
     if result.status != "ok" and args.json:  # the text report lists the reasons itself
         print(f"afforest: warning: scenario {summary['scenario']}: the result is SUSPECT: "
@@ -40,7 +41,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     def years(value: float | None) -> str:
         return "never" if value is None else f"{value:g}"
 
-    published = load_quantities(data_path("published_results.toml"))
+    published = chain.bundle.published
     a0 = result.params.initial_area_10k_ha
     print(f"afforest {afforest.__version__} - scenario {summary['scenario']} ({summary['scenario_hash']})")
     tau0 = result.params.planting_cost_intercept_yuan_per_ha
