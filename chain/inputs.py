@@ -27,7 +27,13 @@ from afforest.model.esv import (
     load_equivalent_factors,
     load_standard_equivalent_values,
 )
-from afforest.model.formulations import SwitchData, registered_input_transforms, registered_switches, switch_values
+from afforest.model.formulations import (
+    MIN_PLANTING_CAP_10K_HA_PER_YR,
+    SwitchData,
+    registered_input_transforms,
+    registered_switches,
+    switch_values,
+)
 from afforest.model.problem import LandUseProblem, TimeGrid
 from afforest.model.merit_order import landuse_classes
 from afforest.scenarios import Scenario, load_scenario
@@ -45,12 +51,7 @@ __all__ = [
 ]
 
 
-MIN_PLANTING_CAP_10K_HA_PER_YR = 1e-3
-"""Smallest annual planting cap a scenario may set (10 ha/yr). Ipopt relaxes every bound by 1e-8 (its
-``bound_relax_factor``) and HiGHS holds constraints to 1e-10, in these units; measured on the baseline (T = 100 yr):
-a cap of 1e-7 lets the curves NLP plant 10 % more than the cap allows, 1e-5 0.1 %, and at 1e-9 HiGHS stops with
-status unknown. At 1e-3 the violation is below 1e-5 of the cap. (Nor does a cap of 10 ha/yr on 5 x 10^6 ha mean
-anything economically.)"""
+
 
 
 @dataclass(frozen=True)
@@ -152,28 +153,12 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
 
 
 def check_policy(scenario: Scenario) -> None:
-    """Combinations of policy values that the schema cannot see, refused before anything is built."""
-    policy = scenario.policy
-    cap = policy.annual_planting_cap_10k_ha_per_yr
-    if cap is not None and cap < MIN_PLANTING_CAP_10K_HA_PER_YR:
-        raise InputError(
-            f"scenario {scenario.name!r}: a planting cap below {MIN_PLANTING_CAP_10K_HA_PER_YR:g} x 10^4 ha/yr "
-            "(10 ha/yr) is beneath the solvers' feasibility tolerance in these units (Ipopt relaxes bounds by 1e-8, "
-            "so the cap would not be honoured, and HiGHS stops without an answer); set it to at least "
-            f"{MIN_PLANTING_CAP_10K_HA_PER_YR:g}, or remove it to plant without a cap",
-            field="policy.annual_planting_cap_10k_ha_per_yr",
-            value=cap,
-        )
-    for province in policy.province_quota_10k_ha:
-        if province in policy.excluded_provinces:
-            raise InputError(
-                f"scenario {scenario.name!r}: {province} has a quota in policy.province_quota_10k_ha but is also "
-                "listed in policy.excluded_provinces, where nothing may be planted; an excluded province's quota "
-                "is meaningless and excluding it re-ranks the other provinces' classes: remove the province from "
-                "one of the two",
-                field="policy.province_quota_10k_ha",
-                value=province,
-            )
+    """Combinations of policy values that the schema cannot see, refused before anything is built: each active
+    switch's :meth:`~afforest.model.formulations.Switch.check` of the scenario."""
+    for switch in registered_switches():
+        values = switch_values(switch, scenario.policy)
+        if switch.is_active(values):
+            switch.check(values, scenario)
 
 
 def check_model_size(scenario: Scenario, n_classes: int, n_periods: int) -> int:

@@ -39,6 +39,7 @@ from afforest.scenarios import PolicyField, builtin_policy_field, extend_policy_
 
 __all__ = [
     "REPRESENTATIONS",
+    "MIN_PLANTING_CAP_10K_HA_PER_YR",
     "PolicyField",
     "SwitchData",
     "Switch",
@@ -116,6 +117,10 @@ class Switch(ABC):
     @abstractmethod
     def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
         """Assign the mutable params of an already built ``block`` for new values of the same structure."""
+
+    def check(self, values: Mapping[str, Any], scenario: Any) -> None:
+        """Refuse (:class:`InputError`), before anything is built, values the schema cannot judge alone (e.g. in
+        combination with other fields of ``scenario``); nothing by default."""
 
     def refresh(self, block: pyo.Block, m: LandUseModel) -> None:
         """Recompute params derived from others (called before every solve); nothing by default."""
@@ -218,6 +223,14 @@ def switches_structure(policy: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------- built-ins
+MIN_PLANTING_CAP_10K_HA_PER_YR = 1e-3
+"""Smallest annual planting cap a scenario may set (10 ha/yr). Ipopt relaxes every bound by 1e-8 (its
+``bound_relax_factor``) and HiGHS holds constraints to 1e-10, in these units; measured on the baseline (T = 100 yr):
+a cap of 1e-7 lets the curves NLP plant 10 % more than the cap allows, 1e-5 0.1 %, and at 1e-9 HiGHS stops with
+status unknown. At 1e-3 the violation is below 1e-5 of the cap. (Nor does a cap of 10 ha/yr on 5 x 10^6 ha mean
+anything economically.)"""
+
+
 def _check_provinces(names: Sequence[str], field: str) -> None:
     for name in names:
         if name not in PROVINCES:
@@ -234,6 +247,18 @@ class PlantingCap(Switch):
 
     def is_active(self, values: Mapping[str, Any]) -> bool:
         return values["annual_planting_cap_10k_ha_per_yr"] is not None
+
+    def check(self, values: Mapping[str, Any], scenario: Any) -> None:
+        cap = values["annual_planting_cap_10k_ha_per_yr"]
+        if cap < MIN_PLANTING_CAP_10K_HA_PER_YR:
+            raise InputError(
+                f"scenario {scenario.name!r}: a planting cap below {MIN_PLANTING_CAP_10K_HA_PER_YR:g} x 10^4 ha/yr "
+                "(10 ha/yr) is beneath the solvers' feasibility tolerance in these units (Ipopt relaxes bounds by 1e-8, "
+                "so the cap would not be honoured, and HiGHS stops without an answer); set it to at least "
+                f"{MIN_PLANTING_CAP_10K_HA_PER_YR:g}, or remove it to plant without a cap",
+                field="policy.annual_planting_cap_10k_ha_per_yr",
+                value=cap,
+            )
 
     def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
         cap = values["annual_planting_cap_10k_ha_per_yr"]
@@ -320,6 +345,18 @@ class ProvinceQuotas(Switch):
 
     def structure(self, values: Mapping[str, Any]) -> Any:
         return sorted(values["province_quota_10k_ha"])
+
+    def check(self, values: Mapping[str, Any], scenario: Any) -> None:
+        for province in values["province_quota_10k_ha"]:
+            if province in scenario.policy.excluded_provinces:
+                raise InputError(
+                    f"scenario {scenario.name!r}: {province} has a quota in policy.province_quota_10k_ha but is also "
+                    "listed in policy.excluded_provinces, where nothing may be planted; an excluded province's quota "
+                    "is meaningless and excluding it re-ranks the other provinces' classes: remove the province from "
+                    "one of the two",
+                    field="policy.province_quota_10k_ha",
+                    value=province,
+                )
 
     def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
         quotas = values["province_quota_10k_ha"]

@@ -142,3 +142,11 @@ def test_province_quotas_and_carbon_price_on_cells():
     assert "carbon_price.carbon_value_pv" in list(model.welfare_terms)
     result = solve(model, "highs")
     assert result.objective == pytest.approx(solve_cells_decomposition(priced).welfare_10e8_yuan, rel=CELLS_WELFARE_RELATIVE)
+
+
+@pytest.mark.unit
+def test_a_quota_in_an_excluded_province_is_refused_by_its_switch_before_anything_is_built():
+    scenario = load_scenario("province_quotas").with_overrides({"policy.excluded_provinces": ["Qinghai"]})
+    with pytest.raises(InputError, match=r"Qinghai has a quota in policy.province_quota_10k_ha but is also listed") as caught:
+        resolve_inputs(scenario)
+    assert caught.value.field == "policy.province_quota_10k_ha" and caught.value.value == "Qinghai"
