@@ -61,7 +61,10 @@ def _linear_area_table() -> pd.DataFrame:
 def linear_study(monkeypatch):
     """The chain's inputs bundle holds the linear problem (A0 and the table agree: 100 x 10^4 ha)."""
     linear = dataclasses.replace(load_bundle(), landuse_parameters=LINEAR, afforestable_area=_linear_area_table())
-    monkeypatch.setattr(inputs_module, "load_bundle", lambda *a, **k: linear)
+    import afforest.chain.stages as stages_module
+
+    for module in (inputs_module, stages_module):  # wherever the chain reads its bundle
+        monkeypatch.setattr(module, "load_bundle", lambda *a, **k: linear)
 
 
 def _discrete_saddle_ratio(g_slope: float, rate: float, tau1: float, step: float) -> float:
