@@ -49,13 +49,14 @@ END = "<!-- mutation:end -->"
 
 # module -> (file under the package root, the test files that exercise it: the fast, relevant ones).
 # The layout of issue 10 split the old modules: report.py -> chain/reproduce.py (the report) + cli/reproduce.py
-# (the reproduce and calibrate-soil commands); sweep.py -> chain/sweep.py + cli/sweep.py (the sweep and compare
+# (the reproduce command) + cli/carbon.py (calibrate-soil); sweep.py -> chain/sweep.py + cli/sweep.py (the sweep and compare
 # commands); run.py -> chain/inputs.py (resolve_inputs and its refusals), chain/landuse.py (build, update, solve),
 # chain/results.py (Check, LandUseResult, ignored switches) and chain/certify.py (the certificates).
 MODULES: dict[str, tuple[str, list[str]]] = {
     "scenarios": ("scenarios/__init__.py", ["tests/test_scenarios.py", "tests/test_catalogue_inputs.py"]),
     "report": ("chain/reproduce.py", ["tests/test_reproduce.py"]),
     "report-cli": ("cli/reproduce.py", ["tests/test_reproduce.py"]),
+    "calibrate-cli": ("cli/carbon.py", ["tests/test_reproduce.py", "tests/test_catalogue_cli.py"]),
     "sweep": ("chain/sweep.py", ["tests/test_sweep.py", "tests/test_catalogue_sweep.py"]),
     "sweep-cli": ("cli/sweep.py", ["tests/test_sweep.py", "tests/test_catalogue_sweep.py"]),
     "inputs": ("chain/inputs.py", ["tests/test_scenarios.py", "tests/test_catalogue_inputs.py"]),

@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "afforest.cli.sweep",
     "afforest.cli.prepare",
     "afforest.cli.reproduce",
+    "afforest.cli.carbon",
     "afforest.cli.report",
     "afforest.cli.cells",
 )
