@@ -69,8 +69,12 @@ class LandUseResult:
     params: LandUseParameters
     roots: list[SteadyStateRoot]
     analytic_afforested_area_10k_ha: float
+    """The long run of Eq. 3 (the root reached from A0), at the effective planting cost."""
     numeric_afforested_area_10k_ha: float
+    """The CURVES dynamic program's area by the horizon (the name, kept for the JSON key, predates the classes
+    program; :attr:`curves_afforested_area_10k_ha` says the same without ambiguity)."""
     classes_afforested_area_10k_ha: float
+    """The classes dynamic program's area by the horizon."""
     curves_path: pd.DataFrame
     classes_path: pd.DataFrame
     allocation: pd.DataFrame
@@ -88,6 +92,23 @@ class LandUseResult:
     """Certificates of the numbers (:func:`certify`); any failed one makes the result ``suspect``."""
     tail_held_from_yr: dict[str, float] = field(default_factory=dict)
     """Representation -> year from which its planting was held at zero (:func:`solve_models`); empty if none."""
+
+    @property
+    def curves_afforested_area_10k_ha(self) -> float:
+        """The curves dynamic program's area by the horizon (= ``numeric_afforested_area_10k_ha``)."""
+        return self.numeric_afforested_area_10k_ha
+
+    def __repr__(self) -> str:
+        """One screen, not a dump of every table: scenario, status, the three areas and the checks."""
+        failed = [c.name for c in self.checks if not c.passed]
+        return (
+            f"LandUseResult(scenario={self.scenario.name!r}, status={self.status!r}, "
+            f"analytic={self.analytic_afforested_area_10k_ha:.3f}, curves={self.numeric_afforested_area_10k_ha:.3f}, "
+            f"classes={self.classes_afforested_area_10k_ha:.3f} x 10^4 ha, headline={self.headline_representation}, "
+            f"checks passed {len(self.checks) - len(failed)}/{len(self.checks)}"
+            + (f", failed {failed}" if failed else "")
+            + ")"
+        )
 
     @property
     def status(self) -> str:
