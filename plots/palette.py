@@ -80,3 +80,21 @@ def land_type_colour(land_type: str) -> str:
 def label(name: str) -> str:
     """A snake_case name as words for a legend or an axis."""
     return name.replace("_", " ")
+
+
+PHASE_STYLES: dict[str, dict[str, Any]] = {
+    "rate_isocline": {"color": "#37474f", "lw": 1.2, "ls": "-"},
+    "costate_isocline": {"color": "#e65100", "lw": 1.4, "ls": "-."},
+    "saddle_path": {"color": "#1b5e20", "lw": 2.2, "ls": "-"},
+    "linear_saddle_path": {"color": "#1b5e20", "lw": 1.2, "ls": "--"},
+    "steady_state": {"color": "#000000", "s": 70, "zorder": 6},
+    "skiba": {"color": "#c62828", "lw": 1.2, "ls": ":"},
+    "rest": {"color": "#8d6e63", "lw": 5.0, "alpha": 0.6, "solid_capstyle": "butt"},
+    "infeasible": {"color": "#eceff1"},
+    "flow": {"color": "#b0bec5"},
+}
+"""Phase diagram (:mod:`afforest.plots.phase`): isoclines, saddle paths (nonlinear solid, linear dashed), steady
+states, the Skiba point, the rest set on R = 0, the infeasible half-plane R < 0 and the faint flow lines."""
+
+NUMERICAL_PATH_COLOURS: tuple[str, ...] = ("#6a1b9a", "#00838f", "#ad1457")
+"""Points of numerical paths on a phase diagram, one colour per path."""
