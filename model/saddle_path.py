@@ -74,6 +74,8 @@ MANIFOLD_RTOL = 1e-12
 """Relative tolerance of the manifold's integration (the linear closed forms are reproduced to ~1e-10)."""
 MANIFOLD_ATOL_FRACTION = 1e-14
 """Absolute tolerance of the integration, as a fraction of A0 (areas) or A0 / yr (rates)."""
+ROOT_MATCH_FRACTION = 1e-12
+"""An area this close to A* (relative) is the root itself (the bisected roots carry ~1e-15 relative error)."""
 MAX_MANIFOLD_TIME_CONSTANTS = 200.0
 """Backward integration stops after this many 1/|mu| (the manifold then lies far outside [0, A0])."""
 
@@ -172,7 +174,7 @@ class SaddlePath:
         areas = np.atleast_1d(np.asarray(area_10k_ha, float))
         out = np.full(areas.shape, np.nan)
         for i, a in enumerate(areas):
-            if a == self.steady_state_10k_ha:
+            if abs(a - self.steady_state_10k_ha) <= ROOT_MATCH_FRACTION * max(1.0, self.steady_state_10k_ha):
                 out[i] = 0.0
             elif self.covers(float(a)):
                 s = self._backward_time_of(float(min(a, self.upper_end_10k_ha)))
