@@ -28,7 +28,9 @@ __all__ = [
     "RESOLVED_DISCOUNT_WEIGHT",
     "LAND_BALANCE_LIMIT",
     "MIN_REPORTED_SHARE",
+    "PONTRYAGIN_RESIDUAL_LIMIT",
     "certify",
+    "pontryagin_checks",
     "hurdle_rate",
     "tail_restart",
     "nonoptimal_message",
@@ -64,6 +66,20 @@ to 1e-10, so 1e-6 is far above its tolerance and far below anything a report sho
 MIN_REPORTED_SHARE = 1e-6
 """Areas below a millionth of A0 (5 ha at the study's A0) are not reported: the floor of the scale against which a
 path's remainder is measured when next to nothing is planted."""
+
+
+PONTRYAGIN_RESIDUAL_LIMIT = 1e-5
+"""Largest residual allowed of a path's Pontryagin certificate (:mod:`afforest.model.costates`): present-value
+residuals relative to period 0's marginal planting cost (~2.3 x 10^5 yuan/ha at the baseline), so 1e-5 is ~2
+yuan/ha. Why present value: the solvers' tolerances bound the KKT residuals of the objective, a present value; a
+current-value residual of period k is the PV one times e^{r t_k}, so it grows like e^{rt} while the solver is right
+to its tolerance (baseline, curves: costate equation 1.6e-10 yuan/ha current value in year 1, 7e-8 in year 99,
+both ~2e-15 relative in PV). What remains is the complementarity of planting at the end of a path: an interior-point
+solver stops with z R ~ mu, which leaves min(G, 2 tau1 R) up to sqrt(2 tau1 mu / (s e^{-rt} dt)). Measured (Ipopt
+tol 1e-10, HiGHS HiPO 1e-12/1e-10): every shipped scenario at most 5.6e-8 (curves, the planting cap) and 1e-11
+(classes); curves over r = 0.2-30 % at most 5.8e-7 (r = 0.2 %; 7.9e-7 at dt = 0.5 yr); classes at dt = 0.25 yr
+4.2e-6 (a class filled in year 12.25). 1e-5 sits above these (the sqrt law: grids finer than ~0.05 yr may reach
+it) and far below a fault of the program: a cost misstated by 1 % of tau(0) gives ~2e-3."""
 
 
 def _fmt(value: float) -> str:
@@ -339,6 +355,35 @@ def certify(inputs: Inputs, result: LandUseResult, held_from: dict[str, float] |
         )
         reason += ": " + classes_why if classes_why else ": the path is at rest by T, so the QP has settled elsewhere; report it"
     checks.append(Check("classes_gap_to_steady_state", ok, float(classes_gap), AREA_GAP_LIMIT, reason))
+    return checks + pontryagin_checks(result)
+
+
+def pontryagin_checks(result: LandUseResult) -> list[Check]:
+    """``<representation>_pontryagin``: the path's certificate (planting optimality, costate equation, terminal
+    condition) below :data:`PONTRYAGIN_RESIDUAL_LIMIT`, weighed in present value (see the limit: what the solver
+    controls)."""
+    checks: list[Check] = []
+    for rep, label in (("curves", "curves NLP"), ("classes", "classes QP")):
+        certificate = result.pontryagin.get(rep)
+        if certificate is None:
+            checks.append(Check(f"{rep}_pontryagin", False, None, PONTRYAGIN_RESIDUAL_LIMIT,
+                                f"the {label} has no Pontryagin certificate: its solver reported no optimum, hence no duals"))
+            continue
+        worst = certificate.max_residual
+        ok = math.isfinite(worst) and worst <= PONTRYAGIN_RESIDUAL_LIMIT
+        parts = {"planting optimality": certificate.max_optimality, "costate equation": certificate.max_costate_equation,
+                 "terminal condition": certificate.terminal}
+        scale = certificate.scale_yuan_per_ha
+        if ok:
+            reason = (f"the {label}'s path satisfies the discrete Pontryagin conditions to {worst:.2g} of period 0's "
+                      f"marginal planting cost ({_fmt(scale)} yuan/ha), in present value")
+        else:
+            failing = max(parts, key=lambda k: parts[k] if math.isfinite(parts[k]) else math.inf)
+            reason = (f"the {label}'s path fails its Pontryagin certificate: the {failing} is off by {parts[failing]:.2g} "
+                      f"of period 0's marginal planting cost ({_fmt(scale * parts[failing])} yuan/ha in present value; "
+                      f"limit {PONTRYAGIN_RESIDUAL_LIMIT:g}): the solver's point is not the optimum of the program it was "
+                      "given; rerun with another solver.nlp / solver.qp, or report it")
+        checks.append(Check(f"{rep}_pontryagin", ok, float(worst), PONTRYAGIN_RESIDUAL_LIMIT, reason))
     return checks
 
 

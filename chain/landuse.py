@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import pyomo.environ as pyo
 
 from afforest.chain.bundle import InputBundle
@@ -34,6 +35,7 @@ from afforest.model.landuse import (
     class_planting_path,
     planting_path,
 )
+from afforest.model.costates import PontryaginCertificate, policy_shadow_prices, pontryagin_certificate, state_costates, unit_costates
 from afforest.model.problem import LandUseProblem
 from afforest.model.merit_order import fill_merit_order
 from afforest.model.steady_state import long_run_afforested_area as analytic_long_run
@@ -206,6 +208,20 @@ def solve_models(
                 )
             )
         curves_result, classes_result = solved["curves"], solved["classes"]
+    shift = effective_cost - params.planting_cost_intercept_yuan_per_ha
+    certificates: dict[str, PontryaginCertificate] = {}
+    shadow_prices: list[dict[str, Any]] = []
+    paths = {"curves": planting_path(models.curves), "classes": planting_path(models.classes)}
+    classes_costates = None
+    for rep, model, solved in (("curves", models.curves, curves_result), ("classes", models.classes, classes_result)):
+        if solved.status is not SolverStatus.OPTIMAL or not solved.duals:
+            continue
+        certificates[rep] = pontryagin_certificate(model, solved.duals, shift, held_from_yr=held_from.get(rep))
+        costates = state_costates(model, solved.duals).drop(columns="period_start_yr")
+        paths[rep] = pd.concat([paths[rep], costates], axis=1)
+        shadow_prices += [{"representation": rep, **price} for price in policy_shadow_prices(model, solved.duals)]
+        if rep == "classes":
+            classes_costates = unit_costates(model, solved.duals)
     result = LandUseResult(
         scenario=inputs.scenario,
         params=params,
@@ -213,8 +229,8 @@ def solve_models(
         analytic_afforested_area_10k_ha=analytic,
         numeric_afforested_area_10k_ha=_value_or_nan(afforested_area_by_horizon, models.curves),
         classes_afforested_area_10k_ha=_value_or_nan(afforested_area_by_horizon, models.classes),
-        curves_path=planting_path(models.curves),
-        classes_path=planting_path(models.classes),
+        curves_path=paths["curves"],
+        classes_path=paths["classes"],
         allocation=fill_merit_order(inputs.classes, min(analytic, float(inputs.classes["area_10k_ha"].sum()))),
         classes_allocation=class_allocation(models.classes),
         classes_planting=class_planting_path(models.classes),
@@ -226,6 +242,9 @@ def solve_models(
         },
         effective_planting_cost_yuan_per_ha=effective_cost,
         tail_held_from_yr=held_from,
+        pontryagin=certificates,
+        shadow_prices=shadow_prices,
+        classes_costates=classes_costates,
     )
     result.checks = held + certify(inputs, result, held_from)
     return result

@@ -10,6 +10,7 @@ import pandas as pd
 
 import afforest
 from afforest.data import LandUseParameters
+from afforest.model.costates import PontryaginCertificate
 from afforest.model.formulations import ignored_by_representation
 from afforest.model.merit_order import shares
 from afforest.model.steady_state import SteadyStateRoot
@@ -92,6 +93,20 @@ class LandUseResult:
     """Certificates of the numbers (:func:`certify`); any failed one makes the result ``suspect``."""
     tail_held_from_yr: dict[str, float] = field(default_factory=dict)
     """Representation -> year from which its planting was held at zero (:func:`solve_models`); empty if none."""
+    pontryagin: dict[str, PontryaginCertificate] = field(default_factory=dict)
+    """Representation -> the Pontryagin certificate of its path (:mod:`afforest.model.costates`); missing for a
+    program that ended without an optimum (no duals)."""
+    shadow_prices: list[dict[str, Any]] = field(default_factory=list)
+    """Every active policy constraint of both programs: ``{representation, constraint, index, value, unit}``."""
+    classes_costates: pd.DataFrame | None = None
+    """The classes program's costate per class and period (:func:`afforest.model.costates.unit_costates`); the
+    region-level one is in ``classes_path``."""
+
+    @property
+    def pontryagin_max_residual(self) -> float | None:
+        """The largest relative residual of both programs' certificates (None if neither has one)."""
+        values = [c.max_residual for c in self.pontryagin.values()]
+        return max(values) if values else None
 
     @property
     def curves_afforested_area_10k_ha(self) -> float:
@@ -193,7 +208,15 @@ class LandUseResult:
             "province_shares": {str(k): float(v) for k, v in province_share.items()},
             "analytic_allocation": self.allocation.to_dict(orient="records"),
             "classes_allocation": self.classes_allocation.to_dict(orient="records"),
+            "pontryagin_max_residual": _finite_or_none(self.pontryagin_max_residual),
+            "pontryagin": {rep: {k: _finite_or_none(v) for k, v in c.as_dict().items()} for rep, c in self.pontryagin.items()},
+            "shadow_prices": [{**p, "value": _finite_or_none(p["value"])} for p in self.shadow_prices],
         }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """Plain JSON: a value that is not finite becomes None."""
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def path_summary(path: pd.DataFrame, step_yr: float | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -341,6 +342,24 @@ def welfare_key(representation: str, term: str) -> str:
     return f"welfare_{representation}_{term.replace('.', '_')}_10e8_yuan"
 
 
+def pontryagin_columns(lu: Any) -> dict[str, Any]:
+    """The certificate and the shadow prices in a sweep row: ``pontryagin_max_residual`` (both programs),
+    ``pontryagin_max_residual_<rep>``, ``shadow_price_max_<rep>_<constraint>`` (the largest shadow price of each
+    active policy constraint over its index, e.g. ``shadow_price_max_curves_planting_cap_annual_planting_cap``;
+    its unit is in ``shadow_prices_json``) and ``shadow_prices_json`` (the full list, as in ``solve --json``)."""
+    summary = lu.to_dict()
+    row: dict[str, Any] = {"pontryagin_max_residual": summary["pontryagin_max_residual"]}
+    for rep in ("curves", "classes"):
+        row[f"pontryagin_max_residual_{rep}"] = summary["pontryagin"].get(rep, {}).get("max_residual")
+    prices = summary["shadow_prices"]
+    for price in prices:
+        key = f"shadow_price_max_{price['representation']}_{price['constraint'].replace('.', '_')}"
+        if price["value"] is not None:
+            row[key] = max(row.get(key, -math.inf), price["value"])
+    row["shadow_prices_json"] = json.dumps(prices)
+    return row
+
+
 def chain_outputs(chain: Any) -> dict[str, Any]:
     """One sweep row from a chain run: land use and its certificates, welfare by term, the planting path's speed,
     the carbon of the planned path and the cost of the plan's area (at the scenario's r_c)."""
@@ -376,6 +395,7 @@ def chain_outputs(chain: Any) -> dict[str, Any]:
         for term, value in terms.items():
             row[welfare_key(representation, term)] = value
     row.update({k: (float(v) if v is not None else None) for k, v in chain.years_to_share().items()})
+    row.update(pontryagin_columns(lu))
     row["planned_path_planted_10k_ha"] = chain.carbon.planted_area_10k_ha("planned_path")
     row["planned_path_sink_mt_co2"] = chain.carbon.total_mt_co2("planned_path", rate)
     return row

@@ -50,7 +50,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
           + (f" (carbon at {price:g} yuan/t CO2: effective tau(0) {summary['effective_planting_cost_yuan_per_ha']:.1f} yuan/ha)" if price > 0 else ""))
     if result.status == "ok":
         print(f"status: ok ({len(result.checks)} checks passed: solvers optimal, both programs at rest by the "
-              "horizon and at their steady states)")
+              "horizon and at their steady states, their paths meeting the Pontryagin conditions)")
         for check in result.checks:
             if check.name.endswith("_tail_held"):
                 print(f"  note: {check.reason}")
@@ -93,6 +93,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         print(f"  planting path ({name}): {path['first_period_rate_10k_ha_per_yr']:.2f} x 10^4 ha/yr at first; "
               f"50 % by year {years(path['years_to_50pct'])}, 90 % by {years(path['years_to_90pct'])}, "
               f"99 % by {years(path['years_to_99pct'])}")
+    _print_certificate(summary)
     print()
     if summary["allocation_source"] == "classes":
         print("Afforested area by province (classes dynamic program, honouring the scenario's policy):")
@@ -104,6 +105,25 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     for row in summary["allocation"]:
         print(f"  {row['land_type']:<24} {row['province']:<9} {row['area_10k_ha']:8.3f}")
     return 0
+
+
+def _print_certificate(summary: dict[str, Any]) -> None:
+    """The Pontryagin certificate of both paths and the shadow prices of the policy constraints, in a few lines."""
+    certificates = summary["pontryagin"]
+    if certificates:
+        parts = [
+            f"{rep} {c['max_residual']:.2g}" if c["max_residual"] is not None else f"{rep} not finite"
+            for rep, c in certificates.items()
+        ]
+        print("  Pontryagin certificate (largest residual of planting optimality, costate equation and terminal "
+              f"condition, PV, relative to period 0's marginal planting cost): {', '.join(parts)}")
+    grouped: dict[tuple[str, str, str], list[float]] = {}
+    for price in summary["shadow_prices"]:
+        if price["value"] is not None:
+            grouped.setdefault((price["representation"], price["constraint"], price["unit"]), []).append(price["value"])
+    for (rep, constraint, unit), values in grouped.items():
+        span = f"{values[0]:.4g}" if len(values) == 1 else f"{min(values):.4g} to {max(values):.4g} over {len(values)} periods"
+        print(f"  shadow price of {constraint} ({rep}): {span} {unit}")
 
 
 def _cmd_steady_state(args: argparse.Namespace) -> int:

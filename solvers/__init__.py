@@ -11,7 +11,8 @@
   :class:`SolverFallbackWarning` naming both versions.
 
 Every call returns a :class:`SolveResult` with the solver's name and version, its termination, a
-normalised :class:`SolverStatus` and the wall time. A result that is not optimal raises
+normalised :class:`SolverStatus`, the wall time and the constraints' dual values (:attr:`SolveResult.duals`, one
+sign convention for every solver: :data:`DUAL_SIGN_CONVENTION`). A result that is not optimal raises
 :class:`afforest.errors.SolverError` unless ``allow_nonoptimal=True``.
 """
 
@@ -26,8 +27,8 @@ import sys
 import time
 import warnings
 import weakref
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cache
 from typing import Any, Protocol, runtime_checkable
@@ -60,7 +61,21 @@ __all__ = [
     "QP_ACTIVE_SET_FREE_VARIABLE_LIMIT",
     "solve",
     "SOLVER_CHOICES",
+    "DUAL_SIGN_CONVENTION",
+    "Duals",
 ]
+
+DUAL_SIGN_CONVENTION = (
+    "the dual of a constraint lower <= body <= upper (an equality lhs == rhs has body lhs - rhs) is the change of "
+    "the objective, in the objective's units, per unit raised of its bound (of rhs - lhs for an equality) for a "
+    "maximisation: the value of relaxing a binding <= constraint by one unit is >= 0"
+)
+"""What :attr:`SolveResult.duals` holds. HiGHS (pyomo.contrib.solver) and Ipopt (cyipopt through PyNumero, or the
+executable through pyomo.contrib.solver) both report this sign for a maximisation: tests/test_costates.py checks
+it on a QP whose duals are known by hand (the land-use models all maximise)."""
+
+Duals = Mapping[Any, float]
+"""Constraint data object -> dual value (:data:`DUAL_SIGN_CONVENTION`), for the active constraints of a solve."""
 
 SOLVER_CHOICES = ("auto", "ipopt", "cyipopt", "highs")
 """``ipopt``: an Ipopt executable if on PATH, else cyipopt; ``cyipopt``: PyNumero only; ``highs``: HiGHS."""
@@ -130,6 +145,9 @@ class SolveResult:
     """The interface's own termination condition, verbatim."""
     wall_time_s: float
     objective: float | None
+    duals: Duals = field(default_factory=dict, compare=False, repr=False)
+    """Active constraint data -> dual value at the solution (:data:`DUAL_SIGN_CONVENTION`); empty when the solver
+    ended without a solution. Not part of :meth:`as_dict` (its keys are Pyomo objects)."""
 
     @property
     def label(self) -> str:
@@ -137,7 +155,9 @@ class SolveResult:
         return f"{self.solver} {self.version} ({self.interface}{'' if self.algorithm == 'default' else ', ' + self.algorithm})"
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "label": self.label}
+        """Plain values (the duals left out) and the label."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "duals"}
+        return {**out, "label": self.label}
 
 
 _CLASS_CACHE: weakref.WeakKeyDictionary[pyo.Block, tuple[tuple[Any, ...], ProblemClass]] = weakref.WeakKeyDictionary()
@@ -403,7 +423,9 @@ def forget_session(model: pyo.Block) -> None:
     _HIGHS_SESSIONS.pop(model, None)
 
 
-def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: ProblemClass) -> tuple[str, str, SolverStatus, str]:
+def _run_highs(
+    model: pyo.Block, options: dict[str, Any], tee: bool, kind: ProblemClass
+) -> tuple[str, str, SolverStatus, str, dict[Any, float]]:
     version = _highs_version()
     if version is None:
         raise SolverError(_INSTALL_HIGHS)
@@ -421,12 +443,25 @@ def _run_highs(model: pyo.Block, options: dict[str, Any], tee: bool, kind: Probl
     except Exception as exc:  # HiGHS raises for non-convex QPs and bad options
         raise SolverError(f"HiGHS failed on this {kind.value}: {exc}") from exc
     status = _status_from_contrib(results.termination_condition)
+    duals: dict[Any, float] = {}
     if results.solution_status.name in ("optimal", "feasible"):
         results.solution_loader.load_vars()
-    return version, algorithm, status, str(results.termination_condition.name)
+        duals = _contrib_duals(results)
+    return version, algorithm, status, str(results.termination_condition.name), duals
 
 
-def _run_ipopt(model: pyo.Block, options: dict[str, Any], tee: bool, interface: str) -> tuple[str, SolverStatus, str]:
+def _contrib_duals(results: Any) -> dict[Any, float]:
+    """The duals of a pyomo.contrib.solver result (HiGHS, the Ipopt executable): already in
+    :data:`DUAL_SIGN_CONVENTION` for a maximisation (measured in tests/test_costates.py)."""
+    try:
+        return {con: float(value) for con, value in results.solution_loader.get_duals().items()}
+    except (NotImplementedError, RuntimeError, ValueError):  # a solver or status without duals
+        return {}
+
+
+def _run_ipopt(
+    model: pyo.Block, options: dict[str, Any], tee: bool, interface: str
+) -> tuple[str, SolverStatus, str, dict[Any, float]]:
     options = {**IPOPT_DEFAULT_OPTIONS, **options}
     if interface == "ipopt-executable":
         version = ipopt_executable_version()
@@ -435,17 +470,29 @@ def _run_ipopt(model: pyo.Block, options: dict[str, Any], tee: bool, interface: 
             model, tee=tee, solver_options=options, load_solutions=False, raise_exception_on_nonoptimal_result=False
         )
         status = _status_from_contrib(results.termination_condition)
+        duals: dict[Any, float] = {}
         if results.solution_status.name in ("optimal", "feasible"):
             results.solution_loader.load_vars()
-        return str(version), status, str(results.termination_condition.name)
+            duals = _contrib_duals(results)
+        return str(version), status, str(results.termination_condition.name), duals
     version = cyipopt_version()
     solver = pyo.SolverFactory("cyipopt")
+    # PyNumero loads the multipliers into an IMPORT Suffix named ``dual`` when the model has one: a model without
+    # one gets it for the solve only, so that the caller's model comes back as it went in.
+    own = model.component("dual")
+    temporary = own is None
+    if temporary:
+        model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     try:
         results = solver.solve(model, tee=tee, options=options, load_solutions=True)
+        duals = {con: float(value) for con, value in model.component("dual").items()}
     except Exception as exc:  # cyipopt raises on evaluation errors (e.g. a NaN in the model)
         raise SolverError(f"Ipopt (cyipopt) failed: {exc}") from exc
+    finally:
+        if temporary:
+            model.del_component("dual")
     tc = results.solver.termination_condition
-    return str(version), _status_from_legacy(tc), str(tc)
+    return str(version), _status_from_legacy(tc), str(tc), duals
 
 
 def solve(
@@ -474,7 +521,7 @@ def solve(
         raise SolverError("HiGHS solves LPs and convex QPs only; this model is an NLP: use solver='ipopt'")
     start = time.perf_counter()
     if family == "highs":
-        version, algorithm, status, termination = _run_highs(model, options, tee, kind)
+        version, algorithm, status, termination, duals = _run_highs(model, options, tee, kind)
         interface, name = "highspy", "highs"
     else:
         if family == "cyipopt":
@@ -487,7 +534,7 @@ def solve(
             interface = "cyipopt"
         else:
             raise SolverError(_INSTALL_IPOPT)
-        version, status, termination = _run_ipopt(model, options, tee, interface)
+        version, status, termination, duals = _run_ipopt(model, options, tee, interface)
         algorithm, name = "default", "ipopt"
     result = SolveResult(
         solver=name,
@@ -499,6 +546,7 @@ def solve(
         termination=termination,
         wall_time_s=time.perf_counter() - start,
         objective=_objective_value(model) if status is SolverStatus.OPTIMAL else None,
+        duals=duals,
     )
     if status is not SolverStatus.OPTIMAL and not allow_nonoptimal:
         raise SolverError(

@@ -356,7 +356,7 @@ def test_a_suspect_landuse_result_is_said_wherever_the_figures_are_read(monkeypa
     monkeypatch.setattr(report, "run_chain", with_a_failed_check)
     assert main(["reproduce"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith("land-use status: suspect (7 of 8 checks passed")
+    assert captured.out.startswith("land-use status: suspect (9 of 10 checks passed")
     assert "SUSPECT: a made-up check failed (1.0 > 0.5)" in captured.err
     assert main(["reproduce", "--json"]) == 0
     captured = capsys.readouterr()
