@@ -209,3 +209,29 @@ def test_a_failing_certificate_makes_the_result_suspect():
     summary = result.to_dict()
     assert summary["pontryagin_max_residual"] == pytest.approx(500.0 / good.scale_yuan_per_ha, rel=1e-3)
     assert math.isfinite(summary["pontryagin"]["classes"]["max_residual"])
+
+
+@pytest.mark.component
+def test_cells_costates_and_certificate_with_site_costs_and_a_carbon_price():
+    """Cells carry their own tau0 and carbon yield, terms on the units' rates: the certificate reads them from
+    the objective's gradient, and holds; the region's costate is -(tau0 + 2 tau1 R_k) on planting periods."""
+    from afforest.chain.bundle import load_bundle
+    from afforest.model.cells import build_cells_model
+    from afforest.model.cells.table import load_cell_spreads, synthetic_cells
+
+    bundle = load_bundle()
+    params = bundle.landuse_parameters
+    cells = synthetic_cells(200, params=params, area=bundle.afforestable_area, esv=bundle.esv, spreads=load_cell_spreads())
+    m = build_cells_model(cells, params, TimeGrid(horizon_yr=40.0, step_yr=1.0), carbon_price_yuan_per_t_co2=50.0)
+    result = solve(m, "highs")
+    assert pontryagin_certificate(m, result.duals).max_residual < 1e-5
+    wrong = pontryagin_certificate(m, result.duals, planting_cost_shift_yuan_per_ha=-0.01 * params.planting_cost_intercept_yuan_per_ha)
+    assert wrong.max_residual > 1e-3
+    region = state_costates(m, result.duals)
+    tau1 = params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr
+    for k in m.periods:
+        rate = pyo.value(m.planting_rate_10k_ha_per_yr[k])
+        if rate > 1e-3:
+            expected = -(params.planting_cost_intercept_yuan_per_ha + 2 * tau1 * rate)
+            assert region["costate_cv_yuan_per_ha"].iloc[k] == pytest.approx(expected, rel=1e-6)
+    assert len(unit_costates(m, result.duals)) == 200 * 40
