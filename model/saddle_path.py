@@ -37,34 +37,34 @@ Units: areas in 10^4 ha, rates in 10^4 ha/yr, ESV in yuan/(ha yr), costs and lam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from afforest.data import LandUseParameters
+from afforest.errors import InputError
+from afforest.model.steady_state import Stability, net_marginal_gain, steady_state_roots
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from afforest.data import LandUseParameters
-from afforest.errors import InputError
-from afforest.model.steady_state import Stability, net_marginal_gain, steady_state_roots
-
 __all__ = [
-    "MANIFOLD_START_OFFSET_FRACTION",
     "MANIFOLD_RTOL",
-    "SaddlePath",
+    "MANIFOLD_START_OFFSET_FRACTION",
     "PathGap",
+    "SaddlePath",
     "StartOutcome",
     "canonical_rhs",
-    "saddle_eigenvalue_per_yr",
-    "saddle_paths",
-    "optimal_start_outcome",
     "indifference_start",
+    "optimal_start_outcome",
     "path_value_10k_yuan",
     "rest_value_10k_yuan",
+    "saddle_eigenvalue_per_yr",
     "saddle_path_gap",
     "saddle_path_summary",
+    "saddle_paths",
 ]
 
 MANIFOLD_START_OFFSET_FRACTION = 1e-7
@@ -101,7 +101,9 @@ def _net_gain(params: LandUseParameters, tau0: float) -> np.polynomial.Polynomia
     return net_marginal_gain(params) - params.financial_discount_rate * tau0
 
 
-def canonical_rhs(params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None = None) -> Any:
+def canonical_rhs(
+    params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None = None
+) -> Callable[[float, NDArray[np.float64]], NDArray[np.float64]]:
     """f(t, [A, R]) = [-R, r R - g(A) / (2 tau1)]: the canonical system in (A, R), 10^4 ha/yr and 10^4 ha/yr^2."""
     g = _net_gain(params, _tau0(params, planting_cost_intercept_yuan_per_ha))
     r, tau1 = params.financial_discount_rate, _tau1(params)
@@ -323,8 +325,12 @@ def optimal_start_outcome(params: LandUseParameters, start_area_10k_ha: float, p
     for path in paths:
         if path.covers(start_area_10k_ha):
             candidates[path.steady_state_10k_ha] = (path_value_10k_yuan(params, path, start_area_10k_ha), path)
-    if _net_gain(params, tau0)(start_area_10k_ha) <= 0 or not candidates:
+    if _net_gain(params, tau0)(start_area_10k_ha) <= 0:
         candidates.setdefault(start_area_10k_ha, (rest_value_10k_yuan(params, start_area_10k_ha), None))
+    elif not candidates:  # g > 0 at the start and no manifold through it: the path heads for the corner A = 0
+        raise InputError("planting pays at the start but no saddle-path stable root lies below it (the optimum "
+                         "heads for the corner A = 0, which this module does not trace)", field="start_area_10k_ha",
+                         value=start_area_10k_ha)
     best = max(candidates, key=lambda key: candidates[key][0])
     return StartOutcome(start_area_10k_ha=start_area_10k_ha, long_run_area_10k_ha=best, path=candidates[best][1],
                         value_10k_yuan=candidates[best][0], candidates={k: v for k, (v, _) in candidates.items()})
@@ -391,9 +397,17 @@ def saddle_path_summary(params: LandUseParameters, planting_cost_intercept_yuan_
                         path: pd.DataFrame | None = None, start_area_10k_ha: float | None = None) -> dict[str, Any]:
     """Plain data for ``solve --json``: the optimum from the start (default A0), its ``saddle_eigenvalue_per_yr``
     (None when nothing is planted) and, given a numerical ``path``, ``saddle_path_max_gap_10k_ha`` and
-    ``saddle_path_max_rate_gap_10k_ha_per_yr``."""
+    ``saddle_path_max_rate_gap_10k_ha_per_yr``. Toward the corner A = 0 (no root below the start) the numbers are None
+    and ``saddle_path_note`` says why."""
     start = params.initial_area_10k_ha if start_area_10k_ha is None else float(start_area_10k_ha)
-    outcome = optimal_start_outcome(params, start, planting_cost_intercept_yuan_per_ha=planting_cost_intercept_yuan_per_ha)
+    try:
+        outcome = optimal_start_outcome(params, start, planting_cost_intercept_yuan_per_ha=planting_cost_intercept_yuan_per_ha)
+    except InputError as exc:
+        if exc.field != "start_area_10k_ha" or not 0.0 <= start <= params.initial_area_10k_ha:
+            raise
+        return {"start_area_10k_ha": start, "long_run_unconverted_area_10k_ha": None, "saddle_eigenvalue_per_yr": None,
+                "saddle_path_max_gap_10k_ha": None, "saddle_path_max_rate_gap_10k_ha_per_yr": None,
+                "saddle_path_note": exc.reason}
     summary: dict[str, Any] = {
         "start_area_10k_ha": start,
         "long_run_unconverted_area_10k_ha": outcome.long_run_area_10k_ha,

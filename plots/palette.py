@@ -17,6 +17,8 @@ __all__ = [
     "PLANTING_STYLES",
     "land_type_colour",
     "label",
+    "PHASE_STYLES",
+    "NUMERICAL_PATH_COLOURS",
 ]
 
 LAND_TYPE_COLOURS: dict[str, str] = {

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from afforest.data import LandUseParameters
 from afforest.model.saddle_path import indifference_start, optimal_start_outcome, saddle_paths
 from afforest.model.steady_state import Stability, net_marginal_gain, steady_state_roots
@@ -31,6 +30,14 @@ _NEGATIVE_RATE_SHOWN = 0.25
 """Depth of the shaded R < 0 band, as a fraction of the top of the R axis."""
 _FLOW_DENSITY = 0.7
 """Density of the faint flow lines (matplotlib streamplot)."""
+_FLOW_GRID = (60, 40)
+"""Points of the flow field along A and R."""
+_MIN_RATE_AXIS_10K_HA_PER_YR = 1.0
+"""Smallest top of the R axis, so a problem where nothing is planted still has one."""
+_POINT_SPACING_YR = 1.0
+"""A numerical path is drawn with about one point per this many years (every period when dt is longer)."""
+_COSTATE_AXIS_UNIT_YUAN_PER_HA = 1e3
+"""The costate axis is in 10^3 yuan/ha."""
 
 
 def _pyplot() -> Any:
@@ -77,14 +84,14 @@ def plot_phase_diagram(
     area = np.linspace(0.0, a0, _GRID_POINTS)
 
     curves = [p.curve() for p in paths]
-    top = max([float(c["planting_rate_10k_ha_per_yr"].max()) for c in curves] + [1e-9])
-    for _label, (_start, table) in (numerical_paths or {}).items():
+    top = max([float(c["planting_rate_10k_ha_per_yr"].max()) for c in curves] + [_MIN_RATE_AXIS_10K_HA_PER_YR])
+    for _start, table in (numerical_paths or {}).values():
         top = max(top, float(table["planting_rate_10k_ha_per_yr"].max()))
     top *= _RATE_HEADROOM
     bottom = -_NEGATIVE_RATE_SHOWN * top
 
     ax.axhspan(bottom, 0.0, zorder=0, label="R < 0 ruled out: planting is irreversible", **PHASE_STYLES["infeasible"])
-    grid_a, grid_r = np.meshgrid(np.linspace(0.0, a0, 60), np.linspace(0.0, top, 40))
+    grid_a, grid_r = np.meshgrid(np.linspace(0.0, a0, _FLOW_GRID[0]), np.linspace(0.0, top, _FLOW_GRID[1]))
     ax.streamplot(grid_a, grid_r, -grid_r, r * grid_r - g(grid_a) / (2.0 * tau1), density=_FLOW_DENSITY,
                   linewidth=0.6, arrowsize=0.8, zorder=1, **PHASE_STYLES["flow"])
     ax.axhline(0.0, zorder=2, label="dA/dt = 0 isocline (R = 0)", **PHASE_STYLES["rate_isocline"])
@@ -130,7 +137,7 @@ def plot_phase_diagram(
 
     for (name, (start, table)), colour in zip((numerical_paths or {}).items(), NUMERICAL_PATH_COLOURS):
         step = float(np.diff(table["period_start_yr"].to_numpy())[0]) if len(table) > 1 else 1.0
-        every = max(1, int(round(1.0 / step)))
+        every = max(1, round(_POINT_SPACING_YR / step))
         mid = _mid_area(table, start)[::every]
         ax.scatter(mid, table["planting_rate_10k_ha_per_yr"].to_numpy()[::every], s=14, color=colour, zorder=5,
                    label=f"{name} (rate of each period at its mid-period area)")
@@ -139,8 +146,9 @@ def plot_phase_diagram(
     ax.set_ylim(bottom, top)
     ax.set_xlabel("A, land not yet converted (10^4 ha); planting moves the state left")
     ax.set_ylabel("R, planting rate (10^4 ha / yr)")
-    costate = ax.secondary_yaxis("right", functions=(lambda rate: -(tau0 + 2.0 * tau1 * rate) / 1e3,
-                                                     lambda lam: -(lam * 1e3 + tau0) / (2.0 * tau1)))
+    unit = _COSTATE_AXIS_UNIT_YUAN_PER_HA
+    costate = ax.secondary_yaxis("right", functions=(lambda rate: -(tau0 + 2.0 * tau1 * rate) / unit,
+                                                     lambda lam: -(lam * unit + tau0) / (2.0 * tau1)))
     costate.set_ylabel("\u03bb = -(\u03c40 + 2 \u03c41 R), shadow price of unconverted land (10^3 yuan / ha)")
     ax.legend(fontsize=7.5, loc="upper left", framealpha=0.92)
     ax.set_title(title or f"Phase diagram (r = {r:g}/yr, \u03c40 = {tau0:,.0f} yuan/ha, \u03c41 = {tau1:,.1f} yuan/ha per 10^4 ha/yr)",

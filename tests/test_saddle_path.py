@@ -12,8 +12,6 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.integrate import simpson
-
 from afforest.data import LandUseParameters, load_landuse_parameters
 from afforest.errors import InputError
 from afforest.model.saddle_path import (
@@ -26,6 +24,7 @@ from afforest.model.saddle_path import (
     saddle_path_summary,
     saddle_paths,
 )
+from scipy.integrate import simpson
 
 RATE = 0.05
 TAU0_YUAN_PER_HA = 42265.0
@@ -127,6 +126,22 @@ def test_the_gap_of_the_exact_path_is_nil_and_a_bad_table_is_refused():
     assert saddle_path_gap(shifted, path, A0_10K_HA).max_area_gap_10k_ha == pytest.approx(0.25, abs=1e-8)
     with pytest.raises(InputError, match="unconverted_area_10k_ha"):
         saddle_path_gap(table.drop(columns="unconverted_area_10k_ha"), path, A0_10K_HA)
+
+
+@pytest.mark.unit
+def test_refusals_name_the_field():
+    params = load_landuse_parameters()
+    with pytest.raises(InputError, match="planting_cost_slope_yuan_per_ha_per_10k_ha_yr"):
+        saddle_paths(params.replace(planting_cost_slope_yuan_per_ha_per_10k_ha_yr=0.0))
+    with pytest.raises(InputError, match="start_area_10k_ha"):
+        optimal_start_outcome(params, params.initial_area_10k_ha + 1.0)
+    # a subsidy so large that planting pays everywhere (r tau0 = -2.1e6 yuan/(ha yr), far below min P = -7.1e4):
+    # no root, the path heads for A = 0, which is not traced
+    corner = -1000 * params.planting_cost_intercept_yuan_per_ha
+    with pytest.raises(InputError, match="corner"):
+        optimal_start_outcome(params, params.initial_area_10k_ha, planting_cost_intercept_yuan_per_ha=corner)
+    summary = saddle_path_summary(params, corner)
+    assert summary["saddle_eigenvalue_per_yr"] is None and "corner" in summary["saddle_path_note"]
 
 
 # ------------------------------------------------------------------------------------------ three roots
