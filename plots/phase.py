@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from afforest.data import LandUseParameters
+from afforest.errors import InputError
 from afforest.model.saddle_path import indifference_start, optimal_start_outcome, saddle_paths
 from afforest.model.steady_state import Stability, net_marginal_gain, steady_state_roots
 from afforest.plots.palette import NUMERICAL_PATH_COLOURS, PHASE_STYLES
@@ -63,12 +64,14 @@ def plot_phase_diagram(
     planting_cost_intercept_yuan_per_ha: float | None = None,
     numerical_paths: dict[str, tuple[float, pd.DataFrame]] | None = None,
     title: str | None = None,
+    area_range_10k_ha: tuple[float, float] | None = None,
     ax: Any = None,
 ) -> Any:
     """The (A, R) phase diagram of ``params`` (A from 0 to A0); returns the matplotlib Figure.
 
     ``numerical_paths``: label -> (start A(0) in 10^4 ha, ``planting_path`` table), drawn as points at
     (mid-period area, period rate), every point when dt >= 1 yr, thinned to about one a year otherwise.
+    ``area_range_10k_ha``: the A axis shown (default 0 to A0; every root is computed on [0, A0] either way).
     """
     plt = _pyplot()
     if ax is None:
@@ -81,7 +84,11 @@ def plot_phase_diagram(
     roots = steady_state_roots(params, planting_cost_intercept_yuan_per_ha=tau0)
     paths = saddle_paths(params, tau0)
     g = net_marginal_gain(params) - r * tau0
-    area = np.linspace(0.0, a0, _GRID_POINTS)
+    lo, hi = (0.0, a0) if area_range_10k_ha is None else (float(area_range_10k_ha[0]), float(area_range_10k_ha[1]))
+    if not 0.0 <= lo < hi <= a0:
+        raise InputError(f"must be (low, high) with 0 <= low < high <= A0 = {a0:g}", field="area_range_10k_ha",
+                         value=area_range_10k_ha)
+    area = np.linspace(lo, hi, _GRID_POINTS)
 
     curves = [p.curve() for p in paths]
     top = max([float(c["planting_rate_10k_ha_per_yr"].max()) for c in curves] + [_MIN_RATE_AXIS_10K_HA_PER_YR])
@@ -91,7 +98,7 @@ def plot_phase_diagram(
     bottom = -_NEGATIVE_RATE_SHOWN * top
 
     ax.axhspan(bottom, 0.0, zorder=0, label="R < 0 ruled out: planting is irreversible", **PHASE_STYLES["infeasible"])
-    grid_a, grid_r = np.meshgrid(np.linspace(0.0, a0, _FLOW_GRID[0]), np.linspace(0.0, top, _FLOW_GRID[1]))
+    grid_a, grid_r = np.meshgrid(np.linspace(lo, hi, _FLOW_GRID[0]), np.linspace(0.0, top, _FLOW_GRID[1]))
     ax.streamplot(grid_a, grid_r, -grid_r, r * grid_r - g(grid_a) / (2.0 * tau1), density=_FLOW_DENSITY,
                   linewidth=0.6, arrowsize=0.8, zorder=1, **PHASE_STYLES["flow"])
     ax.axhline(0.0, zorder=2, label="dA/dt = 0 isocline (R = 0)", **PHASE_STYLES["rate_isocline"])
@@ -142,7 +149,7 @@ def plot_phase_diagram(
         ax.scatter(mid, table["planting_rate_10k_ha_per_yr"].to_numpy()[::every], s=14, color=colour, zorder=5,
                    label=f"{name} (rate of each period at its mid-period area)")
 
-    ax.set_xlim(0.0, a0)
+    ax.set_xlim(lo, hi)
     ax.set_ylim(bottom, top)
     ax.set_xlabel("A, land not yet converted (10^4 ha); planting moves the state left")
     ax.set_ylabel("R, planting rate (10^4 ha / yr)")

@@ -266,3 +266,5 @@ def test_the_phase_diagram_is_written(tmp_path, case):
                           "planting_rate_10k_ha_per_yr": fake["planting_rate_10k_ha_per_yr"]})
     out = write_phase_diagram(params, tmp_path / f"phase_{case}.png", numerical_paths={"a path": (start, table)})
     assert out.exists() and out.stat().st_size > 10_000
+    with pytest.raises(InputError, match="area_range_10k_ha"):
+        write_phase_diagram(params, tmp_path / "bad.png", area_range_10k_ha=(0.0, start + 1.0))
