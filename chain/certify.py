@@ -370,7 +370,7 @@ def pontryagin_checks(result: LandUseResult) -> list[Check]:
                                 f"the {label} has no Pontryagin certificate: its solver reported no optimum, hence no duals"))
             continue
         worst = certificate.max_residual
-        ok = math.isfinite(worst) and worst <= PONTRYAGIN_RESIDUAL_LIMIT
+        ok = bool(math.isfinite(worst) and worst <= PONTRYAGIN_RESIDUAL_LIMIT)
         parts = {"planting optimality": certificate.max_optimality, "costate equation": certificate.max_costate_equation,
                  "terminal condition": certificate.terminal}
         scale = certificate.scale_yuan_per_ha

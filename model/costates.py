@@ -119,7 +119,7 @@ class PontryaginCertificate:
     @property
     def terminal(self) -> float:
         """Residual of (c), PV, relative to the scale."""
-        return abs(self.terminal_pv_yuan_per_ha) / self.scale_yuan_per_ha
+        return float(abs(self.terminal_pv_yuan_per_ha) / self.scale_yuan_per_ha)
 
     @property
     def max_residual(self) -> float:
@@ -320,7 +320,7 @@ def pontryagin_certificate(
     starts = np.array([float(pyo.value(m.period_start_yr[k])) for k in m.periods])
     if held_from_yr is not None:
         optimality_cv = np.where(starts > held_from_yr - dt / 2, np.nan, optimality_cv)  # the periods starting from then
-    scale = max(abs(tau_eff + 2 * tau1 * rates[0]), tau0)
+    scale = float(max(abs(tau_eff + 2 * tau1 * rates[0]), tau0))
     frame = pd.DataFrame(
         {
             "period_start_yr": starts,

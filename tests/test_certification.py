@@ -234,6 +234,7 @@ def test_baseline_is_ok_with_its_published_numbers():
     assert names == {
         "curves_solver_optimal", "classes_solver_optimal", "curves_gap_to_eq3", "curves_converged_by_horizon",
         "classes_converged_by_horizon", "classes_within_land", "classes_gap_to_steady_state",
+        "curves_pontryagin", "classes_pontryagin",
     }
     out = result.to_dict()
     assert out["status"] == "ok" and out["suspect_reasons"] == []
