@@ -78,9 +78,14 @@ __all__ = [
     "class_planting_path",
     "afforested_area_by_horizon",
     "OBJECTIVE_UNIT_YUAN",
+    "BASE_WELFARE_TERMS",
 ]
 
 _PER_10K_YUAN = YUAN_10K_IN_OBJECTIVE_UNIT
+
+BASE_WELFARE_TERMS: tuple[str, ...] = ("esv_unconverted_pv", "esv_afforested_pv", "planting_cost_pv", "terminal_value_pv")
+"""The welfare terms every model has: ESV flows of the states and the planting cost of the region's total rate R_k
+(no term on a unit's own rate: :mod:`afforest.model.costates` differentiates only the other terms for those)."""
 
 Representation = Literal["curves", "classes", "cells"]
 """The three representations of the planner's problem: the study's fitted curves, merit-order classes, cells."""
@@ -229,7 +234,7 @@ def _add_welfare(m: pyo.ConcreteModel) -> None:
         doc="PV of the ESV flows of the final state held forever after T, 10^8 yuan",
     )
     m.welfare_terms = pyo.Set(
-        initialize=["esv_unconverted_pv", "esv_afforested_pv", "planting_cost_pv", "terminal_value_pv"],
+        initialize=list(BASE_WELFARE_TERMS),
         ordered=True,
         doc="names of the Expressions summed into the objective",
     )
