@@ -39,6 +39,7 @@ from afforest.model.costates import PontryaginCertificate, policy_shadow_prices,
 from afforest.model.problem import LandUseProblem
 from afforest.model.merit_order import fill_merit_order
 from afforest.model.steady_state import long_run_afforested_area as analytic_long_run
+from afforest.model.saddle_path import saddle_path_summary
 from afforest.model.steady_state import steady_state_roots
 from afforest.scenarios import Scenario
 from afforest.solvers import SolveResult, SolverStatus, solve
@@ -245,7 +246,22 @@ def solve_models(
         pontryagin=certificates,
         shadow_prices=shadow_prices,
         classes_costates=classes_costates,
+        saddle_path=_saddle_path(inputs, paths["curves"] if curves_result.status is SolverStatus.OPTIMAL else None),
     )
     result.checks = held + certify(inputs, result, held_from)
     return result
+
+
+def _saddle_path(inputs: Inputs, curves_path: pd.DataFrame | None) -> dict[str, Any]:
+    """The analytic saddle path of the continuous problem (Eq. 3's, at the effective planting cost) from A0, and its
+    gap to the curves program's path (:func:`afforest.model.saddle_path.saddle_path_summary`). The gap measures the
+    discretisation (second order in the step) and the tail; a binding planting cap takes the program off the
+    unconstrained saddle path, which the note says."""
+    summary = saddle_path_summary(inputs.params, inputs.effective_planting_cost_yuan_per_ha, curves_path)
+    if inputs.scenario.policy.annual_planting_cap_10k_ha_per_yr is not None:
+        summary["saddle_path_note"] = (
+            "policy.annual_planting_cap_10k_ha_per_yr is set: where the cap binds, the program leaves the "
+            "unconstrained saddle path, so the gap measures the cap as well as the discretisation"
+        )
+    return summary
 

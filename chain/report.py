@@ -1,4 +1,4 @@
-"""``afforest report SCENARIO``: one scenario's whole chain as text, JSON and files.
+"""``afforest report SCENARIO``: one scenario's whole chain as text, JSON and files (and ``solve --output``'s files).
 
 The report is a view of :func:`afforest.chain.stages.run_chain`: the plan (headline area, where it lies), its
 planting path per year and class, the carbon of that path, the supply curve and the cost-effectiveness table, with
@@ -13,9 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from afforest.chain.results import LandUseResult
 from afforest.chain.stages import ChainResult
 
-__all__ = ["planting_by_year_and_class", "report_json", "report_text", "write_report"]
+__all__ = [
+    "PATH_COLUMN_UNITS",
+    "landuse_path_dataset",
+    "planting_by_year_and_class",
+    "report_json",
+    "report_text",
+    "write_landuse_outputs",
+    "write_report",
+]
 
 
 def _clean(value: Any) -> Any:
@@ -129,3 +138,80 @@ def write_report(chain: ChainResult, output_dir: str | Path) -> list[Path]:
     path.write_text(json.dumps(report_json(chain), indent=1) + "\n")
     written.append(path)
     return written + write_figures(chain, out, include_path=True)
+
+
+PATH_COLUMN_UNITS: dict[str, str] = {
+    "period_start_yr": "yr",
+    "planting_rate_10k_ha_per_yr": "10^4 ha/yr",
+    "unconverted_area_10k_ha": "10^4 ha",
+    "afforested_area_10k_ha": "10^4 ha",
+    "costate_pv_yuan_per_ha": "yuan/ha, present value at t = 0 (negative: a hectare left unconverted costs)",
+    "costate_cv_yuan_per_ha": "yuan/ha, current value at the period's start",
+}
+"""Units of the path tables' columns, written as attributes of the NetCDF variables."""
+
+
+def landuse_path_dataset(landuse: LandUseResult) -> Any:
+    """Both programs' paths with their costates as one xarray Dataset on the dimension ``period_start_yr``;
+    variables ``curves_<column>`` and ``classes_<column>``, each with its ``units`` attribute."""
+    import xarray as xr
+
+    variables: dict[str, Any] = {}
+    coordinate = None
+    for rep, path in (("curves", landuse.curves_path), ("classes", landuse.classes_path)):
+        coordinate = path["period_start_yr"].to_numpy(float)
+        for column in path.columns:
+            if column == "period_start_yr":
+                continue
+            unit = PATH_COLUMN_UNITS.get(column, "")
+            variables[f"{rep}_{column}"] = xr.Variable(
+                "period_start_yr", path[column].to_numpy(float), attrs={"units": unit, "representation": rep}
+            )
+    dataset = xr.Dataset(variables, coords={"period_start_yr": ("period_start_yr", coordinate, {"units": "yr"})})
+    dataset.attrs.update(
+        scenario=landuse.scenario.name,
+        scenario_hash=landuse.scenario.digest(),
+        status=landuse.status,
+        costate_sign_convention="the shadow price of one hectare of unconverted land; -tau(0) at a steady state",
+    )
+    return dataset
+
+
+def write_landuse_outputs(landuse: LandUseResult, output_dir: str | Path) -> list[Path]:
+    """``afforest solve --output DIR``: the paths with their costates (CSV, Parquet, and NetCDF with units), the
+    classes' costates per class, the shadow prices of the policy constraints, the JSON summary and the phase
+    diagram (the analytic saddle path with the curves program's path on it)."""
+    import json
+
+    from afforest.plots.phase import write_phase_diagram
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    tables = {"curves_path": landuse.curves_path, "classes_path": landuse.classes_path}
+    if landuse.classes_costates is not None:
+        tables["classes_costates"] = landuse.classes_costates
+    tables["shadow_prices"] = pd.DataFrame(
+        landuse.shadow_prices, columns=["representation", "constraint", "index", "value", "unit"]
+    ).astype({"index": str})
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+        frame.to_parquet(out / f"{name}.parquet", index=False)
+        written += [out / f"{name}.csv", out / f"{name}.parquet"]
+    path = out / "paths.nc"
+    landuse_path_dataset(landuse).to_netcdf(path)
+    written.append(path)
+    path = out / "summary.json"
+    path.write_text(json.dumps(_clean(landuse.to_dict()), indent=1, default=str) + "\n")
+    written.append(path)
+    start = landuse.params.initial_area_10k_ha
+    written.append(
+        write_phase_diagram(
+            landuse.params,
+            out / "phase_diagram.png",
+            planting_cost_intercept_yuan_per_ha=landuse.effective_planting_cost_yuan_per_ha,
+            numerical_paths={"curves program": (start, landuse.curves_path)},
+            title=f"Phase diagram, scenario {landuse.scenario.name}",
+        )
+    )
+    return written

@@ -101,6 +101,11 @@ class LandUseResult:
     classes_costates: pd.DataFrame | None = None
     """The classes program's costate per class and period (:func:`afforest.model.costates.unit_costates`); the
     region-level one is in ``classes_path``."""
+    saddle_path: dict[str, Any] = field(default_factory=dict)
+    """The analytic saddle path from A0 (:func:`afforest.model.saddle_path.saddle_path_summary`):
+    ``saddle_eigenvalue_per_yr`` (mu of the linearised canonical system at the root reached, 1/yr) and the largest
+    gaps of the curves program's path to it, ``saddle_path_max_gap_10k_ha`` (in A) and
+    ``saddle_path_max_rate_gap_10k_ha_per_yr`` (in R)."""
 
     @property
     def pontryagin_max_residual(self) -> float | None:
@@ -211,6 +216,9 @@ class LandUseResult:
             "pontryagin_max_residual": _finite_or_none(self.pontryagin_max_residual),
             "pontryagin": {rep: {k: _finite_or_none(v) for k, v in c.as_dict().items()} for rep, c in self.pontryagin.items()},
             "shadow_prices": [{**p, "value": _finite_or_none(p["value"])} for p in self.shadow_prices],
+            "saddle_eigenvalue_per_yr": _finite_or_none(self.saddle_path.get("saddle_eigenvalue_per_yr")),
+            "saddle_path_max_gap_10k_ha": _finite_or_none(self.saddle_path.get("saddle_path_max_gap_10k_ha")),
+            "saddle_path": {k: (_finite_or_none(v) if isinstance(v, float) else v) for k, v in self.saddle_path.items()},
         }
 
 

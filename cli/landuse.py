@@ -12,7 +12,7 @@ from typing import Any
 
 import afforest
 from afforest.cli.output import print_json
-from afforest.errors import InputError
+from afforest.errors import InputError, prepare_output_dir
 
 __all__ = ["register"]
 
@@ -22,6 +22,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
     from afforest.chain.stages import run_chain
 
+    output = prepare_output_dir(args.output, option="--output") if args.output else None  # fail before the work
     # In --json mode nothing but the JSON object may reach stdout (solver banners and logs, stray prints): solve
     # with file descriptor 1 pointed at stderr (Python's redirect_stdout would deadlock Pyomo's --tee capture).
     from afforest.solvers import stdout_to_stderr
@@ -30,6 +31,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         # the chain's land-use stage (solve is a view of the one chain, stopped after land use)
         chain = run_chain(args.scenario, until="landuse", tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
     result = chain.landuse
+    written = []
+    if output is not None:
+        from afforest.chain.report import write_landuse_outputs
+
+        written = write_landuse_outputs(result, output)
     summary = result.to_dict()
     if result.status != "ok" and args.json:  # the text report lists the reasons itself
         print(f"afforest: warning: scenario {summary['scenario']}: the result is SUSPECT: "
@@ -78,6 +84,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         print("  none: the long run is a corner")
     analytic = result.analytic_afforested_area_10k_ha
     print(f"  long-run afforested area {analytic:.3f} x 10^4 ha = {100 * analytic / a0:.2f} % of A0")
+    _print_saddle_path(summary["saddle_path"])
     study = published["desirable_area"]
     print(f"  study: {study.value} x 10^4 ha ({study.source}); the gap comes from the study's rounded alpha, beta\n")
     print("Dynamic program, area afforested by the horizon:")
@@ -104,7 +111,26 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     print("\nBy land type and province (10^4 ha):")
     for row in summary["allocation"]:
         print(f"  {row['land_type']:<24} {row['province']:<9} {row['area_10k_ha']:8.3f}")
+    if written:
+        print(f"\nwrote {len(written)} files to {args.output}: " + ", ".join(p.name for p in written))
     return 0
+
+
+def _print_saddle_path(saddle: dict[str, Any]) -> None:
+    """The analytic saddle path from A0 and how far the curves program's path is from it."""
+    mu = saddle.get("saddle_eigenvalue_per_yr")
+    if mu is None:
+        if saddle.get("saddle_path_note"):
+            print(f"  saddle path: {saddle['saddle_path_note']}")
+        return
+    line = f"  saddle path from A0: mu = {mu:.4f}/yr (half-life {math.log(2) / -mu:.1f} yr)"
+    gap, rate_gap = saddle.get("saddle_path_max_gap_10k_ha"), saddle.get("saddle_path_max_rate_gap_10k_ha_per_yr")
+    if gap is not None:
+        line += (f"; the curves program's path is within {gap:.3g} x 10^4 ha of it in A and {rate_gap:.3g} x 10^4 ha/yr "
+                 "in R (the discretisation, second order in the step)")
+    print(line)
+    if saddle.get("saddle_path_note"):
+        print(f"    note: {saddle['saddle_path_note']}")
 
 
 def _print_certificate(summary: dict[str, Any]) -> None:
@@ -202,6 +228,9 @@ def register(sub: Any) -> None:
     p.add_argument("--tee", action="store_true", help="show the solvers' logs")
     p.add_argument("--allow-nonoptimal", action="store_true",
                    help="report a solver's last point when it stops without an optimum (the result is then SUSPECT)")
+    p.add_argument("--output", metavar="DIR",
+                   help="also write the paths with their costates (CSV, Parquet, NetCDF with units), the shadow "
+                        "prices, the JSON summary and the phase diagram to DIR")
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("steady-state", help="roots of Eq. 3 and their stability for one or more discount rates")

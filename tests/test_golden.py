@@ -62,9 +62,13 @@ changes). In the sweep file only, a row may hold these beyond the stored keys; e
 there with the same value."""
 
 
-ADDED_SOLVE_KEYS = frozenset({"pontryagin_max_residual", "pontryagin", "shadow_prices"})
+ADDED_SOLVE_KEYS = frozenset(
+    {"pontryagin_max_residual", "pontryagin", "shadow_prices", "saddle_eigenvalue_per_yr", "saddle_path_max_gap_10k_ha",
+     "saddle_path"}
+)
 """Top-level keys of `afforest solve --json` added after the files were stored (issue 12: the largest residual of
-the Pontryagin certificate, its parts per representation, and the shadow prices of the active policy constraints).
+the Pontryagin certificate, its parts per representation, the shadow prices of the active policy constraints, and
+the analytic saddle path's eigenvalue and its gap to the curves program's path).
 In the two solve files only, the object may hold these beyond the stored keys."""
 
 ADDED_CHECKS = frozenset({"curves_pontryagin", "classes_pontryagin"})
