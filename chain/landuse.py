@@ -19,7 +19,7 @@ from afforest.chain.bundle import InputBundle
 from afforest.chain.certify import certify, nonoptimal_message, steady_state_targets, tail_restart
 from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import Check, LandUseResult
-from afforest.errors import SolverError
+from afforest.errors import InputError, SolverError
 from afforest.model.formulations import (
     apply_switches,
     registered_input_transforms,
@@ -257,7 +257,12 @@ def _saddle_path(inputs: Inputs, curves_path: pd.DataFrame | None) -> dict[str, 
     gap to the curves program's path (:func:`afforest.model.saddle_path.saddle_path_summary`). The gap measures the
     discretisation (second order in the step) and the tail; a binding planting cap takes the program off the
     unconstrained saddle path, which the note says."""
-    summary = saddle_path_summary(inputs.params, inputs.effective_planting_cost_yuan_per_ha, curves_path)
+    try:
+        summary = saddle_path_summary(inputs.params, inputs.effective_planting_cost_yuan_per_ha, curves_path)
+    except InputError as exc:  # a path the gap cannot be measured on (e.g. a single period): the path alone
+        summary = saddle_path_summary(inputs.params, inputs.effective_planting_cost_yuan_per_ha, None)
+        summary["saddle_path_note"] = f"no gap to the curves program's path: {exc.reason}"
+        return summary
     if inputs.scenario.policy.annual_planting_cap_10k_ha_per_yr is not None:
         summary["saddle_path_note"] = (
             "policy.annual_planting_cap_10k_ha_per_yr is set: where the cap binds, the program leaves the "
