@@ -95,20 +95,23 @@ def solve_landuse(
     tee: bool = False,
     allow_nonoptimal: bool = False,
     bundle: InputBundle | None = None,
+    tail_scaling: bool = False,
 ) -> LandUseResult:
     """Analytic roots, the curves NLP (Ipopt) and the classes QP (HiGHS) for one scenario, certified.
 
     A solver that stops without an optimum raises :class:`SolverError` naming the scenario fields most likely
     responsible, unless ``allow_nonoptimal``: then the result is returned with ``status == "suspect"``.
     ``bundle``: the validated inputs (default: read once per process, :func:`afforest.chain.bundle.load_bundle`).
+    ``tail_scaling``: solve both programs scaled to current values (:func:`afforest.solvers.solve`, docs/tail.md).
     """
     inputs = resolve_inputs(scenario, bundle)
-    return solve_models(inputs, build_models(inputs), tee=tee, allow_nonoptimal=allow_nonoptimal)
+    return solve_models(inputs, build_models(inputs), tee=tee, allow_nonoptimal=allow_nonoptimal, tail_scaling=tail_scaling)
 
 
-def _solve_one(model: pyo.ConcreteModel, choice: str, inputs: Inputs, label: str, tee: bool, allow_nonoptimal: bool) -> SolveResult:
+def _solve_one(model: pyo.ConcreteModel, choice: str, inputs: Inputs, label: str, tee: bool, allow_nonoptimal: bool,
+               tail_scaling: bool = False) -> SolveResult:
     try:
-        result = solve(model, choice, tee=tee, allow_nonoptimal=True)
+        result = solve(model, choice, tee=tee, allow_nonoptimal=True, tail_scaling=tail_scaling)
     except SolverError as exc:
         raise SolverError(nonoptimal_message(inputs, label, f"failed: {exc}")) from exc
     if result.status is not SolverStatus.OPTIMAL and not allow_nonoptimal:
@@ -131,7 +134,8 @@ def _value_or_nan(function: Any, *args: Any) -> Any:
 
 
 def _solve_held(
-    model: pyo.ConcreteModel, hold_yr: float, choice: str, inputs: Inputs, label: str, tee: bool, allow_nonoptimal: bool
+    model: pyo.ConcreteModel, hold_yr: float, choice: str, inputs: Inputs, label: str, tee: bool, allow_nonoptimal: bool,
+    tail_scaling: bool = False,
 ) -> SolveResult:
     """Solve again with no planting from ``hold_yr`` on (the rates fixed at 0, then freed again so that a re-used
     model is unchanged). With the terminal value this is the program with horizon ``hold_yr``."""
@@ -142,7 +146,7 @@ def _solve_held(
     for var in held:
         var.fix(0.0)
     try:
-        return _solve_one(model, choice, inputs, label, tee, allow_nonoptimal)
+        return _solve_one(model, choice, inputs, label, tee, allow_nonoptimal, tail_scaling)
     finally:
         for var in held:
             var.unfix()
@@ -155,6 +159,7 @@ def solve_models(
     tee: bool = False,
     allow_nonoptimal: bool = False,
     hold_undetermined_tail: bool = True,
+    tail_scaling: bool = False,
 ) -> LandUseResult:
     """Solve built (or updated) models for ``inputs``, collect the results and certify them (``checks``).
 
@@ -163,14 +168,16 @@ def solve_models(
     the certificate would advise as horizon (see :func:`tail_restart`), i.e. the same program with that horizon and
     its terminal value. The held program must then pass every check like any other (the area against its steady
     state above all); a check ``<representation>_tail_held`` says what was done.
+
+    ``tail_scaling``: every solve scaled to current values (:func:`afforest.solvers.solve`; off by default, docs/tail.md).
     """
     params = inputs.params
     effective_cost = inputs.effective_planting_cost_yuan_per_ha
     roots = steady_state_roots(params, effective_cost)
     analytic = float(analytic_long_run(params, planting_cost_intercept_yuan_per_ha=effective_cost)[0])
     solver = inputs.scenario.solver
-    curves_result = _solve_one(models.curves, solver.nlp, inputs, "curves NLP", tee, allow_nonoptimal)
-    classes_result = _solve_one(models.classes, solver.qp, inputs, "classes QP", tee, allow_nonoptimal)
+    curves_result = _solve_one(models.curves, solver.nlp, inputs, "curves NLP", tee, allow_nonoptimal, tail_scaling)
+    classes_result = _solve_one(models.classes, solver.qp, inputs, "classes QP", tee, allow_nonoptimal, tail_scaling)
     held: list[Check] = []
     held_from: dict[str, float] = {}
     if hold_undetermined_tail:
@@ -187,12 +194,12 @@ def solve_models(
                 continue
             year, hold = restart
             try:
-                again = _solve_held(model, hold, choice, inputs, label, tee, True)
+                again = _solve_held(model, hold, choice, inputs, label, tee, True, tail_scaling)
             except SolverError:
                 again = None
             if again is None or again.status is not SolverStatus.OPTIMAL:
                 # the held program did not solve: back to the first answer, which the checks then flag
-                solved[rep] = _solve_one(model, choice, inputs, label, tee, allow_nonoptimal)
+                solved[rep] = _solve_one(model, choice, inputs, label, tee, allow_nonoptimal, tail_scaling)
                 continue
             solved[rep] = again
             held_from[rep] = hold

@@ -49,6 +49,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 
 from afforest.data import LandUseParameters
 from afforest.errors import InputError
@@ -128,6 +129,27 @@ class LandUseModel(pyo.ConcreteModel):
         self.terminal_discount_yr = weights.terminal_yr
         for refresh in self.switch_refreshers.values():
             refresh(self)
+
+    def current_value_scaling(self) -> ComponentMap:
+        """Scaling factors that put period k in current values, for ``afforest.solvers.solve(..., tail_scaling=True)``
+        (docs/tail.md): e^{-r t_k} (``cost_discount[k]``, refreshed) on the rates of period k, on the states at its
+        end and on its land balance (and its ``planting_rate_total`` row), so that the solver sees every period's
+        stationarity and costate at the scale of year 0's. Switch components keep factor 1. A
+        ``ComponentMap`` (Pyomo data objects are not hashable) of variable or constraint data -> factor."""
+        factors = ComponentMap()
+        area, balance = self.unconverted_area_10k_ha, self.land_balance
+        units = [()] if self.representation == "curves" else [tuple(c) for c in self.classes]
+        for k in self.periods:
+            discount = float(pyo.value(self.cost_discount[k]))
+            factors[self.planting_rate_10k_ha_per_yr[k]] = discount
+            for unit in units:
+                factors[area[(*unit, k + 1)]] = discount
+                factors[balance[(*unit, k)]] = discount
+                if unit:
+                    factors[self.class_planting_rate_10k_ha_per_yr[(*unit, k)]] = discount
+            if units != [()]:
+                factors[self.planting_rate_total[k]] = discount
+        return factors
 
     def set_economic_params(self, params: LandUseParameters) -> None:
         """Assign r, A0, tau(0), tau1 (and, on the curves model, alpha_i and beta_i) from ``params``."""

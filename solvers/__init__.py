@@ -43,6 +43,8 @@ from afforest.errors import SolverError
 
 __all__ = [
     "DerivedParamsModel",
+    "CurrentValueScalableModel",
+    "TAIL_SCALING_IPOPT_OPTIONS",
     "ipopt_executable_version",
     "cyipopt_version",
     "reset_hipo_fallback_warning",
@@ -107,6 +109,24 @@ class DerivedParamsModel(Protocol):
 
     def refresh_derived_params(self) -> None:
         """Recompute the derived params from the current values of the ones they derive from."""
+
+
+@runtime_checkable
+class CurrentValueScalableModel(Protocol):
+    """A discounted model that can say how to scale it to current values (``solve(..., tail_scaling=True)``), e.g.
+    :class:`afforest.model.landuse.LandUseModel`."""
+
+    def current_value_scaling(self) -> Mapping[Any, float]:
+        """Variable or constraint data -> scaling factor (Pyomo's ``scaling_factor`` convention: the solver sees
+        factor x variable and factor x constraint); what is not listed keeps factor 1."""
+
+
+TAIL_SCALING_IPOPT_OPTIONS: dict[str, Any] = {"tol": 1e-13}
+"""Ipopt's tolerance under ``tail_scaling``: the barrier term mu log R_k sits on a period's rate whatever its scale,
+so with the current-value scaling alone (tol 1e-10) Ipopt still over-plants the slow closed form's tail (0.24 x 10^4 ha
+at T = 300 yr, dt = 0.25); with tol 1e-13 all 27 closed-form cases of docs/tail.md are optimal, the middle and fast
+paths end within 1.4e-5 x 10^4 ha of the exact path (tol 1e-13 without the scaling: one case stops without an
+optimum, and those tails end up to 3.7e-3 off)."""
 
 
 class SolverStatus(StrEnum):
@@ -502,6 +522,7 @@ def solve(
     *,
     allow_nonoptimal: bool = False,
     tee: bool = False,
+    tail_scaling: bool = False,
 ) -> SolveResult:
     """Solve ``model`` in place and say what ran.
 
@@ -509,12 +530,19 @@ def solve(
     ``options`` pass through to the solver verbatim (Ipopt options, or HiGHS options such as
     ``{"solver": "ipm"}``). Raises :class:`SolverError` if the solver is missing or does not report
     an optimum, unless ``allow_nonoptimal``, in which case the result's ``status`` says what happened.
+
+    ``tail_scaling`` (off by default): solve a copy scaled to current values (:class:`CurrentValueScalableModel`,
+    Pyomo's ``core.scale_model``; Ipopt with :data:`TAIL_SCALING_IPOPT_OPTIONS` unless ``options`` say otherwise),
+    so that late periods, whose present-value gradients fall below the solvers' tolerances, are solved as tightly
+    as early ones; the solution and the duals (same convention) are mapped back onto ``model``. docs/tail.md.
     """
     if solver not in SOLVER_CHOICES:
         raise SolverError(f"unknown solver {solver!r}; choose one of {SOLVER_CHOICES}")
     options = dict(options or {})
     if isinstance(model, DerivedParamsModel):  # parameters derived from others (e.g. discount weights from the rate)
         model.refresh_derived_params()
+    if tail_scaling:
+        return _solve_current_value_scaled(model, solver, options, allow_nonoptimal, tee)
     kind = problem_class(model)
     family = solver if solver != "auto" else ("ipopt" if kind is ProblemClass.NLP else "highs")
     if family == "highs" and kind is ProblemClass.NLP:
@@ -552,5 +580,52 @@ def solve(
         raise SolverError(
             f"{result.label} stopped with status {status.value} (termination {termination}) on the "
             f"{kind.value} {getattr(model, 'name', '')!r}; pass allow_nonoptimal=True to inspect the point"
+        )
+    return result
+
+
+def _solve_current_value_scaled(
+    model: pyo.Block, solver: str, options: dict[str, Any], allow_nonoptimal: bool, tee: bool
+) -> SolveResult:
+    """``solve(model, tail_scaling=True)``: solve a current-value scaled copy, map its solution and duals back."""
+    if not isinstance(model, CurrentValueScalableModel):
+        raise SolverError(f"tail_scaling needs a model with current_value_scaling(); {type(model).__name__} has none")
+    if model.component("scaling_factor") is not None:
+        raise SolverError("tail_scaling sets the model's scaling_factor Suffix itself; this model already has one")
+    model.scaling_factor = pyo.Suffix(direction=pyo.Suffix.EXPORT)
+    try:
+        for component, factor in model.current_value_scaling().items():
+            model.scaling_factor[component] = float(factor)
+        scaling = pyo.TransformationFactory("core.scale_model")
+        scaled = scaling.create_using(model, rename=False)
+    finally:
+        model.del_component("scaling_factor")
+    kind = problem_class(model)
+    family = solver if solver != "auto" else ("ipopt" if kind is ProblemClass.NLP else "highs")
+    run_options = {**(TAIL_SCALING_IPOPT_OPTIONS if family != "highs" else {}), **options}
+    inner = solve(scaled, solver, run_options, allow_nonoptimal=True, tee=tee)
+    factors = scaled.component_scaling_factor_map
+    scaling.propagate_solution(scaled, model)  # whatever point the solver left, as an unscaled solve loads it
+    (objective,) = scaled.component_data_objects(pyo.Objective, active=True, descend_into=True)
+    objective_factor = float(factors[objective])
+    pairs = zip(
+        scaled.component_data_objects(pyo.Constraint, active=True, descend_into=True),
+        model.component_data_objects(pyo.Constraint, active=True, descend_into=True),
+    )
+    duals: dict[Any, float] = {}
+    for scaled_con, con in pairs:  # a clone keeps the order: d obj / d rhs = dual' x (con factor / obj factor)
+        if scaled_con in inner.duals:
+            duals[con] = inner.duals[scaled_con] * float(factors[scaled_con]) / objective_factor
+    algorithm = "current-value-scaling" if inner.algorithm == "default" else f"{inner.algorithm}+current-value-scaling"
+    result = SolveResult(
+        solver=inner.solver, interface=inner.interface, version=inner.version, algorithm=algorithm,
+        problem_class=inner.problem_class, status=inner.status, termination=inner.termination,
+        wall_time_s=inner.wall_time_s, objective=_objective_value(model) if inner.status is SolverStatus.OPTIMAL else None,
+        duals=duals,
+    )
+    if result.status is not SolverStatus.OPTIMAL and not allow_nonoptimal:
+        raise SolverError(
+            f"{result.label} stopped with status {result.status.value} (termination {result.termination}) on the "
+            f"current-value scaled {kind.value} {getattr(model, 'name', '')!r}; pass allow_nonoptimal=True to inspect the point"
         )
     return result
