@@ -115,7 +115,8 @@ class CarbonStage:
         """Sink of one planted hectare by the horizon at r_c, all pools, t CO2/ha."""
         rows = self.per_hectare[self.per_hectare["carbon_discount_rate"] == rate]
         if rows.empty:
-            raise KeyError(f"no carbon at r_c = {rate:g}; rates are {self.carbon_discount_rates}")
+            raise InputError(f"no carbon at this r_c; the chain accounted {self.carbon_discount_rates}",
+                             field="carbon_discount_rate", value=rate)
         return float(rows["sink_t_co2_per_ha"].sum())
 
     def total_mt_co2(self, planting: str, rate: float) -> float:
@@ -126,7 +127,10 @@ class CarbonStage:
         """Cumulative sink of a planting by the horizon at r_c, by pool, Mt CO2."""
         rows = self.cumulative[(self.cumulative["planting"] == planting) & (self.cumulative["carbon_discount_rate"] == rate)]
         if rows.empty:
-            raise KeyError(f"no carbon for planting {planting!r} at r_c = {rate:g}")
+            if planting not in PLANTINGS:
+                raise InputError(f"unknown planting; expected one of {list(PLANTINGS)}", field="planting", value=planting)
+            raise InputError(f"no carbon at this r_c; the chain accounted {self.carbon_discount_rates}",
+                             field="carbon_discount_rate", value=rate)
         return rows.set_index("pool")["discounted_sink_mt_co2"]
 
     def planted_area_10k_ha(self, planting: str) -> float:
@@ -150,7 +154,9 @@ class SupplyCurveStage:
         """The summary row at r_c as a dict."""
         rows = self.summary[self.summary["carbon_discount_rate"] == rate]
         if rows.empty:
-            raise KeyError(f"no supply curve at r_c = {rate:g}")
+            rates = sorted(float(r) for r in self.summary["carbon_discount_rate"].unique())
+            raise InputError(f"no supply curve at this r_c; the chain drew them at {rates}",
+                             field="carbon_discount_rate", value=rate)
         return {k: float(v) for k, v in rows.iloc[0].items()}
 
     def table(self) -> pd.DataFrame:

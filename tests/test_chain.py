@@ -164,6 +164,15 @@ def test_the_sweep_row_is_the_chains(baseline: ChainResult):
     json.dumps(row)  # a sweep row is JSON
 
 
+def test_a_lookup_the_chain_did_not_compute_names_the_field(baseline: ChainResult):
+    with pytest.raises(InputError, match=r"carbon_discount_rate.*0\.07"):
+        baseline.carbon.per_hectare_total_t_co2(0.07)
+    with pytest.raises(InputError, match=r"planting.*'nowhere'"):
+        baseline.carbon.by_pool_mt_co2("nowhere", 0.0)
+    with pytest.raises(InputError, match=r"carbon_discount_rate.*0\.07"):
+        baseline.supply.at(0.07)
+
+
 def test_until_stops_the_chain(baseline: ChainResult):
     landuse_only = run_chain("baseline", until="landuse")
     assert landuse_only.carbon is None and landuse_only.supply is None
