@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from afforest.chain.results import LandUseResult
 from afforest.chain.stages import ChainResult
+from afforest.jsonsafe import finite, json_default
 
 __all__ = [
     "PATH_COLUMN_UNITS",
@@ -25,19 +26,6 @@ __all__ = [
     "write_landuse_outputs",
     "write_report",
 ]
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready: NaN and infinities as None, numpy scalars as Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def planting_by_year_and_class(chain: ChainResult) -> pd.DataFrame:
@@ -61,7 +49,7 @@ def report_json(chain: ChainResult) -> dict[str, Any]:
         out["carbon_planned_by_class"] = chain.carbon.planned_by_class.to_dict(orient="records")
     if chain.supply is not None:
         out["supply_curve"] = chain.supply.table().to_dict(orient="records")
-    return _clean(out)
+    return finite(out)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -135,7 +123,7 @@ def write_report(chain: ChainResult, output_dir: str | Path) -> list[Path]:
     planting_by_year_and_class(chain).to_csv(path, index=False)
     written.append(path)
     path = out / "report.json"
-    path.write_text(json.dumps(report_json(chain), indent=1) + "\n")
+    path.write_text(json.dumps(report_json(chain), indent=1, default=json_default) + "\n")
     written.append(path)
     return written + write_figures(chain, out, include_path=True)
 
@@ -202,7 +190,7 @@ def write_landuse_outputs(landuse: LandUseResult, output_dir: str | Path) -> lis
     landuse_path_dataset(landuse).to_netcdf(path)
     written.append(path)
     path = out / "summary.json"
-    path.write_text(json.dumps(_clean(landuse.to_dict()), indent=1, default=str) + "\n")
+    path.write_text(json.dumps(finite(landuse.to_dict()), indent=1, default=json_default) + "\n")
     written.append(path)
     start = landuse.params.initial_area_10k_ha
     written.append(
