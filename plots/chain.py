@@ -155,7 +155,8 @@ def plot_carbon(result: Any) -> Any:
         wide = year0.pivot(index="year", columns="pool", values="discounted_sink_mt_co2")
         wide.loc[wide.index.max() + 1] = wide.iloc[-1]  # close the last step at the horizon
         ax.stackplot(wide.index, *[wide[p] for p in _POOL_ORDER], step="post", colors=[POOL_COLOURS[p] for p in _POOL_ORDER],
-                     labels=[f"{POOL_LABELS[p]} (all planted in year 0)" for p in _POOL_ORDER], alpha=0.9)
+                     labels=[f"{POOL_LABELS[p]} ({carbon.planted_area_10k_ha('year0'):.1f} x 10^4 ha all planted in year 0)"
+                             for p in _POOL_ORDER], alpha=0.9)
         peak = float(wide.sum(axis=1).max())
         for planting in ("planned_path", "curves_path"):
             colour, style, name = PLANTING_STYLES[planting]
