@@ -16,7 +16,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from afforest.chain.bundle import InputBundle
-from afforest.chain.certify import certify, nonoptimal_message, steady_state_targets, tail_restart
+from afforest.chain.certify import PONTRYAGIN_RESIDUAL_LIMIT, certify, nonoptimal_message, steady_state_targets, tail_restart
 from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import Check, LandUseResult
 from afforest.errors import InputError, SolverError
@@ -253,27 +253,39 @@ def solve_models(
         pontryagin=certificates,
         shadow_prices=shadow_prices,
         classes_costates=classes_costates,
-        saddle_path=_saddle_path(inputs, paths["curves"] if curves_result.status is SolverStatus.OPTIMAL else None),
+        saddle_path=_saddle_path(
+            inputs, paths["curves"] if curves_result.status is SolverStatus.OPTIMAL else None, shadow_prices
+        ),
     )
     result.checks = held + certify(inputs, result, held_from)
     return result
 
 
-def _saddle_path(inputs: Inputs, curves_path: pd.DataFrame | None) -> dict[str, Any]:
+def _saddle_path(
+    inputs: Inputs, curves_path: pd.DataFrame | None, shadow_prices: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The analytic saddle path of the continuous problem (Eq. 3's, at the effective planting cost) from A0, and its
     gap to the curves program's path (:func:`afforest.model.saddle_path.saddle_path_summary`). The gap measures the
-    discretisation (second order in the step) and the tail; a binding planting cap takes the program off the
-    unconstrained saddle path, which the note says."""
+    discretisation (second order in the step) and the tail; a policy constraint that binds on the curves program
+    (a nonzero shadow price: a planting cap, or any registered switch's constraint) takes it off the unconstrained
+    saddle path, which the note says."""
     try:
         summary = saddle_path_summary(inputs.params, inputs.effective_planting_cost_yuan_per_ha, curves_path)
     except InputError as exc:  # a path the gap cannot be measured on (e.g. a single period): the path alone
         summary = saddle_path_summary(inputs.params, inputs.effective_planting_cost_yuan_per_ha, None)
         summary["saddle_path_note"] = f"no gap to the curves program's path: {exc.reason}"
         return summary
-    if inputs.scenario.policy.annual_planting_cap_10k_ha_per_yr is not None:
+    # An interior point leaves ~1e-8 on slack constraints: a price binds above what the Pontryagin certificate
+    # resolves, its relative limit times the first-year cost of a period's planting (yuan, PV).
+    resolved = PONTRYAGIN_RESIDUAL_LIMIT * abs(inputs.effective_planting_cost_yuan_per_ha) * inputs.grid.step_yr
+    binding = sorted(
+        {p["constraint"] for p in shadow_prices
+         if p["representation"] == "curves" and p["value"] is not None and abs(p["value"]) > resolved}
+    )
+    if binding:
         summary["saddle_path_note"] = (
-            "policy.annual_planting_cap_10k_ha_per_yr is set: where the cap binds, the program leaves the "
-            "unconstrained saddle path, so the gap measures the cap as well as the discretisation"
+            f"{', '.join(binding)} binds on the curves program, which leaves the unconstrained saddle path where it "
+            "binds: the gap measures that constraint as well as the discretisation"
         )
     return summary
 

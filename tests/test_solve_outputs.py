@@ -59,3 +59,16 @@ def test_an_output_below_a_file_is_refused_before_solving(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["solve", "--output", str(blocker / "out")]) == 2
     assert "--output" in capsys.readouterr().err
+
+
+def test_a_slack_cap_leaves_the_saddle_path_unremarked():
+    """A cap far above the path's fastest rate binds nowhere: no note, and the gap is the discretisation's alone."""
+    from afforest.chain.landuse import solve_landuse
+    from afforest.scenarios import load_scenario
+
+    slack = solve_landuse(load_scenario("baseline").with_overrides({"policy.annual_planting_cap_10k_ha_per_yr": 100.0}))
+    bound = solve_landuse(load_scenario("planting_capacity"))
+    assert "saddle_path_note" not in slack.saddle_path
+    assert slack.saddle_path["saddle_path_max_gap_10k_ha"] < 1.0
+    assert "annual_planting_cap" in bound.saddle_path["saddle_path_note"]
+    assert bound.saddle_path["saddle_path_max_gap_10k_ha"] > 10 * slack.saddle_path["saddle_path_max_gap_10k_ha"]
