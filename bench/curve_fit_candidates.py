@@ -1,0 +1,82 @@
+"""Every candidate definition of the study's fitted points against the printed B' and C' (docs/curve_fit.md).
+
+    .venv/bin/python bench/curve_fit_candidates.py             # markdown tables on stdout
+    .venv/bin/python bench/curve_fit_candidates.py --csv FILE  # and the full table as CSV
+
+Reads the study's Table 2 and Table 3 (and Eq. 6's ESV) through the bundle; ~1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from afforest.chain.bundle import load_bundle
+from afforest.model import curve_fit as cf
+from afforest.model.esv import esv_table
+from afforest.model.merit_order import merit_order
+from afforest.model.steady_state import long_run_afforested_area
+
+
+def _coefficients(values: tuple[float, ...]) -> str:
+    return ", ".join(f"{v:.6g}" for v in values)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--csv", metavar="FILE", help="also write the full candidate table as CSV")
+    parser.add_argument("--degree", type=int, default=cf.DEFAULT_DEGREE)
+    args = parser.parse_args(argv)
+    bundle = load_bundle()
+    params = bundle.landuse_parameters
+    classes = {
+        cf.EsvSource.TABLE3.value: merit_order(bundle.afforestable_area, bundle.esv),
+        cf.EsvSource.EQ6.value: merit_order(bundle.afforestable_area, esv_table()),
+    }
+    table = cf.candidate_table(
+        classes, params.unconverted_esv_coefficients, params.afforested_esv_coefficients,
+        cf.PUBLISHED_R2_UNCONVERTED, cf.PUBLISHED_R2_AFFORESTED, degree=args.degree,
+    )
+    areas = []
+    for row in table.itertuples():
+        fitted = params.replace(unconverted_esv_coefficients=row.unconverted_esv_coefficients,
+                                afforested_esv_coefficients=row.afforested_esv_coefficients)
+        areas.append(float(long_run_afforested_area(fitted)[0]))
+    table["eq3_afforested_area_10k_ha"] = areas
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+
+    print(f"Published: alpha = ({_coefficients(params.unconverted_esv_coefficients)}), R^2 = "
+          f"{cf.PUBLISHED_R2_UNCONVERTED}; beta = ({_coefficients(params.afforested_esv_coefficients)}), R^2 = "
+          f"{cf.PUBLISHED_R2_AFFORESTED}. Eq. 3 with them: "
+          f"{float(long_run_afforested_area(params)[0]):.2f} x 10^4 ha.\n")
+    print("### B'(A): 12 definitions (B' does not depend on the C' definition)\n")
+    print("| position | weighting | ESV | alpha (fitted) | R^2 | curve gap % | coef. gap % | reproduces |")
+    print("|---|---|---|---|---|---|---|---|")
+    b_rows = table.drop_duplicates(["position", "weighting", "esv_source"]).sort_values(
+        ["reproduces_unconverted", "curve_max_rel_diff_unconverted"], ascending=[False, True], kind="stable")
+    for row in b_rows.itertuples():
+        print(f"| {row.position} | {row.weighting} | {row.esv_source} | {_coefficients(row.unconverted_esv_coefficients)} "
+              f"| {row.r2_unconverted:.4f} | {_pct(row.curve_max_rel_diff_unconverted)} "
+              f"| {_pct(row.coefficient_max_rel_diff_unconverted)} | {'**yes**' if row.reproduces_unconverted else 'no'} |")
+    print("\n### All 60 candidates, best first (C' closeness; the B' columns repeat the table above)\n")
+    print("| rank | candidate | beta (fitted) | R^2 C' | C' curve gap % | C' coef. gap % | B' reproduces "
+          "| C' reproduces | Eq. 3 area |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in table.itertuples():
+        default = " (default)" if row.candidate == cf.DEFAULT_CANDIDATE.name else ""
+        print(f"| {row.rank} | `{row.candidate}`{default} | {_coefficients(row.afforested_esv_coefficients)} "
+              f"| {row.r2_afforested:.3f} | {_pct(row.curve_max_rel_diff_afforested)} "
+              f"| {_pct(row.coefficient_max_rel_diff_afforested)} | {'yes' if row.reproduces_unconverted else 'no'} "
+              f"| {'yes' if row.reproduces_afforested else 'no'} | {row.eq3_afforested_area_10k_ha:.2f} |")
+    best_c = table.sort_values("curve_max_rel_diff_afforested", kind="stable").iloc[0]
+    print(f"\nClosest C' over all candidates: `{best_c['candidate']}`, curve gap "
+          f"{_pct(best_c['curve_max_rel_diff_afforested'])} %, R^2 {best_c['r2_afforested']:.3f}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
