@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
@@ -41,6 +41,11 @@ __all__ = [
     "CarbonSection",
     "PolicySection",
     "SweepSection",
+    "SensitivitySection",
+    "SensitivityInput",
+    "SENSITIVITY_OUTPUTS",
+    "NORMAL_TRUNCATION_SD",
+    "check_sensitivity_samples",
     "ClassesSection",
     "SolverSection",
     "InputsSection",
@@ -359,6 +364,257 @@ def _check_sweep_key(key: str) -> None:
         raise ValueError(f"{key!r} is not a scenario parameter (write section.field, e.g. landuse.financial_discount_rate)")
 
 
+# --- sensitivity analysis --------------------------------------------------------------------------------
+
+NORMAL_TRUNCATION_SD = 4.0
+"""A normal input without ``lo``/``hi`` is truncated at mean -+ this many sd (99.994 % of its mass), so that every
+sampled value is finite and its support can be held against the parameter's valid range."""
+
+SENSITIVITY_OUTPUTS: dict[str, str] = {
+    "analytic_afforested_area_10k_ha": "desirable area, analytic steady state of Eq. 3 (10^4 ha)",
+    "numeric_afforested_area_10k_ha": "desirable area, curves NLP (Ipopt) (10^4 ha)",
+    "classes_afforested_area_10k_ha": "desirable area, classes QP (HiGHS) (10^4 ha)",
+    "desirable_carbon_mt_co2": "carbon of the desirable area by 2060 at the point's r_c (Mt CO2)",
+    "planned_path_sink_mt_co2": "carbon of the planned planting path by 2060 at the point's r_c (Mt CO2)",
+    "average_carbon_cost_yuan_per_t_co2": "average cost of the desirable area's carbon (yuan/t CO2)",
+    "min_marginal_cost_yuan_per_t_co2": "lowest marginal cost on the supply curve (yuan/t CO2)",
+    "max_marginal_cost_yuan_per_t_co2": "marginal cost of the last hectare of the desirable area (yuan/t CO2)",
+}
+"""Sweep-row columns (:func:`afforest.chain.sweep.chain_outputs`) a sensitivity analysis may study, with their
+meaning and unit; the default set is all of them."""
+
+
+class _Distribution(_Section):
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value this distribution can give."""
+        raise NotImplementedError
+
+
+class UniformInput(_Distribution):
+    """Every value in [lo, hi] equally likely."""
+
+    distribution: Literal["uniform"]
+    lo: float
+    hi: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "UniformInput":
+        if not self.lo < self.hi:
+            raise ValueError(f"uniform needs lo < hi, got lo = {self.lo}, hi = {self.hi}")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.lo, self.hi)
+
+
+class LogUniformInput(UniformInput):
+    """log(value) uniform on [log lo, log hi]: every factor of ten between lo and hi equally likely (lo > 0)."""
+
+    distribution: Literal["log_uniform"]  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _positive(self) -> "LogUniformInput":
+        if not self.lo > 0:
+            raise ValueError(f"log_uniform needs lo > 0, got lo = {self.lo}")
+        return self
+
+
+class TriangularInput(_Distribution):
+    """Triangular on [lo, hi] with its peak at ``mode`` (lo <= mode <= hi)."""
+
+    distribution: Literal["triangular"]
+    lo: float
+    mode: float
+    hi: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TriangularInput":
+        if not self.lo < self.hi:
+            raise ValueError(f"triangular needs lo < hi, got lo = {self.lo}, hi = {self.hi}")
+        if not self.lo <= self.mode <= self.hi:
+            raise ValueError(f"triangular needs lo <= mode <= hi, got mode = {self.mode} outside [{self.lo}, {self.hi}]")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.lo, self.hi)
+
+
+class NormalInput(_Distribution):
+    """Normal(mean, sd) truncated to [lo, hi] (default: mean -+ NORMAL_TRUNCATION_SD sd)."""
+
+    distribution: Literal["normal"]
+    mean: float
+    sd: float = Field(gt=0.0, description="standard deviation, > 0")
+    lo: float | None = None
+    hi: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "NormalInput":
+        lo, hi = self.support()
+        if not lo < hi:
+            raise ValueError(f"normal needs lo < hi, got lo = {lo}, hi = {hi}")
+        if not lo <= self.mean <= hi:
+            raise ValueError(f"normal needs lo <= mean <= hi, got mean = {self.mean} outside [{lo}, {hi}]")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        lo = self.lo if self.lo is not None else self.mean - NORMAL_TRUNCATION_SD * self.sd
+        hi = self.hi if self.hi is not None else self.mean + NORMAL_TRUNCATION_SD * self.sd
+        return (lo, hi)
+
+
+class DiscreteInput(_Distribution):
+    """One of ``values`` (numbers, or the choices of a text field), with ``weights`` (default: equal)."""
+
+    distribution: Literal["discrete"]
+    values: list[float | str] = Field(min_length=2)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> "DiscreteInput":
+        if len(set(map(str, self.values))) != len(self.values):
+            raise ValueError(f"discrete values must be distinct, got {self.values}")
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"discrete needs one weight per value: {len(self.values)} values, {len(self.weights)} weights")
+            if not all(w > 0 for w in self.weights):
+                raise ValueError(f"discrete weights must be > 0, got {self.weights}")
+        return self
+
+    def probabilities(self) -> list[float]:
+        weights = self.weights or [1.0] * len(self.values)
+        return [w / sum(weights) for w in weights]
+
+    def support(self) -> tuple[float, float]:
+        numbers = [float(v) for v in self.values if not isinstance(v, str)]
+        return (min(numbers), max(numbers)) if numbers else (math.nan, math.nan)
+
+
+SensitivityInput = Annotated[
+    Union[UniformInput, LogUniformInput, TriangularInput, NormalInput, DiscreteInput], Field(discriminator="distribution")
+]
+"""The distribution of one uncertain input: ``{distribution = "uniform" | "log_uniform" | "triangular" | "normal" |
+"discrete", ...}``."""
+
+
+def _sweep_field(key: str) -> FieldInfo:
+    section, _, name = key.partition(".")
+    sections = {"landuse": LandUseSection, "carbon": CarbonSection, "policy": PolicySection,
+                "numerics": NumericsSection, "classes": ClassesSection}
+    return sections[section].model_fields[name]
+
+
+def _bounds_text(bounds: dict[str, float]) -> str:
+    low = next((f"{v:g} {'<' if k == 'gt' else '<='} " for k, v in bounds.items() if k in ("ge", "gt")), "")
+    high = next((f" {'<' if k == 'lt' else '<='} {v:g}" for k, v in bounds.items() if k in ("le", "lt")), "")
+    return f"{low}value{high}"
+
+
+def _check_input_range(key: str, dist: Any) -> None:
+    """Refuse a distribution that can give a value the parameter ``key`` does not accept."""
+    info = _sweep_field(key)
+    choices = [a for a in getattr(info.annotation, "__args__", ()) if isinstance(a, str)]
+    if choices:  # a Literal: a choice among names
+        if not isinstance(dist, DiscreteInput):
+            raise ValueError(f"{key!r} is a choice among {choices}: give it a discrete distribution over them")
+        bad = [v for v in dist.values if v not in choices]
+        if bad:
+            raise ValueError(f"{key!r}: discrete value {bad[0]!r} is not one of {choices}")
+        return
+    accepts_float = info.annotation in (float, float | None) or info.annotation is Any
+    if not accepts_float:
+        raise ValueError(f"{key!r} is not a number (its type is {info.annotation}); it cannot be given a distribution")
+    if isinstance(dist, DiscreteInput) and any(isinstance(v, str) for v in dist.values):
+        raise ValueError(f"{key!r} is a number: discrete values must be numbers, got {dist.values}")
+    bounds: dict[str, float] = {}
+    for item in info.metadata:
+        for kind in ("ge", "gt", "le", "lt"):
+            if isinstance(item, getattr(annotated_types, kind.capitalize())):
+                bounds[kind] = getattr(item, kind)
+    lo, hi = dist.support()
+    checks = {"ge": lambda b: lo >= b, "gt": lambda b: lo > b, "le": lambda b: hi <= b, "lt": lambda b: hi < b}
+    for kind, bound in bounds.items():
+        if not checks[kind](bound):
+            end, value = ("lo", lo) if kind in ("ge", "gt") else ("hi", hi)
+            how = "" if not isinstance(dist, NormalInput) or getattr(dist, end) is not None else (
+                f" (the normal is truncated at mean {'-' if end == 'lo' else '+'} {NORMAL_TRUNCATION_SD:g} sd unless "
+                f"lo/hi are given)")
+            raise ValueError(
+                f"{key!r}: the {dist.distribution} distribution reaches {end} = {value:g}{how}, outside the "
+                f"parameter's valid range {_bounds_text(bounds)}"
+            )
+
+
+class SensitivitySection(_Section):
+    """A global sensitivity analysis (``afforest sensitivity``): the uncertain inputs and their distributions,
+    keyed ``section.field`` like a sweep's, and the design (afforest.chain.sensitivity)."""
+
+    inputs: dict[str, SensitivityInput] = Field(default_factory=dict, description="distribution of each uncertain input")
+    method: Literal["sobol", "morris"] = Field("sobol", description="Sobol' indices (Saltelli design) or Morris screening")
+    samples: int | None = Field(
+        None, ge=1, description="N: base samples (Sobol', a power of 2) or trajectories (Morris, >= 2); None: 64 or 20"
+    )
+    second_order: bool = Field(False, description="Sobol': also the second-order indices (2k+2 instead of k+2 runs per sample)")
+    num_levels: int = Field(4, ge=2, le=100, description="Morris: levels of the grid in each input")
+    seed: int = Field(20240314, description="random seed of the design and of the bootstrap")
+    num_resamples: int = Field(200, ge=10, le=100_000, description="bootstrap resamples of the confidence intervals")
+    conf_level: float = Field(0.95, gt=0.0, lt=1.0, description="level of the confidence intervals")
+    oat_quantiles: tuple[float, float] = Field(
+        (0.05, 0.95), description="one-at-a-time (tornado) runs: each input at these quantiles, the others at their medians"
+    )
+    outputs: list[str] = Field(default_factory=lambda: list(SENSITIVITY_OUTPUTS), description="sweep-row columns analysed")
+    on_failure: Literal["drop", "refuse"] = Field(
+        "drop", description="failed evaluations: drop the Sobol' block or Morris trajectory holding them, or refuse"
+    )
+
+    @field_validator("inputs")
+    @classmethod
+    def _inputs_are_parameters(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, dist in value.items():
+            _check_sweep_key(key)
+            _check_input_range(key, dist)
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("outputs: name at least one output")
+        for name in value:
+            if name not in SENSITIVITY_OUTPUTS:
+                raise ValueError(f"unknown output {name!r}{_did_you_mean(name, list(SENSITIVITY_OUTPUTS))}; "
+                                 f"expected some of {list(SENSITIVITY_OUTPUTS)}")
+        return value
+
+    @field_validator("oat_quantiles")
+    @classmethod
+    def _quantiles(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0.0 < value[0] < 0.5 < value[1] < 1.0:
+            raise ValueError(f"oat_quantiles must be (low, high) with 0 < low < 0.5 < high < 1, got {list(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _samples_fit_method(self) -> "SensitivitySection":
+        if self.samples is not None:
+            check_sensitivity_samples(self.method, self.samples, field="sensitivity.samples", error=ValueError)
+        return self
+
+
+def check_sensitivity_samples(method: str, n: int, *, field: str = "--samples", error: type[Exception] = InputError) -> None:
+    """Refuse an N that ``method`` cannot use: Sobol' (Saltelli) needs a power of 2 (>= 2), Morris >= 2 trajectories."""
+    if method == "sobol" and not (n >= 2 and n & (n - 1) == 0):
+        below, above = 2 ** max(int(math.log2(max(n, 1))), 1), 2 ** max(int(math.log2(max(n, 1))) + 1, 1)
+        reason = (f"Sobol' (Saltelli) sampling needs N a power of 2 (>= 2) to keep the balance of the Sobol' "
+                  f"sequence; {n} is not: use {below} or {above}")
+    elif method == "morris" and n < 2:
+        reason = f"Morris needs N >= 2 trajectories (mu*'s bootstrap needs several), got {n}"
+    else:
+        return
+    if error is InputError:
+        raise InputError(reason, field=field, value=n)
+    raise error(f"{field} = {n}: {reason}")
+
+
 class Scenario(_Section):
     """A fully validated scenario (after ``extends`` has been applied)."""
 
@@ -372,6 +628,7 @@ class Scenario(_Section):
     classes: ClassesSection = ClassesSection()
     solver: SolverSection = SolverSection()
     sweep: SweepSection = SweepSection()
+    sensitivity: SensitivitySection = SensitivitySection()
 
     def with_overrides(self, overrides: dict[str, Any]) -> "Scenario":
         """A copy with ``{"section.field": value}`` overrides applied and validated."""
@@ -390,8 +647,10 @@ class Scenario(_Section):
             raise InputError(_reason(error), field=".".join(map(str, error["loc"])), value=error.get("input")) from exc
 
     def digest(self) -> str:
-        """SHA-256 of the resolved scenario (name excluded), for provenance."""
-        payload = self.model_dump(mode="json", exclude={"name", "description", "sweep"})
+        """SHA-256 of the resolved scenario (name excluded), for provenance. The ``[sweep]`` and ``[sensitivity]``
+        sections describe designs over scenarios, not the scenario, and are left out (so adding them changes no
+        digest; an analysis's own design is recorded in its output folder)."""
+        payload = self.model_dump(mode="json", exclude={"name", "description", "sweep", "sensitivity"})
         for name, declared in _EXTENSION_FIELDS.items():  # a registered switch left at its default changes nothing
             if name in payload["policy"] and getattr(self.policy, name) == declared.default:
                 del payload["policy"][name]
