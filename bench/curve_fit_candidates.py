@@ -14,7 +14,7 @@ from afforest.chain.bundle import load_bundle
 from afforest.model import curve_fit as cf
 from afforest.model.esv import esv_table
 from afforest.model.merit_order import merit_order
-from afforest.model.steady_state import long_run_afforested_area
+from afforest.model.steady_state import long_run_afforested_area, steady_state_sweep
 
 
 def _coefficients(values: tuple[float, ...]) -> str:
@@ -75,7 +75,32 @@ def main(argv: list[str] | None = None) -> int:
     best_c = table.sort_values("curve_max_rel_diff_afforested", kind="stable").iloc[0]
     print(f"\nClosest C' over all candidates: `{best_c['candidate']}`, curve gap "
           f"{_pct(best_c['curve_max_rel_diff_afforested'])} %, R^2 {best_c['r2_afforested']:.3f}.")
+    _eq3_section(params, classes)
     return 0
+
+
+def _eq3_section(params, classes) -> None:
+    """Eq. 3's steady state at the study's r with the published and the fitted default coefficients."""
+    fit = cf.fit_curves(classes[cf.DEFAULT_CANDIDATE.esv_source.value])
+    sets = {
+        "published alpha, beta": params,
+        "fitted alpha, beta (default candidate)": params.replace(
+            unconverted_esv_coefficients=fit.unconverted_esv_coefficients,
+            afforested_esv_coefficients=fit.afforested_esv_coefficients),
+        "fitted alpha, published beta": params.replace(unconverted_esv_coefficients=fit.unconverted_esv_coefficients),
+    }
+    a0 = params.initial_area_10k_ha
+    print(f"\n### Eq. 3 at r = {params.financial_discount_rate:g}/yr, tau(0) = "
+          f"{params.planting_cost_intercept_yuan_per_ha:g} yuan/ha\n")
+    print("| coefficients | roots A* (10^4 ha) | stability | reached: A0 - A* (10^4 ha) | share of A0 | B'(A*) | C'(A0 - A*) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, p in sets.items():
+        roots = steady_state_sweep(p)
+        area = float(long_run_afforested_area(p)[0])
+        a_star = a0 - area
+        print(f"| {name} | {', '.join(f'{v:.2f}' for v in roots['unconverted_area_10k_ha'])} "
+              f"| {', '.join(str(s) for s in roots['stability'])} | {area:.2f} | {100 * area / a0:.2f} % "
+              f"| {p.unconverted_marginal_esv(a_star):.0f} | {p.afforested_marginal_esv(area):.0f} |")
 
 
 if __name__ == "__main__":

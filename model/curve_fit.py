@@ -154,8 +154,9 @@ CANDIDATES: tuple[CurveFitCandidate, ...] = tuple(
 
 DEFAULT_CANDIDATE = CurveFitCandidate()
 """End of interval, unweighted, Table 3: reproduces the printed B' (every alpha_i to its printed digits, R^2 0.96).
-For C' it takes the closest of the candidates (the gain, largest first), which still misses the print by ~29 % of
-its range: nothing here reproduces beta (docs/curve_fit.md)."""
+For C' it takes the closest C' among the candidates that reproduce B' (the gain forest - current ESV, largest gain
+first), which still misses the printed C' by 35.5 % of max |C'| (R^2 0.82 against 0.94): nothing here reproduces
+beta, and a gain as C' counts the current ESV twice in Eq. 3 (docs/curve_fit.md)."""
 
 
 def candidate_named(name: str) -> CurveFitCandidate:
