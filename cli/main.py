@@ -38,6 +38,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "afforest.cli.carbon",
     "afforest.cli.report",
     "afforest.cli.cells",
+    "afforest.cli.curves",
+    "afforest.cli.sensitivity",
 )
 """Modules that add subcommands, in the order of ``afforest --help``; one line here per module."""
 
