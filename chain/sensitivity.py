@@ -112,8 +112,9 @@ def quantile(dist: Distribution, u: np.ndarray) -> np.ndarray:
         lo, hi = dist.support()
         return truncnorm.ppf(u, (lo - dist.mean) / dist.sd, (hi - dist.mean) / dist.sd, loc=dist.mean, scale=dist.sd)
     if isinstance(dist, DiscreteInput):
+        # F^-1(u) = the first value whose cumulative weight reaches u: the median of two equal values is the first
         edges = np.cumsum(dist.probabilities())[:-1]
-        index = np.searchsorted(edges, u, side="right")
+        index = np.searchsorted(edges, u, side="left")
         values = np.array(dist.values, dtype=object)
         out = values[index]
         return out if any(isinstance(v, str) for v in dist.values) else out.astype(float)

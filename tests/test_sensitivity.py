@@ -149,7 +149,9 @@ def test_quantiles_match_scipy_and_the_supports():
     q = quantile(normal, u)
     assert q[0] == pytest.approx(2.0) and q[-1] == pytest.approx(18.0) and q[5] == pytest.approx(10.0)
     discrete = DiscreteInput(distribution="discrete", values=["a", "b", "c"], weights=[1.0, 1.0, 2.0])
-    assert list(quantile(discrete, np.array([0.1, 0.3, 0.49, 0.51, 0.99]))) == ["a", "b", "b", "c", "c"]
+    assert list(quantile(discrete, np.array([0.0, 0.25, 0.3, 0.5, 0.51, 1.0]))) == ["a", "a", "b", "b", "c", "c"]
+    two = DiscreteInput(distribution="discrete", values=[1.0, 2.0])
+    assert list(quantile(two, np.array([0.05, 0.5, 0.95]))) == [1.0, 1.0, 2.0]  # the median is the first value
 
 
 @pytest.mark.unit
