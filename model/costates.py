@@ -34,9 +34,11 @@ L = W - sum_i y_i (g_i - b_i), and its stationarity gives, in yuan/ha:
 (b) the costate equation, state A_j (1 <= j < N): omega_j F'(A_j) - y_{j-1} + y_j - p_j + zA_j = 0, i.e.
     y_{j-1} = y_j + omega_j F'(A_j) - p_j (+ zA_j >= 0 only where A_j = 0), omega_j = w_{j-1} (integrated: the
     flows of period j-1 use A_j) or w_j (sampled).
-(c) the terminal condition, A_N: y_{N-1} = (omega_N + W_T) F'(A_N) - p_N (+ zA_N): integrated,
+(c) the terminal condition, A_N: y_{N-1} = (omega_N + W_T) F'(A_N) + K'(A_N) - p_N (+ zA_N): integrated,
     omega_N + W_T = e^{-r t_{N-1}}/r, so lambda_cv,N-1 = (B'(A_N) - C'(A0 - A_N))/r: the final costate is the PV
-    of holding A_N forever; p_N carries the dual of a province quota on the final state.
+    of holding A_N forever; p_N carries the dual of a province quota on the final state. K is the curves model's
+    ``saddle_path_continuation_pv`` (K' = s e^{-rT} 2 p (A_N - A*); 0 without it), the value of continuing
+    along the saddle path after T beyond resting.
 
 An exact solution has every residual zero; a solver leaves them at its tolerance. The complementarity of (a) is
 measured by min(G, 2 tau1 R) (the marginal cost's rise from R: the same units, zero both for an interior rate
@@ -263,6 +265,15 @@ def _unit_rate_gradient(m: LandUseModel, x_vars: list[Any]) -> np.ndarray:
     return np.array(differentiate(pyo.quicksum(extra), wrt_list=x_vars, mode=Modes.reverse_numeric), dtype=float)
 
 
+def _continuation_slope(m: LandUseModel) -> float:
+    """d saddle_path_continuation_pv / dA_N = s e^{-rT} 2 p (A_N - A*) (0 without that terminal value)."""
+    if m.component("saddle_path_continuation_pv") is None:
+        return 0.0
+    premium = float(pyo.value(m.horizon_discount * m.continuation_premium_yuan_per_ha_per_10k_ha))
+    gap = float(pyo.value(m.unconverted_area_10k_ha[m.time_points.last()] - m.continuation_steady_state_10k_ha))
+    return _S * 2.0 * premium * gap
+
+
 def pontryagin_certificate(
     m: LandUseModel, duals: Any, planting_cost_shift_yuan_per_ha: float = 0.0, *, held_from_yr: float | None = None
 ) -> PontryaginCertificate:
@@ -323,7 +334,7 @@ def pontryagin_certificate(
     costate_pv = np.abs(_on_bound(e, at_bound[:, 1:n])) * per_ha
     costate_pv_by_state = np.concatenate([[np.nan], costate_pv.max(axis=0, initial=0.0)]) if n > 1 else np.array([np.nan])
     # (c) state N: e_N = y_{N-1} - (omega_N + W_T) F'(A_N) + p_N
-    e_n = y[:, -1] - (omega[n] + terminal_w) * slope[:, n] + pol_a[:, n]
+    e_n = y[:, -1] - (omega[n] + terminal_w) * slope[:, n] - _continuation_slope(m) + pol_a[:, n]
     terminal_pv = float(np.abs(_on_bound(e_n, at_bound[:, n])).max(initial=0.0)) * per_ha
 
     starts = np.array([float(pyo.value(m.period_start_yr[k])) for k in m.periods])

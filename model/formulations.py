@@ -192,6 +192,7 @@ def add_switch(m: LandUseModel, name: str, values: Mapping[str, Any], data: Swit
     block = m.component(name)
     switch.build(block, m, full, data or SwitchData())
     m.switch_refreshers[name] = lambda model: switch.refresh(model.component(name), model)
+    m.switch_cost_shifts[name] = switch.planting_cost_shift_yuan_per_ha(full, data or SwitchData())
     return block
 
 
@@ -200,6 +201,7 @@ def update_switch(m: LandUseModel, name: str, values: Mapping[str, Any], data: S
     switch = get_switch(name)
     full = {f.name: values.get(f.name, f.default) for f in switch.fields}
     switch.update(m.component(name), m, full, data or SwitchData())
+    m.switch_cost_shifts[name] = switch.planting_cost_shift_yuan_per_ha(full, data or SwitchData())
 
 
 def apply_switches(m: LandUseModel, policy: Any, data: SwitchData) -> None:
@@ -214,7 +216,7 @@ def update_switches(m: LandUseModel, policy: Any, data: SwitchData) -> None:
     """Update every switch built on ``m`` to the values of ``policy``."""
     for switch in registered_switches():
         if m.component(switch.name) is not None:
-            switch.update(m.component(switch.name), m, switch_values(switch, policy), data)
+            update_switch(m, switch.name, switch_values(switch, policy), data)
 
 
 def switches_structure(policy: Any) -> dict[str, Any]:

@@ -37,12 +37,19 @@ params); :func:`afforest.solvers.solve` calls it before every solve, so assignin
 user or a sweep does (call it yourself if you hand the model to a solver directly).
 
 After the horizon T = N dt, the terminal term values the last state as a perpetuity of its flows (no
-planting after T), weight e^{-r T} / r (integrated) or dt e^{-r T} / (1 - e^{-r dt}) (sampled). With a
-horizon of many adjustment time constants, the path has converged by T and the truncation is negligible.
+planting after T), weight W_T = e^{-r T} / r (integrated) or dt e^{-r T} / (1 - e^{-r dt}) (sampled). On the
+curves model the grid's ``terminal_value = "saddle_path"`` (:class:`~afforest.model.problem.TerminalValue`; the
+default is ``rest``) adds the value of continuing along the saddle path after T, ``saddle_path_continuation_pv`` = s e^{-rT} p (A_N - A*)^2, with
+A*, mu and p in the mutable params ``continuation_steady_state_10k_ha``, ``continuation_saddle_eigenvalue_per_yr``
+and ``continuation_premium_yuan_per_ha_per_10k_ha`` (p from the discrete program's own Bellman equation,
+:func:`afforest.model.saddle_path.continuation_premium`), derived by :meth:`LandUseModel.refresh_derived_params`
+from the model's own parameters and the switches' shift of tau(0). The finite program then follows the
+infinite-horizon path up to T instead of planting before T what that path plants after it. The units' programs reach their steady state in finite time: past it, holding is exact.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -58,12 +65,15 @@ from afforest.model.problem import (
     YUAN_10K_IN_OBJECTIVE_UNIT,
     Discounting,
     LandUseProblem,
+    TerminalValue,
     TimeGrid,
     discount_weights,
 )
+from afforest.model.saddle_path import continuation_is_concave, continuation_premium, continuation_target
 
 __all__ = [
     "Discounting",
+    "TerminalValue",
     "TimeGrid",
     "LandUseModel",
     "Representation",
@@ -106,6 +116,9 @@ class LandUseModel(pyo.ConcreteModel):
     problem: LandUseProblem | None
     switch_refreshers: dict[str, Callable[["LandUseModel"], None]]
     """Per switch name (see :mod:`afforest.model.formulations`), what recomputes its derived params."""
+    switch_cost_shifts: dict[str, float]
+    """Per switch name, how much it shifts the first-year cost tau(0) that Eq. 3 sees, yuan/ha (set when the switch
+    is built or updated; see ``Switch.planting_cost_shift_yuan_per_ha``)."""
 
     def __init__(self, *, name: str, grid: TimeGrid, representation: Representation, problem: LandUseProblem | None = None) -> None:
         super().__init__(name=name)
@@ -113,6 +126,7 @@ class LandUseModel(pyo.ConcreteModel):
         self.representation = representation
         self.problem = problem
         self.switch_refreshers = {}
+        self.switch_cost_shifts = {}
 
     @property
     def discounting(self) -> Discounting:
@@ -129,6 +143,70 @@ class LandUseModel(pyo.ConcreteModel):
         self.terminal_discount_yr = weights.terminal_yr
         for refresh in self.switch_refreshers.values():
             refresh(self)
+        if self.component("continuation_steady_state_10k_ha") is not None:
+            self.refresh_continuation()
+
+    @property
+    def planting_cost_shift_yuan_per_ha(self) -> float:
+        """What the built switches shift tau(0) by, yuan/ha (negative: a payment per planted hectare)."""
+        return float(sum(self.switch_cost_shifts.values()))
+
+    def economic_parameters(self) -> LandUseParameters:
+        """The curves model's own r, A0, tau(0), tau1, alpha_i and beta_i, as :class:`LandUseParameters`."""
+        if self.representation != "curves":
+            raise InputError("only the curves model holds the ESV curves", field="representation", value=self.representation)
+        return LandUseParameters(
+            initial_area_10k_ha=float(pyo.value(self.initial_area_10k_ha)),
+            financial_discount_rate=float(pyo.value(self.discount_rate)),
+            planting_cost_intercept_yuan_per_ha=float(pyo.value(self.planting_cost_intercept_yuan_per_ha)),
+            planting_cost_slope_yuan_per_ha_per_10k_ha_yr=float(pyo.value(self.planting_cost_slope_yuan_per_ha_per_10k_ha_yr)),
+            unconverted_esv_coefficients=tuple(float(pyo.value(v)) for v in self.unconverted_esv_coefficient.values()),
+            afforested_esv_coefficients=tuple(float(pyo.value(v)) for v in self.afforested_esv_coefficient.values()),
+        )
+
+    def refresh_continuation(self) -> None:
+        """A*, mu and p of the ``saddle_path`` terminal value from the model's parameters, the switches' shift of
+        tau(0) and the start (A0, or the value ``unconverted_area_10k_ha[0]`` is fixed at)
+        (:func:`afforest.model.saddle_path.continuation_target`; p = 0, i.e. ``rest``, where no saddle path leads from
+        the start)."""
+        params = self.economic_parameters()
+        rate, tau1 = params.financial_discount_rate, params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr
+        self.check_continuation_sees_everything()
+        first = self.unconverted_area_10k_ha[0]
+        start = float(first.value) if first.fixed else None  # a start fixed by hand (A0 stays the land base)
+        target = continuation_target(
+            params, params.planting_cost_intercept_yuan_per_ha + self.planting_cost_shift_yuan_per_ha, start
+        )
+        step = self.grid.step_yr if self.discounting is Discounting.INTEGRATED else None
+        self.continuation_steady_state_10k_ha = target.steady_state_10k_ha
+        self.continuation_saddle_eigenvalue_per_yr = target.saddle_eigenvalue_per_yr
+        premium = continuation_premium(target.net_gain_slope, rate, tau1, step)
+        self.continuation_premium_yuan_per_ha_per_10k_ha = premium
+        self.horizon_discount = math.exp(-rate * self.grid.horizon_yr)
+        # A_N >= A* only where the premium could pay for crossing A* (a bound's barrier perturbs interior points)
+        self.continuation_floor_10k_ha = 0.0 if continuation_is_concave(params, premium) else target.steady_state_10k_ha
+
+    def check_continuation_sees_everything(self) -> None:
+        """Refuse, for the ``saddle_path`` terminal value, a model with what its continuation cannot see: an active
+        constraint beyond the land balance (a planting cap binding after T, a user's own row), or a welfare term that
+        is neither a base term nor that of a switch shifting tau(0) (its steady state would not be Eq. 3's)."""
+        base = {"initial_state", "land_balance"}
+        for con in self.component_objects(pyo.Constraint, active=True, descend_into=True):
+            name = con.getname(fully_qualified=True, relative_to=self)
+            if name not in base:
+                raise InputError(
+                    "the saddle_path terminal value continues along the unconstrained saddle path after T, which this "
+                    "constraint may not allow; use terminal_value = \"rest\" with a horizon long enough to converge",
+                    field="constraint", value=name,
+                )
+        shifting = {n for n, shift in self.switch_cost_shifts.items() if shift != 0.0}
+        for term in self.welfare_terms:
+            if term not in BASE_WELFARE_TERMS and term.split(".")[0] not in shifting:
+                raise InputError(
+                    "the saddle_path terminal value's steady state is Eq. 3's at tau(0) and the switches' shifts; this "
+                    "welfare term may move it; use terminal_value = \"rest\" with a horizon long enough to converge",
+                    field="welfare_term", value=term,
+                )
 
     def current_value_scaling(self) -> ComponentMap:
         """Scaling factors that put period k in current values, for ``afforest.solvers.solve(..., tail_scaling=True)``
@@ -251,9 +329,12 @@ def _add_welfare(m: pyo.ConcreteModel) -> None:
         ),
         doc="minus the PV of direct costs tau(R) R dt, 10^8 yuan",
     )
+    continuation = m.component("saddle_path_continuation_pv")
     m.terminal_value_pv = pyo.Expression(
-        expr=m.terminal_discount_yr * (m.unconverted_esv_flow[last] + m.afforested_esv_flow[last]),
-        doc="PV of the ESV flows of the final state held forever after T, 10^8 yuan",
+        expr=m.terminal_discount_yr * (m.unconverted_esv_flow[last] + m.afforested_esv_flow[last])
+        + (0.0 if continuation is None else continuation),
+        doc="PV of the final state after T, 10^8 yuan: its ESV flows held forever (plus, on the curves model with the "
+        "saddle_path terminal value, saddle_path_continuation_pv)",
     )
     m.welfare_terms = pyo.Set(
         initialize=list(BASE_WELFARE_TERMS),
@@ -380,8 +461,37 @@ def build_curves_model(params: LandUseParameters, grid: TimeGrid | None = None) 
         * _polynomial_integral(m.afforested_esv_coefficient, m.initial_area_10k_ha - m.unconverted_area_10k_ha[t]),
         doc="C(A0 - A_t), ESV of afforested land, 10^8 yuan/yr",
     )
+    if grid.terminal_value is TerminalValue.SADDLE_PATH:
+        _add_continuation(m)
     _add_welfare(m)
+    if grid.terminal_value is TerminalValue.SADDLE_PATH:
+        m.refresh_continuation()
     return m
+
+
+def _add_continuation(m: LandUseModel) -> None:
+    """The ``saddle_path`` terminal value's premium over resting at A_N (module docstring)."""
+    m.continuation_steady_state_10k_ha = pyo.Param(
+        mutable=True, initialize=0.0, doc="A*, the steady state the path heads for after T, 10^4 ha (derived)"
+    )
+    m.continuation_saddle_eigenvalue_per_yr = pyo.Param(
+        mutable=True, initialize=0.0, doc="mu, its stable eigenvalue, 1/yr (derived; 0: rest after T)"
+    )
+    m.continuation_premium_yuan_per_ha_per_10k_ha = pyo.Param(
+        mutable=True, initialize=0.0,
+        doc="p of V(A) = (B + C)(A) / r + p (A - A*)^2 at T, current value (derived, "
+        "afforest.model.saddle_path.continuation_premium; 0: rest after T)",
+    )
+    m.horizon_discount = pyo.Param(mutable=True, initialize=0.0, doc="e^{-r T} (derived)")
+    m.continuation_floor_10k_ha = pyo.Param(
+        mutable=True, initialize=0.0, doc="lower bound of A_N: A* on a saddle path, else 0 (derived), 10^4 ha"
+    )
+    m.unconverted_area_10k_ha[m.time_points.last()].setlb(m.continuation_floor_10k_ha)
+    m.saddle_path_continuation_pv = pyo.Expression(
+        expr=_PER_10K_YUAN * m.horizon_discount * m.continuation_premium_yuan_per_ha_per_10k_ha
+        * (m.unconverted_area_10k_ha[m.time_points.last()] - m.continuation_steady_state_10k_ha) ** 2,
+        doc="PV of continuing along the saddle path after T beyond resting at A_N, s e^{-rT} p (A_N - A*)^2, 10^8 yuan",
+    )
 
 
 def build_landuse_model(problem: LandUseProblem) -> LandUseModel:

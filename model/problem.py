@@ -22,7 +22,9 @@ Discounting (``TimeGrid.discounting``):
 * ``sampled``: the textbook Euler rule, flows at the pre-planting state weighted by dt e^{-r t_k}: an O(r dt) bias.
 
 After the horizon T the final state's flows are held forever: weight e^{-r T} / r (integrated) or
-dt e^{-r T} / (1 - e^{-r dt}) (sampled).
+dt e^{-r T} / (1 - e^{-r dt}) (sampled). The curves model can add the value of continuing along the saddle path
+after T (``TimeGrid.terminal_value``, :class:`TerminalValue`); the units' programs reach their steady state in
+finite time, so holding their final state is their exact continuation once T lies past it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ __all__ = [
     "OBJECTIVE_UNIT_YUAN",
     "YUAN_10K_IN_OBJECTIVE_UNIT",
     "Discounting",
+    "TerminalValue",
     "TimeGrid",
     "DiscountWeights",
     "discount_weights",
@@ -77,13 +80,38 @@ class Discounting(StrEnum):
     SAMPLED = "sampled"
 
 
+class TerminalValue(StrEnum):
+    """What the curves model assumes after the horizon T (the units' models always hold their final state).
+
+    ``rest`` (default): nothing is planted after T; the final state's flows are held forever. A path still converging at T
+    then plants before T what the infinite-horizon path would plant after it (the truncation error decays like
+    e^{mu T}: 1.1 x 10^4 ha at T = 100 yr on a saddle path with mu = -0.02/yr).
+    ``saddle_path``: planting continues after T along the saddle path of the steady state the path heads
+    for; the value at T is V(A_T) = (B + C)(A_T) / r + p (A_T - A*)^2 (V = H / r along an extremal, Michel 1982;
+    continuous time p = tau1 mu^2 / r), with p from the discrete program's own Bellman equation
+    (:func:`afforest.model.saddle_path.continuation_premium`). Exact for linear B' and C', second order in A_T - A*
+    otherwise. Where Eq. 3 has several roots, or no saddle path leads from A0 (resting or a corner is optimal), it
+    is ``rest`` (:func:`afforest.model.saddle_path.continuation_target` says why). It knows the problem only through
+    the model's parameters and the switches' shift of tau(0), so a model carrying a constraint or welfare term it
+    cannot see is refused (:meth:`afforest.model.landuse.LandUseModel.refresh_continuation`), and the final state
+    is kept on the target's planting side, A_T >= A*, wherever the continuation value is not concave on [0, A0]
+    (:func:`afforest.model.saddle_path.continuation_is_concave`; the optimal path from A0 never crosses A*; without
+    the bound, on the study's quartic curves with tau1 = 1000, the convex premium drew the program to plant 499.6
+    of 500 x 10^4 ha). Not the default because of these limits.
+    """
+
+    REST = "rest"
+    SADDLE_PATH = "saddle_path"
+
+
 @dataclass(frozen=True)
 class TimeGrid:
-    """Planting periods: horizon T and step dt in years, and the discounting rule."""
+    """Planting periods: horizon T and step dt in years, the discounting rule and the curves' terminal value."""
 
     horizon_yr: float = 100.0
     step_yr: float = 1.0
     discounting: Discounting = Discounting.INTEGRATED
+    terminal_value: TerminalValue = TerminalValue.REST
 
     def __post_init__(self) -> None:
         if not self.step_yr > 0:
@@ -94,6 +122,11 @@ class TimeGrid:
         if abs(periods - round(periods)) > 1e-9 * periods:
             raise InputError("must be a whole number of steps", field="horizon_yr", value=self.horizon_yr)
         object.__setattr__(self, "discounting", Discounting(self.discounting))
+        try:
+            object.__setattr__(self, "terminal_value", TerminalValue(self.terminal_value))
+        except ValueError:
+            raise InputError(f"must be one of {[v.value for v in TerminalValue]}", field="terminal_value",
+                             value=self.terminal_value) from None
 
     @property
     def periods(self) -> int:

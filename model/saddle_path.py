@@ -57,6 +57,10 @@ __all__ = [
     "SaddlePath",
     "StartOutcome",
     "canonical_rhs",
+    "ContinuationTarget",
+    "continuation_is_concave",
+    "continuation_premium",
+    "continuation_target",
     "indifference_start",
     "optimal_start_outcome",
     "path_value_10k_yuan",
@@ -334,6 +338,78 @@ def optimal_start_outcome(params: LandUseParameters, start_area_10k_ha: float, p
     best = max(candidates, key=lambda key: candidates[key][0])
     return StartOutcome(start_area_10k_ha=start_area_10k_ha, long_run_area_10k_ha=best, path=candidates[best][1],
                         value_10k_yuan=candidates[best][0], candidates={k: v for k, (v, _) in candidates.items()})
+
+
+@dataclass(frozen=True)
+class ContinuationTarget:
+    """Where the optimal path from A0 heads (:func:`continuation_target`): the curves model's ``saddle_path``
+    terminal value continues along this root's saddle path after T."""
+
+    steady_state_10k_ha: float
+    """A*; A0 when no saddle path leads from A0 (then the terminal value is ``rest``)."""
+    saddle_eigenvalue_per_yr: float
+    """mu < 0; 0.0 for ``rest``."""
+    net_gain_slope: float
+    """g'(A*), yuan/(ha yr) per 10^4 ha; 0.0 for ``rest``."""
+
+
+def continuation_target(params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None = None,
+                        start_area_10k_ha: float | None = None) -> ContinuationTarget:
+    """The steady state the optimal path from the start (default A0) heads for, its stable eigenvalue and g'(A*), for
+    the curves model's ``saddle_path`` terminal value (:class:`afforest.model.problem.TerminalValue`).
+
+    Only where Eq. 3 has a single root, saddle-path stable and below the start, with planting paying at the start;
+    else the start with mu = g' = 0, i.e. the ``rest`` closure. With several roots the quadratic continuation value,
+    right near its root, overstates what lies across the unstable root (where the planner would rest, or head for
+    another root): measured on a three-root problem, it drew the program from A = 500 down to 66 instead of the
+    root 400. There the program makes its own choice under ``rest``, with a horizon long enough to converge.
+    """
+    start = params.initial_area_10k_ha if start_area_10k_ha is None else float(start_area_10k_ha)
+    rest = ContinuationTarget(start, 0.0, 0.0)
+    if params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr <= 0:
+        return rest
+    tau0 = _tau0(params, planting_cost_intercept_yuan_per_ha)
+    roots = steady_state_roots(params, planting_cost_intercept_yuan_per_ha=tau0)
+    if len(roots) != 1:
+        return rest
+    (root,) = roots
+    if (root.stability is not Stability.SADDLE or not root.unconverted_area_10k_ha < start
+            or not _net_gain(params, tau0)(start) > 0):
+        return rest
+    return ContinuationTarget(root.unconverted_area_10k_ha, saddle_eigenvalue_per_yr(params, root.net_gain_slope),
+                              root.net_gain_slope)
+
+
+def continuation_is_concave(params: LandUseParameters, premium_yuan_per_ha_per_10k_ha: float) -> bool:
+    """Whether the continuation value (B + C)(A) / r + p (A - A*)^2 is concave on [0, A0]: g'(A) >= 2 p r there
+    (g' = -(B + C)''). Linear B', C' always are (2 p r -> 2 tau1 mu^2 = 2 tau1 r mu + g' < g'); where it is not,
+    the convex premium can pay for crossing A*, and the curves model bounds A_N below at A*."""
+    slope = net_marginal_gain(params).deriv()
+    a0 = params.initial_area_10k_ha
+    candidates = [0.0, a0] + [float(x.real) for x in slope.deriv().roots() if abs(x.imag) < 1e-12 and 0.0 < x.real < a0]
+    return min(float(slope(x)) for x in candidates) >= 2.0 * premium_yuan_per_ha_per_10k_ha * params.financial_discount_rate
+
+
+def continuation_premium(net_gain_slope: float, rate: float, tau1: float, step_yr: float | None = None) -> float:
+    """p in V(A) = (B + C)(A) / r + p (A - A*)^2, yuan/ha per 10^4 ha (current value): what continuing along the
+    saddle path adds to resting at A, to second order in A - A* (exact for linear B', C').
+
+    ``step_yr`` None: the continuous problem's p = tau1 mu^2 / r. A step dt: the discrete program's own (integrated
+    discounting), from its Bellman equation V(A) = max_u [-tau0 u - tau1 u^2 / dt + (B + C)(A - u) / r
+    + e^{-r dt} p (A - u - A*)^2]: with G = g'(A*) and d = e^{-r dt}, 4 d p^2 - b p + G^2 / r^2 = 0,
+    b = 4 d G / r + 4 (1 - d) (tau1 / dt + G / (2 r)); its smaller root, which tends to tau1 mu^2 / r as dt -> 0.
+    """
+    if net_gain_slope <= 0 or tau1 <= 0:
+        return 0.0
+    g = net_gain_slope
+    if step_yr is None:
+        mu = 0.5 * (rate - float(np.sqrt(rate * rate + 2.0 * g / tau1)))
+        return tau1 * mu * mu / rate
+    d = float(np.exp(-rate * step_yr))
+    one_minus_d = float(-np.expm1(-rate * step_yr))
+    b = 4.0 * d * g / rate + 4.0 * one_minus_d * (tau1 / step_yr + g / (2.0 * rate))
+    c = (g / rate) ** 2
+    return float(2.0 * c / (b + np.sqrt(max(b * b - 16.0 * d * c, 0.0))))  # the smaller root, without cancellation
 
 
 def indifference_start(paths: list[SaddlePath]) -> float | None:
