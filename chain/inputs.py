@@ -115,6 +115,7 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
         horizon_yr=scenario.numerics.horizon_yr,
         step_yr=scenario.numerics.step_yr,
         discounting=scenario.numerics.discounting,
+        terminal_value=scenario.numerics.terminal_value,
     )
     area = bundle.afforestable_area
     check_area_against_initial_area(area, params.initial_area_10k_ha, file=files.afforestable_area_file)

@@ -396,6 +396,8 @@ def chain_outputs(chain: Any) -> dict[str, Any]:
             row[welfare_key(representation, term)] = value
     row.update({k: (float(v) if v is not None else None) for k, v in chain.years_to_share().items()})
     row.update(pontryagin_columns(lu))
+    row["saddle_eigenvalue_per_yr"] = lu.saddle_path.get("saddle_eigenvalue_per_yr")
+    row["saddle_path_max_gap_10k_ha"] = lu.saddle_path.get("saddle_path_max_gap_10k_ha")
     row["planned_path_planted_10k_ha"] = chain.carbon.planted_area_10k_ha("planned_path")
     row["planned_path_sink_mt_co2"] = chain.carbon.total_mt_co2("planned_path", rate)
     return row

@@ -287,6 +287,12 @@ class NumericsSection(_Section):
     discounting: Literal["integrated", "sampled"] = Field(
         "integrated", description="discount factor per period (see afforest.model.landuse)", json_schema_extra=_unit("-")
     )
+    terminal_value: Literal["rest", "saddle_path"] = Field(
+        "rest",
+        description="the curves model after T: rest (nothing planted after T) or continue along the saddle path "
+        "(exact for linear ESV curves; no policy constraint); see afforest.model.problem.TerminalValue",
+        json_schema_extra=_unit("-"),
+    )
 
 
 class ClassesSection(_Section):
@@ -654,6 +660,8 @@ class Scenario(_Section):
         for name, declared in _EXTENSION_FIELDS.items():  # a registered switch left at its default changes nothing
             if name in payload["policy"] and getattr(self.policy, name) == declared.default:
                 del payload["policy"][name]
+        if self.numerics.terminal_value == "rest":  # the program of every scenario before the field existed
+            del payload["numerics"]["terminal_value"]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyomo.environ as pyo
 import pytest
 
@@ -65,8 +66,8 @@ def test_a_model_with_its_own_dual_suffix_keeps_it():
 
 
 def _one_period_rate(p) -> float:
-    """One planting period (dt = 1, T = 1) with linear B' = a0 + a1 A, C' = b0 + b1 z: the state after planting
-    is held forever (weight 1/r from t = 0), so R solves (C'(R) - B'(A0 - R))/r = tau0 + 2 tau1 R."""
+    """One planting period (dt = 1, T = 1) with linear B' = a0 + a1 A, C' = b0 + b1 z and the ``rest`` terminal
+    value: the state after planting is held forever (weight 1/r from t = 0), so R solves (C'(R) - B'(A0 - R))/r = tau0 + 2 tau1 R."""
     (a0, a1), (b0, b1) = p.unconverted_esv_coefficients, p.afforested_esv_coefficients
     r, tau0, tau1, area = (p.financial_discount_rate, p.planting_cost_intercept_yuan_per_ha,
                            p.planting_cost_slope_yuan_per_ha_per_10k_ha_yr, p.initial_area_10k_ha)
@@ -79,7 +80,7 @@ def test_one_period_costate_is_minus_the_marginal_planting_cost(linear_params, s
     """Closed form: R = 960000/18000 = 53.33 x 10^4 ha/yr and the costate -(tau0 + 2 tau1 R) = -466 667 yuan/ha."""
     rate = _one_period_rate(linear_params)
     assert rate == pytest.approx(160 / 3)
-    m = build_curves_model(linear_params, TimeGrid(horizon_yr=1.0, step_yr=1.0))
+    m = build_curves_model(linear_params, TimeGrid(horizon_yr=1.0, step_yr=1.0, terminal_value="rest"))
     result = solve(m, solver)
     assert pyo.value(m.planting_rate_10k_ha_per_yr[0]) == pytest.approx(rate, rel=1e-7)
     costates = state_costates(m, result.duals)
@@ -97,7 +98,7 @@ def test_one_period_costate_is_minus_the_marginal_planting_cost(linear_params, s
 def test_a_binding_cap_has_the_closed_form_shadow_price(linear_params):
     """Cap 10 < 53.33: R = 10, the costate (B'(90) - C'(10))/r = (12000 - 57000)/0.05 = -900 000 yuan/ha, and
     the cap's shadow price -(costate + tau0 + 2 tau1 10) = 780 000 yuan (PV) per ha/yr of cap (d_0 = 1, dt = 1)."""
-    m = build_curves_model(linear_params, TimeGrid(horizon_yr=1.0, step_yr=1.0))
+    m = build_curves_model(linear_params, TimeGrid(horizon_yr=1.0, step_yr=1.0, terminal_value="rest"))
     add_planting_cap(m, 10.0)
     result = solve(m, "highs")
     costate = state_costates(m, result.duals)["costate_cv_yuan_per_ha"].iloc[0]
@@ -122,7 +123,7 @@ def _steady_state_unconverted(p) -> float:
 def test_costates_along_a_path_meet_the_discrete_conditions(linear_params, discounting):
     """T = 100 yr: every planting period has costate -(tau0 + 2 tau1 R_k) (current value); the path comes to
     rest at Eq. 3's state, where the costate is -tau0 (integrated: exact for every dt); the certificate holds."""
-    grid = TimeGrid(horizon_yr=100.0, step_yr=1.0, discounting=discounting)
+    grid = TimeGrid(horizon_yr=100.0, step_yr=1.0, discounting=discounting, terminal_value="rest")
     m = build_curves_model(linear_params, grid)
     result = solve(m, "highs")
     costates = state_costates(m, result.duals)
@@ -138,6 +139,30 @@ def test_costates_along_a_path_meet_the_discrete_conditions(linear_params, disco
     if discounting == "integrated":
         assert pyo.value(m.unconverted_area_10k_ha[100]) == pytest.approx(_steady_state_unconverted(linear_params), rel=1e-6)
         assert costates["costate_cv_yuan_per_ha"].iloc[-1] == pytest.approx(-tau0, rel=1e-6)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("step_yr", [1.0, 0.25])
+def test_with_the_saddle_path_value_one_period_plants_the_infinite_horizon_policy(linear_params, step_yr):
+    """The ``saddle_path`` terminal value is the discrete program's own value function (linear B', C'): the program of
+    ONE period plants what the infinite-horizon program plants in its first period, the Bellman policy
+    u = -(2 d p - G/r) x / (2 a), a = tau1/dt + G/(2r) - d p (x = A0 - A*, d = e^{-r dt}, G = g'(A*), p of
+    continuation_premium): the same rate as the first period of a 300-year program."""
+    from afforest.model.saddle_path import continuation_premium, continuation_target
+
+    r, tau1 = linear_params.financial_discount_rate, linear_params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr
+    target = continuation_target(linear_params)
+    p = continuation_premium(target.net_gain_slope, r, tau1, step_yr)
+    d, g = np.exp(-r * step_yr), target.net_gain_slope
+    x = linear_params.initial_area_10k_ha - target.steady_state_10k_ha
+    policy = (g / r - 2 * d * p) * x / (2 * (tau1 / step_yr + g / (2 * r) - d * p)) / step_yr
+    one = build_curves_model(linear_params, TimeGrid(horizon_yr=step_yr, step_yr=step_yr, terminal_value="saddle_path"))
+    solve(one, "highs")
+    assert pyo.value(one.planting_rate_10k_ha_per_yr[0]) == pytest.approx(policy, rel=1e-7)
+    long = build_curves_model(linear_params, TimeGrid(horizon_yr=300.0, step_yr=step_yr, terminal_value="saddle_path"))
+    solve(long, "highs", tail_scaling=True)
+    assert pyo.value(long.planting_rate_10k_ha_per_yr[0]) == pytest.approx(policy, rel=1e-7)
+    assert continuation_premium(g, r, tau1, 1e-6) == pytest.approx(continuation_premium(g, r, tau1), rel=1e-5)
 
 
 @pytest.mark.unit

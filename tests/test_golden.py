@@ -55,6 +55,10 @@ ADDED_SWEEP_KEYS = frozenset(
         "pontryagin_max_residual_curves",
         "pontryagin_max_residual_classes",
         "shadow_prices_json",
+        # issue 12: the stable eigenvalue of the saddle path the curves program follows (1/yr) and the program's
+        # largest gap to it (10^4 ha)
+        "saddle_eigenvalue_per_yr",
+        "saddle_path_max_gap_10k_ha",
     }
 )
 """Sweep columns added after the files were stored (issue 10: the chain's sweep rows gain what a scenario

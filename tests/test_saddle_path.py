@@ -215,9 +215,9 @@ SHARE_OF_ADJUSTMENT = 1e-3
     [(FAST, 100.0, 100.0, "auto"), (FAST, 100.0, 100.0, "ipopt"), (MID, 200.0, 200.0, "auto"), (SLOW, 200.0, 100.0, "auto")],
 )
 def test_the_curves_program_follows_the_closed_form_at_second_order(mu, horizon_yr, checked_yr, solver):
-    """Where it holds (measured, docs/saddle_path.md; ``auto`` picks HiGHS for these QPs): T = 100 for the fast path
-    with either solver, T = 200 for the middle one, and the first 100 years of T = 200 for the slow one (its last
-    decades are bent by the horizon). The tails of T = 300, which drift as dt shrinks (issue 12), are not asserted."""
+    """The default solve (no tail scaling; ``auto`` picks HiGHS for these QPs), where it holds unscaled: T = 100 for
+    the fast path with either solver, T = 200 for the middle one, the first 100 years of T = 200 for the slow one.
+    Every period of T up to 300 with the tail scaling: tests/test_tail.py."""
     params = linear_problem(mu)
     (path,) = saddle_paths(params)
     gaps = []
