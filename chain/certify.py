@@ -199,6 +199,11 @@ def path_diagnosis(
         )
         if cap is not None and rates.max() >= cap * (1 - 1e-6):
             why += f", or raise policy.annual_planting_cap_10k_ha_per_yr (= {cap:g}, binding)"
+        if label.startswith("curves") and inputs.grid.terminal_value == "rest" and cap is None:
+            why += (
+                "; numerics.terminal_value = \"saddle_path\" makes the path up to T the infinite-horizon one "
+                "(docs/tail.md), though its area by T is still not the long run"
+            )
     return remaining, why
 
 

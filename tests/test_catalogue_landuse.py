@@ -220,6 +220,7 @@ def test_c11_tau1_at_its_maximum_has_not_converged(tmp_path, capsys):
     assert "curves NLP plants 7.44 x 10^4 ha against 103.3 from Eq. 3 (-92.8 %" in reasons
     assert "has not converged by the horizon T = 100 yr" in reasons
     assert "lengthen numerics.horizon_yr" in reasons and "landuse.planting_cost_slope_yuan_per_ha_per_10k_ha_yr" in reasons
+    assert 'numerics.terminal_value = "saddle_path"' in reasons
 
 
 @pytest.mark.integration
