@@ -205,6 +205,19 @@ def test_sobol_indices_of_ishigami_through_the_scenario_path(tmp_path):
 
 
 @pytest.mark.unit
+def test_second_order_indices_of_ishigami(tmp_path):
+    """Ishigami's only interaction is x1 with x3: S13 = ST3 - S1_3 = 0.2437, S12 = S23 = 0 (N = 1024, 8 192 runs)."""
+    inputs = {f"x{i}": _uniform(-math.pi, math.pi) for i in (1, 2, 3)}
+    result = analyse(inputs, ishigami, ["y"], method="sobol", samples=1024, second_order=True)
+    pairs = result.second_order.set_index(["input", "input_2"])
+    for pair, truth in ((("x1", "x2"), 0.0), (("x1", "x3"), 0.2437), (("x2", "x3"), 0.0)):
+        conf = pairs.loc[pair, "S2_conf"]
+        assert conf < 0.15 and abs(pairs.loc[pair, "S2"] - truth) <= 2 * conf, (pair, pairs.loc[pair].to_dict())
+    written = write(result, None, tmp_path)
+    assert tmp_path / "indices_second_order.csv" in written
+
+
+@pytest.mark.unit
 def test_morris_recovers_known_elementary_effects():
     """f = 2 a - 3 b + log(c) + 0 d with a ~ U(0, 1), b ~ U(0, 2), c log-uniform on [1, e^4], d ~ U(0, 1): in the
     quantile space every elementary effect is exact, 2, -6, 4 and 0, so mu* = (2, 6, 4, 0) and sigma = 0."""
