@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -44,7 +44,10 @@ from afforest.model.steady_state import steady_state_roots
 from afforest.scenarios import Scenario
 from afforest.solvers import SolveResult, SolverStatus, solve
 
-__all__ = ["Models", "build_models", "update_models", "structure_key", "solve_landuse", "solve_models"]
+__all__ = [
+    "Models", "TAIL_SCALING_DISCOUNT_FLOOR", "TAIL_SCALING_DISCOUNT_LIMIT", "TailScaling", "build_models", "update_models", "structure_key", "solve_landuse",
+    "solve_models", "tail_scaling_applies",
+]
 
 
 def structure_key(scenario: Scenario) -> str:
@@ -95,21 +98,65 @@ def solve_landuse(
     tee: bool = False,
     allow_nonoptimal: bool = False,
     bundle: InputBundle | None = None,
-    tail_scaling: bool = False,
+    tail_scaling: TailScaling = "auto",
 ) -> LandUseResult:
     """Analytic roots, the curves NLP (Ipopt) and the classes QP (HiGHS) for one scenario, certified.
 
     A solver that stops without an optimum raises :class:`SolverError` naming the scenario fields most likely
     responsible, unless ``allow_nonoptimal``: then the result is returned with ``status == "suspect"``.
     ``bundle``: the validated inputs (default: read once per process, :func:`afforest.chain.bundle.load_bundle`).
-    ``tail_scaling``: solve both programs scaled to current values (:func:`afforest.solvers.solve`, docs/tail.md).
+    ``tail_scaling``: solve both programs scaled to current values (:func:`afforest.solvers.solve`, docs/tail.md);
+    ``"auto"`` (default) where e^{-rT} lies in [1e-10, 1e-4) (:func:`solve_models`).
     """
     inputs = resolve_inputs(scenario, bundle)
     return solve_models(inputs, build_models(inputs), tee=tee, allow_nonoptimal=allow_nonoptimal, tail_scaling=tail_scaling)
 
 
+TAIL_SCALING_DISCOUNT_LIMIT = 1e-4
+"""``tail_scaling="auto"`` scales a solve when the horizon's discount factor e^{-rT} falls below this. Measured on the
+closed forms of tests/test_tail.py (docs/tail.md): unscaled, the solvers hold the tail to the discretisation's error
+at e^{-rT} = e^{-5} (r = 0.05, T = 100: the study's baseline, kept bit-equal); at e^{-10} (T = 200) Ipopt's middle
+path drifts to 10 times its discretisation error (0.0178 against 0.00172 x 10^4 ha), at e^{-15} HiGHS leaves
+4.47 x 10^4 ha unplanted. 1e-4 lies between e^{-5} = 6.7e-3 and e^{-10} = 4.5e-5."""
+TAIL_SCALING_DISCOUNT_FLOOR = 1e-10
+"""... and only while e^{-rT} stays above this: scaled by factors that small, a variable's feasibility tolerance in its
+own units grows like e^{rT}. Measured on the study's baseline at T = 100 yr: scaled, both programs hit Eq. 3 and the
+classes' steady state at r = 0.10, 0.15 and 0.20 (unscaled, the curves NLP is 0.06 % off at r = 0.15 and suspect at
+0.20); at r = 0.25 (e^{-25} = 1.4e-11) the scaled classes QP stops without an optimum, and at r = 0.30 it reports an
+optimum planting 199.6 x 10^4 ha against a steady state of 57.1. Below the floor the tail hold
+(``hold_undetermined_tail``) is the remedy."""
+
+TailScaling = bool | Literal["auto"]
+"""``True``/``False``, or ``"auto"``: scale where TAIL_SCALING_DISCOUNT_FLOOR <= e^{-rT} < TAIL_SCALING_DISCOUNT_LIMIT, and fall back to an unscaled
+solve (then the tail hold, if asked) where the scaled one stops without an optimum."""
+
+
+def tail_scaling_applies(inputs: Inputs, tail_scaling: TailScaling) -> bool:
+    """Whether ``tail_scaling`` asks for a scaled solve of ``inputs``' programs."""
+    if tail_scaling == "auto":
+        horizon_discount = math.exp(-inputs.params.financial_discount_rate * inputs.grid.horizon_yr)
+        return TAIL_SCALING_DISCOUNT_FLOOR <= horizon_discount < TAIL_SCALING_DISCOUNT_LIMIT
+    if not isinstance(tail_scaling, bool):
+        raise InputError('must be True, False or "auto"', field="tail_scaling", value=tail_scaling)
+    return tail_scaling
+
+
 def _solve_one(model: pyo.ConcreteModel, choice: str, inputs: Inputs, label: str, tee: bool, allow_nonoptimal: bool,
-               tail_scaling: bool = False) -> SolveResult:
+               tail_scaling: bool = False, fallback: list[str] | None = None) -> SolveResult:
+    """Solve and refuse a non-optimum unless ``allow_nonoptimal``. ``fallback`` (a list): a scaled solve that stops
+    without an optimum is retried unscaled and ``label`` appended to the list (``tail_scaling="auto"``)."""
+    if tail_scaling and fallback is not None:
+        start = [(var, var.value) for var in model.component_data_objects(pyo.Var, descend_into=True)]
+        try:
+            scaled = solve(model, choice, tee=tee, allow_nonoptimal=True, tail_scaling=True)
+        except SolverError:
+            scaled = None
+        if scaled is not None and scaled.status is SolverStatus.OPTIMAL:
+            return scaled
+        for var, value in start:  # the failed point would be the retry's warm start (measured: Ipopt then diverges)
+            var.set_value(value, skip_validation=True)
+        fallback.append(label)
+        tail_scaling = False
     try:
         result = solve(model, choice, tee=tee, allow_nonoptimal=True, tail_scaling=tail_scaling)
     except SolverError as exc:
@@ -135,7 +182,7 @@ def _value_or_nan(function: Any, *args: Any) -> Any:
 
 def _solve_held(
     model: pyo.ConcreteModel, hold_yr: float, choice: str, inputs: Inputs, label: str, tee: bool, allow_nonoptimal: bool,
-    tail_scaling: bool = False,
+    tail_scaling: bool = False, fallback: list[str] | None = None,
 ) -> SolveResult:
     """Solve again with no planting from ``hold_yr`` on (the rates fixed at 0, then freed again so that a re-used
     model is unchanged). With the terminal value this is the program with horizon ``hold_yr``."""
@@ -146,7 +193,7 @@ def _solve_held(
     for var in held:
         var.fix(0.0)
     try:
-        return _solve_one(model, choice, inputs, label, tee, allow_nonoptimal, tail_scaling)
+        return _solve_one(model, choice, inputs, label, tee, allow_nonoptimal, tail_scaling, fallback)
     finally:
         for var in held:
             var.unfix()
@@ -159,7 +206,7 @@ def solve_models(
     tee: bool = False,
     allow_nonoptimal: bool = False,
     hold_undetermined_tail: bool = True,
-    tail_scaling: bool = False,
+    tail_scaling: TailScaling = "auto",
 ) -> LandUseResult:
     """Solve built (or updated) models for ``inputs``, collect the results and certify them (``checks``).
 
@@ -169,15 +216,20 @@ def solve_models(
     its terminal value. The held program must then pass every check like any other (the area against its steady
     state above all); a check ``<representation>_tail_held`` says what was done.
 
-    ``tail_scaling``: every solve scaled to current values (:func:`afforest.solvers.solve`; off by default, docs/tail.md).
+    ``tail_scaling``: every solve scaled to current values (:func:`afforest.solvers.solve`, docs/tail.md): ``True``,
+    ``False`` or ``"auto"`` (the default: where :data:`TAIL_SCALING_DISCOUNT_FLOOR` <= e^{-rT} <
+    :data:`TAIL_SCALING_DISCOUNT_LIMIT`, with an unscaled retry
+    where the scaled solve stops short; a check ``<representation>_tail_scaled`` says what was done).
     """
     params = inputs.params
     effective_cost = inputs.effective_planting_cost_yuan_per_ha
     roots = steady_state_roots(params, effective_cost)
     analytic = float(analytic_long_run(params, planting_cost_intercept_yuan_per_ha=effective_cost)[0])
     solver = inputs.scenario.solver
-    curves_result = _solve_one(models.curves, solver.nlp, inputs, "curves NLP", tee, allow_nonoptimal, tail_scaling)
-    classes_result = _solve_one(models.classes, solver.qp, inputs, "classes QP", tee, allow_nonoptimal, tail_scaling)
+    scaled = tail_scaling_applies(inputs, tail_scaling)
+    fallback: list[str] | None = [] if tail_scaling == "auto" else None
+    curves_result = _solve_one(models.curves, solver.nlp, inputs, "curves NLP", tee, allow_nonoptimal, scaled, fallback)
+    classes_result = _solve_one(models.classes, solver.qp, inputs, "classes QP", tee, allow_nonoptimal, scaled, fallback)
     held: list[Check] = []
     held_from: dict[str, float] = {}
     if hold_undetermined_tail:
@@ -194,12 +246,12 @@ def solve_models(
                 continue
             year, hold = restart
             try:
-                again = _solve_held(model, hold, choice, inputs, label, tee, True, tail_scaling)
+                again = _solve_held(model, hold, choice, inputs, label, tee, True, scaled, fallback)
             except SolverError:
                 again = None
             if again is None or again.status is not SolverStatus.OPTIMAL:
                 # the held program did not solve: back to the first answer, which the checks then flag
-                solved[rep] = _solve_one(model, choice, inputs, label, tee, allow_nonoptimal, tail_scaling)
+                solved[rep] = _solve_one(model, choice, inputs, label, tee, allow_nonoptimal, scaled, fallback)
                 continue
             solved[rep] = again
             held_from[rep] = hold
@@ -257,8 +309,26 @@ def solve_models(
             inputs, paths["curves"] if curves_result.status is SolverStatus.OPTIMAL else None, shadow_prices
         ),
     )
-    result.checks = held + certify(inputs, result, held_from)
+    result.checks = _scaling_checks(inputs, scaled, fallback) + held + certify(inputs, result, held_from)
     return result
+
+
+def _scaling_checks(inputs: Inputs, scaled: bool, fallback: list[str] | None) -> list[Check]:
+    """``<representation>_tail_scaled``: what an automatic tail scaling did (nothing when it did not apply)."""
+    if not scaled or fallback is None:
+        return []
+    discount = math.exp(-inputs.params.financial_discount_rate * inputs.grid.horizon_yr)
+    checks = []
+    for rep, label in (("curves", "curves NLP"), ("classes", "classes QP")):
+        if label in fallback:
+            reason = (f"e^{{-rT}} = {discount:.1e} < {TAIL_SCALING_DISCOUNT_LIMIT:g}, so the {label} was solved scaled to "
+                      "current values (docs/tail.md), but the scaled solve stopped without an optimum and it was solved "
+                      "unscaled; the checks below judge that answer")
+        else:
+            reason = (f"e^{{-rT}} = {discount:.1e} < {TAIL_SCALING_DISCOUNT_LIMIT:g}: the {label} was solved scaled to "
+                      "current values, so its late periods are held to the solver's tolerance like year 0's (docs/tail.md)")
+        checks.append(Check(f"{rep}_tail_scaled", True, discount, TAIL_SCALING_DISCOUNT_LIMIT, reason))
+    return checks
 
 
 def _saddle_path(

@@ -25,7 +25,7 @@ import pyomo.environ as pyo
 import pytest
 from afforest.chain.certify import PONTRYAGIN_RESIDUAL_LIMIT
 from afforest.data import LandUseParameters, load_landuse_parameters
-from afforest.errors import SolverError
+from afforest.errors import InputError, SolverError
 from afforest.model.costates import pontryagin_certificate, state_costates
 from afforest.model.landuse import build_classes_model, build_curves_model, planting_path
 from afforest.model.problem import TimeGrid
@@ -236,3 +236,50 @@ def test_the_scenario_field_reaches_the_grid_and_the_digest(tmp_path):
         load_scenario(bad)
     with pytest.raises(InputError, match="terminal_value"):
         TimeGrid(terminal_value="forever")
+
+
+def _rate_scenario(tmp_path, rate: float):
+    from afforest.scenarios import load_scenario
+
+    path = tmp_path / f"r{rate}.toml"
+    path.write_text(f'extends = "baseline"\n[landuse]\nfinancial_discount_rate = {rate}\n')
+    return load_scenario(path)
+
+
+@pytest.mark.component
+def test_the_chain_scales_the_tail_where_the_horizon_discount_calls_for_it(tmp_path):
+    """r = 0.2, T = 100 (e^{-rT} = 2e-9): scaled by default, the curves NLP meets Eq. 3 to 2e-9 (measured); unscaled
+    its tail restarts and is held, 0.014 % off. The baseline (e^{-5}) and r = 0.3 (e^{-30}, below the floor, where the
+    scaled classes QP is wrong) are solved as before."""
+    from afforest.chain.landuse import solve_landuse, tail_scaling_applies
+    from afforest.chain.inputs import resolve_inputs
+
+    scenario = _rate_scenario(tmp_path, 0.2)
+    auto = solve_landuse(scenario)
+    names = {c.name for c in auto.checks}
+    assert {"curves_tail_scaled", "classes_tail_scaled"} <= names and auto.status == "ok"
+    assert auto.numeric_afforested_area_10k_ha == pytest.approx(auto.analytic_afforested_area_10k_ha, rel=1e-8)
+    plain = solve_landuse(scenario, tail_scaling=False)
+    assert abs(plain.numeric_afforested_area_10k_ha / plain.analytic_afforested_area_10k_ha - 1) > 1e-4
+    assert not tail_scaling_applies(resolve_inputs("baseline"), "auto")
+    assert not tail_scaling_applies(resolve_inputs(_rate_scenario(tmp_path, 0.3)), "auto")
+    with pytest.raises(InputError, match="tail_scaling"):
+        tail_scaling_applies(resolve_inputs("baseline"), "yes")
+
+
+@pytest.mark.component
+def test_a_scaled_solve_that_fails_is_retried_unscaled_and_said(tmp_path, monkeypatch):
+    import afforest.chain.landuse as landuse_chain
+
+    real = landuse_chain.solve
+
+    def scaled_fails(model, solver="auto", *args, tail_scaling=False, **kwargs):
+        if tail_scaling:
+            raise SolverError("stopped at its iteration limit (made up for the test)")
+        return real(model, solver, *args, tail_scaling=tail_scaling, **kwargs)
+
+    monkeypatch.setattr(landuse_chain, "solve", scaled_fails)
+    result = landuse_chain.solve_landuse(_rate_scenario(tmp_path, 0.2))
+    (check,) = [c for c in result.checks if c.name == "curves_tail_scaled"]
+    assert "solved unscaled" in check.reason
+    assert "current-value-scaling" not in result.curves_solver.label
