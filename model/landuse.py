@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
+from pyomo.core.expr.visitor import identify_variables
 
 from afforest.data import LandUseParameters
 from afforest.errors import InputError
@@ -212,7 +213,7 @@ class LandUseModel(pyo.ConcreteModel):
         """Scaling factors that put period k in current values, for ``afforest.solvers.solve(..., tail_scaling=True)``
         (docs/tail.md): e^{-r t_k} (``cost_discount[k]``, refreshed) on the rates of period k, on the states at its
         end and on its land balance (and its ``planting_rate_total`` row), so that the solver sees every period's
-        stationarity and costate at the scale of year 0's. Switch components keep factor 1. A
+        stationarity and costate at the scale of year 0's. A switch's row within one period gets that period's factor. A
         ``ComponentMap`` (Pyomo data objects are not hashable) of variable or constraint data -> factor."""
         factors = ComponentMap()
         area, balance = self.unconverted_area_10k_ha, self.land_balance
@@ -227,7 +228,30 @@ class LandUseModel(pyo.ConcreteModel):
                     factors[self.class_planting_rate_10k_ha_per_yr[(*unit, k)]] = discount
             if units != [()]:
                 factors[self.planting_rate_total[k]] = discount
+        self._scale_switch_rows(factors)
         return factors
+
+    def _scale_switch_rows(self, factors: ComponentMap) -> None:
+        """A switch's row whose variables all belong to one period (a planting cap's R_k <= cap, a quota on the final
+        states) gets that period's factor, so its multiplier is in the current values of its period too."""
+        period_of = ComponentMap()
+        for k in self.periods:
+            period_of[self.planting_rate_10k_ha_per_yr[k]] = k
+        for index, var in self.unconverted_area_10k_ha.items():
+            t = index[-1] if isinstance(index, tuple) else index
+            if t > 0:
+                period_of[var] = t - 1
+        if self.component("class_planting_rate_10k_ha_per_yr") is not None:
+            for index, var in self.class_planting_rate_10k_ha_per_yr.items():
+                period_of[var] = index[-1]
+        for name in self.switch_refreshers:
+            block = self.component(name)
+            if block is None:
+                continue
+            for con in block.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+                periods = {period_of.get(var) for var in identify_variables(con.body)}
+                if len(periods) == 1 and None not in periods:
+                    factors[con] = float(pyo.value(self.cost_discount[periods.pop()]))
 
     def set_economic_params(self, params: LandUseParameters) -> None:
         """Assign r, A0, tau(0), tau1 (and, on the curves model, alpha_i and beta_i) from ``params``."""

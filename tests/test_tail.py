@@ -283,3 +283,23 @@ def test_a_scaled_solve_that_fails_is_retried_unscaled_and_said(tmp_path, monkey
     (check,) = [c for c in result.checks if c.name == "curves_tail_scaled"]
     assert "solved unscaled" in check.reason
     assert "current-value-scaling" not in result.curves_solver.label
+
+
+@pytest.mark.component
+def test_a_planting_caps_rows_are_scaled_with_their_period(study_params):
+    """The cap R_k <= cap gets e^{-r t_k}: scaled and unscaled give the same optimum and the same shadow prices."""
+    from afforest.model.costates import policy_shadow_prices
+    from afforest.model.formulations import add_planting_cap
+
+    m = build_curves_model(study_params, TimeGrid(horizon_yr=60.0))
+    add_planting_cap(m, 10.0)
+    factors = m.current_value_scaling()
+    cap = m.planting_cap.annual_planting_cap
+    assert factors[cap[30]] == pytest.approx(np.exp(-study_params.financial_discount_rate * 30.0))
+    plain = solve(m)
+    prices = [p["value"] for p in policy_shadow_prices(m, plain.duals)]
+    scaled = solve(m, tail_scaling=True)
+    assert scaled.objective == pytest.approx(plain.objective, rel=1e-9)
+    scaled_prices = [p["value"] for p in policy_shadow_prices(m, scaled.duals)]
+    assert max(prices) > 1e3  # the cap binds early
+    assert scaled_prices == pytest.approx(prices, rel=1e-5, abs=1e-5 * max(prices))
