@@ -47,6 +47,8 @@ __all__ = [
     "study_carbon_discount_rates",
     "write_soil_schedule",
     "check_discount_rate",
+    "check_loss_hazard",
+    "check_buffer_share",
     "per_hectare_sink",
     "per_hectare_totals",
     "biomass_carbon_t_c_per_ha",
@@ -190,6 +192,14 @@ class CarbonParameters:
     soil: SoilSchedule
     start_year: int = 2020
     """Calendar year of t = 0, for labels."""
+    biomass_scale: float = 1.0
+    """Factor on both biomass pools (Eq. 8 x s): 1 for the printed equations; the ``study`` calibration
+    (:mod:`afforest.model.carbon_calibration`) scales biomass to the pool shares the study reports."""
+    loss_hazard_per_yr: float = 0.0
+    """h: annual hazard that a surviving stand is lost (fire, drought, pests) and re-emits what it stored;
+    the expected stock at age t is S(t) e^{-h t}. 0: no loss after establishment (the study)."""
+    buffer_share: float = 0.0
+    """b: share of the expected sink withheld from the credited carbon (an offset protocol's buffer pool)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.growth, StandGrowth):
@@ -202,6 +212,9 @@ class CarbonParameters:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 < value <= 1):
                 raise InputError("must be in (0, 1]", field=name, value=value)
+        _positive("biomass_scale", self.biomass_scale)
+        check_loss_hazard(self.loss_hazard_per_yr)
+        check_buffer_share(self.buffer_share)
         if self.soil.end_yr < self.horizon_yr - _GRID_TOLERANCE:
             raise InputError(
                 f"the soil schedule ends at age {self.soil.end_yr:g} yr, before the horizon {self.horizon_yr:g} yr",
@@ -273,6 +286,9 @@ def load_carbon_parameters(
             horizon_yr=scalar("accounting_horizon"),
             soil=soil,
             start_year=int(scalar("accounting_start_year")),
+            # optional entries (a file without them: no loss after establishment, nothing withheld)
+            loss_hazard_per_yr=scalar("loss_hazard") if "loss_hazard" in quantities else 0.0,
+            buffer_share=scalar("buffer_share") if "buffer_share" in quantities else 0.0,
         )
     except InputError as exc:
         if exc.file is not None:
@@ -293,6 +309,20 @@ def check_discount_rate(rate: float, field: str = "carbon_discount_rate") -> flo
     if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not (0 <= rate < 1):
         raise InputError("must be in [0, 1) per year", field=field, value=rate)
     return float(rate)
+
+
+def check_loss_hazard(value: float, field: str = "loss_hazard_per_yr") -> float:
+    """An annual hazard of loss must lie in [0, 1) per year."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (0 <= value < 1):
+        raise InputError("must be in [0, 1) per year", field=field, value=value)
+    return float(value)
+
+
+def check_buffer_share(value: float, field: str = "buffer_share") -> float:
+    """A buffer-pool share must lie in [0, 1): the share of the sink withheld from credit."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (0 <= value < 1):
+        raise InputError("must be in [0, 1) (a share of the credited carbon)", field=field, value=value)
+    return float(value)
 
 
 def _discounted_length(lo: NDArray[np.float64], hi: NDArray[np.float64], rate: float) -> NDArray[np.float64]:
@@ -335,13 +365,36 @@ def _per_hectare_arrays(
     omega = np.array(soil.rate_t_c_per_ha_yr)
     factor = params.t_co2_per_t_c_surviving
     above = factor * params.carbon_fraction * params.biomass_expansion_factor_t_per_m3
+    if params.biomass_scale != 1.0:
+        above *= params.biomass_scale
+    hazard = params.loss_hazard_per_yr
+
+    def pools(growth: NDArray[np.float64], soil_c: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.vstack([above * growth, above * params.root_shoot_ratio * growth, factor * soil_c])
+
+    def soil_flow(r: float) -> NDArray[np.float64]:
+        return _discounted_length(np.maximum(lo[:, None], start[None, :]), np.minimum(hi[:, None], end[None, :]), r) @ omega
+
     out = []
     for r in (0.0, rate):
-        growth = _discounted_growth(params.growth, lo, hi, r)
-        overlap = _discounted_length(np.maximum(lo[:, None], start[None, :]), np.minimum(hi[:, None], end[None, :]), r)
-        out.append(
-            np.vstack([above * growth, above * params.root_shoot_ratio * growth, factor * overlap @ omega])
-        )
+        if hazard == 0.0:
+            out.append(pools(_discounted_growth(params.growth, lo, hi, r), soil_flow(r)))
+            continue
+        # Expected stock E(t) = S(t) e^{-h t}; the period's discounted sink int e^{-r t} dE(t) is, with c = r + h,
+        # (r/c) int e^{-c t} S'(t) dt + (h/c) [e^{-c t} S(t)]_lo^hi (by parts; exact for any S with S(0) = 0).
+        c = r + hazard
+
+        def stock(t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            soil_stock = np.clip(t[:, None] - start[None, :], 0.0, end - start) @ omega
+            return params.growth.volume_m3_per_ha(t) - params.growth.volume_m3_per_ha(np.zeros(1)), soil_stock
+
+        (v_lo, s_lo), (v_hi, s_hi) = stock(lo), stock(hi)
+        w_lo, w_hi = np.exp(-c * lo), np.exp(-c * hi)
+        growth = (r / c) * _discounted_growth(params.growth, lo, hi, c) + (hazard / c) * (w_hi * v_hi - w_lo * v_lo)
+        soil_c = (r / c) * soil_flow(c) + (hazard / c) * (w_hi * s_hi - w_lo * s_lo)
+        out.append(pools(growth, soil_c))
+    if params.buffer_share != 0.0:
+        out = [(1.0 - params.buffer_share) * x for x in out]
     return out[0], out[1]
 
 
@@ -553,6 +606,8 @@ class SoilCalibration:
     """s: t C/(ha yr) (constant) or t C per m^3 of stand growth (biomass shapes)."""
     tilt_per_yr: float
     targets: tuple[SoilTarget, ...]
+    biomass_scale: float = 1.0
+    """Factor on the printed biomass the soil targets were computed with (a provenance's ``[biomass]`` table)."""
 
 
 def soil_target_from_total(
@@ -672,6 +727,9 @@ def calibrate_from_provenance(
         # the one being calibrated, so the first calibration needs no schedule file.
         horizon = load_quantities(data_path("carbon_parameters.toml"))["accounting_horizon"].value
         params = load_carbon_parameters(soil_schedule=SoilSchedule((0.0,), (float(horizon),), (0.0,)))
+    biomass = raw.get("biomass")
+    if biomass is not None:
+        params = params.replace(biomass_scale=_biomass_scale_from(biomass, params, file))
     targets = []
     for name, entry in raw.get("targets", {}).items():
         missing = [k for k in ("carbon_discount_rate", "total_sink_mt_co2", "area_10k_ha", "source") if k not in entry]
@@ -691,6 +749,27 @@ def calibrate_from_provenance(
         except InputError as exc:
             raise InputError(exc.reason, file=file, field=f"targets.{name}.{exc.field}", value=exc.value) from exc
     try:
-        return calibrate_soil_schedule(targets, spec["period_bounds_yr"], spec["shape"], params.growth)
+        calibration = calibrate_soil_schedule(targets, spec["period_bounds_yr"], spec["shape"], params.growth)
     except InputError as exc:
         raise InputError(exc.reason, file=file, field=exc.field, value=exc.value) from exc
+    return dataclasses.replace(calibration, biomass_scale=params.biomass_scale)
+
+
+def _biomass_scale_from(entry: Any, params: CarbonParameters, file: Path) -> float:
+    """The factor s that makes the biomass per surviving ha (at the entry's r_c) the published biomass share
+    of a published total on an area: s = share x total / (area x (44/12) theta) / the printed biomass."""
+    needed = ("carbon_discount_rate", "total_sink_mt_co2", "biomass_share", "area_10k_ha", "source")
+    missing = [k for k in needed if not isinstance(entry, dict) or k not in entry]
+    if missing:
+        raise InputError(f"[biomass] lacks {missing}", file=file, field="biomass")
+    share = entry["biomass_share"]
+    if not (isinstance(share, (int, float)) and 0 < share < 1):
+        raise InputError("must be in (0, 1)", file=file, field="biomass.biomass_share", value=share)
+    try:
+        total = _positive("total_sink_mt_co2", entry["total_sink_mt_co2"])
+        area = _positive("area_10k_ha", entry["area_10k_ha"])
+        rate = check_discount_rate(entry["carbon_discount_rate"])
+    except InputError as exc:
+        raise InputError(exc.reason, file=file, field=f"biomass.{exc.field}", value=exc.value) from exc
+    wanted_t_c = share * total / _MT_PER_10K_T / area / params.t_co2_per_t_c_surviving
+    return params.biomass_scale * wanted_t_c / biomass_carbon_t_c_per_ha(params, rate)
