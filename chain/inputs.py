@@ -90,7 +90,7 @@ def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, b
         return 0.0
     from afforest.model.carbon import per_hectare_totals
 
-    carbon = (bundle or load_bundle(scenario.inputs.afforestable_area_file)).carbon_parameters
+    carbon = scenario.carbon.parameters((bundle or load_bundle(scenario.inputs.afforestable_area_file)).carbon_parameters)
     # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
     # is valued at the financial rate, whatever r_c the carbon report uses.
     return float(per_hectare_totals(carbon, financial_discount_rate).sum())

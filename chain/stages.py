@@ -399,7 +399,7 @@ def esv_stage(inputs: Inputs) -> EsvStage:
 
 def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float, ...], scenario_rate: float) -> CarbonStage:
     """Carbon of the planned path (classes cohorts), the curves path and the year-0 assumption, at each rate."""
-    params = bundle.carbon_parameters
+    params = landuse.scenario.carbon.parameters(bundle.carbon_parameters)  # calibration, hazard, buffer
     horizon = params.horizon_yr
     step = float(landuse.scenario.numerics.step_yr)
     # The accounts run on whole years (the study's) whenever the programs' periods start on them; a finer grid

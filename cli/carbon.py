@@ -46,10 +46,14 @@ def _cmd_calibrate_soil(args: argparse.Namespace) -> int:
         write_soil_schedule,
     )
 
+    from afforest.data import data_path
+    from afforest.model.carbon_calibration import CALIBRATION_PROVENANCE, Calibration
+
     if args.write:
         args.write = str(_check_schedule_target(args.write))
-    calibration = calibrate_from_provenance(path=args.provenance)
-    params = load_carbon_parameters(soil_schedule=calibration.schedule)
+    provenance = args.provenance or data_path(CALIBRATION_PROVENANCE[Calibration(args.calibration)])
+    calibration = calibrate_from_provenance(path=provenance)
+    params = load_carbon_parameters(soil_schedule=calibration.schedule).replace(biomass_scale=calibration.biomass_scale)
     totals = {rate: per_hectare_totals(params, rate) for rate in study_carbon_discount_rates()}
     if args.write:
         write_soil_schedule(calibration.schedule, args.write)
@@ -59,6 +63,7 @@ def _cmd_calibrate_soil(args: argparse.Namespace) -> int:
                 "shape": calibration.shape.value,
                 "scale": calibration.scale,
                 "tilt_per_yr": calibration.tilt_per_yr,
+                "biomass_scale": calibration.biomass_scale,
                 "targets": [dataclasses.asdict(t) for t in calibration.targets],
                 "schedule": calibration.schedule.to_frame().to_dict(orient="records"),
                 "sink_t_co2_per_planted_ha": {str(r): t.to_dict() for r, t in totals.items()},
@@ -66,7 +71,8 @@ def _cmd_calibrate_soil(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"shape {calibration.shape.value}, scale {calibration.scale:.6g}, tilt {calibration.tilt_per_yr:+.5f}/yr")
+    print(f"shape {calibration.shape.value}, scale {calibration.scale:.6g}, tilt {calibration.tilt_per_yr:+.5f}/yr, "
+          f"biomass x {calibration.biomass_scale:.6g}")
     for target in calibration.targets:
         print(f"  target {target.label or '-'}: soil {target.soil_carbon_t_c_per_ha:.4f} t C per surviving ha at "
               f"r_c = {target.carbon_discount_rate:g}")
@@ -88,7 +94,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="re-run the soil-carbon calibration recorded in data/soil_carbon_schedule.toml",
         description="Solve the soil rates omega_i from the targets and shape of a provenance TOML.",
     )
-    p.add_argument("--provenance", metavar="TOML", help="calibration inputs (default: the shipped soil_carbon_schedule.toml)")
+    p.add_argument("--provenance", metavar="TOML",
+                   help="calibration inputs (default: the shipped file of --calibration: soil_carbon_schedule.toml or "
+                        "soil_carbon_schedule_study.toml)")
+    p.add_argument("--calibration", choices=("equations", "study"), default="equations",
+                   help="which shipped calibration to re-run when --provenance is not given (docs/carbon_calibration.md)")
     p.add_argument("--write", metavar="CSV",
                    help="also write the schedule to CSV (a path outside the package: the shipped "
                         "data/soil_carbon_schedule.csv is never overwritten)")

@@ -127,6 +127,36 @@ class CarbonSection(_Section):
     carbon_discount_rate: float | None = Field(
         None, ge=0.0, lt=1.0, description="r_c, discount rate on future sequestration (study: 0 or 5 %)", json_schema_extra=_unit("1/yr")
     )
+    calibration: Literal["equations", "study"] = Field(
+        "equations",
+        description="carbon module calibration: 'equations' (the printed Richards curve, soil fitted to the r_c = 0 "
+        "soil pool) or 'study' (biomass scaled to the study's pool shares, soil fitted to both published totals); "
+        "afforest.model.carbon_calibration",
+        json_schema_extra=_unit("-"),
+    )
+    loss_hazard_per_yr: float | None = Field(
+        None,
+        ge=0.0,
+        lt=1.0,
+        description="h, annual hazard that a surviving stand is lost (fire, drought, pests) and re-emits its carbon; "
+        "expected stock S(t) e^{-h t} (None: data/carbon_parameters.toml, 0)",
+        json_schema_extra=_unit("1/yr"),
+    )
+    buffer_share: float | None = Field(
+        None,
+        ge=0.0,
+        lt=1.0,
+        description="b, share of the expected sink withheld from the credited carbon, as an offset protocol's buffer "
+        "pool (None: data/carbon_parameters.toml, 0)",
+        json_schema_extra=_unit("-"),
+    )
+
+    def parameters(self, base: Any) -> Any:
+        """``base`` (:class:`~afforest.model.carbon.CarbonParameters`, the equations as loaded) under this section's
+        calibration, hazard and buffer."""
+        from afforest.model.carbon_calibration import carbon_parameters_for
+
+        return carbon_parameters_for(base, self.calibration, self.loss_hazard_per_yr, self.buffer_share)
 
 
 class PolicySection(_Section):
@@ -662,6 +692,9 @@ class Scenario(_Section):
                 del payload["policy"][name]
         if self.numerics.terminal_value == "rest":  # the program of every scenario before the field existed
             del payload["numerics"]["terminal_value"]
+        for name, default in (("calibration", "equations"), ("loss_hazard_per_yr", None), ("buffer_share", None)):
+            if payload["carbon"].get(name, default) == default:  # issue 13's carbon fields at default: older scenarios
+                payload["carbon"].pop(name, None)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -289,7 +289,7 @@ def test_cli_json_and_output_files(tmp_path: Path, capsys):
 
 
 def test_cli_text_lists_exactly_the_expected_gaps(rep: Reproduction, monkeypatch, capsys):
-    monkeypatch.setattr(afforest.chain.reproduce, "reproduce", lambda: rep)
+    monkeypatch.setattr(afforest.chain.reproduce, "reproduce", lambda **_: rep)
     assert main(["reproduce"]) == 0
     text = capsys.readouterr().out
     header = f"Gaps above {EXPLAIN_ABOVE_PCT} % and why:"
@@ -299,7 +299,7 @@ def test_cli_text_lists_exactly_the_expected_gaps(rep: Reproduction, monkeypatch
 
 
 def test_cli_reports_an_inconsistent_report_in_one_line(monkeypatch, capsys):
-    def broken():
+    def broken(**_):
         raise ReportError("gaps above 0.5 % without an explanation in the reproduction table: x (+1.00 %)")
 
     monkeypatch.setattr(afforest.chain.reproduce, "reproduce", broken)
