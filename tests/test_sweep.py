@@ -18,6 +18,7 @@ from afforest.chain.sweep import (
     SweepPoint,
     grid_points,
     load_results,
+    model_cache,
     resolve_key,
     run_sweep,
     sample_points,
@@ -81,6 +82,7 @@ def test_discount_sweep_reproduces_the_analytic_roots(tmp_path):
     """Issue 4: at every rate of the shipped sweep the curves NLP is within 0.1 % of Eq. 3's root."""
     scenario = _fast_scenario()
     points = grid_points(scenario.sweep.grid)
+    model_cache().clear()  # one worker runs in this process: models an earlier test built here would be re-used
     frame = run_sweep(scenario, points, tmp_path, workers=1, progress=False)
     assert (frame["status"] == "ok").all(), frame["error"].tolist()
     params = resolve_inputs(scenario).params
