@@ -9,8 +9,10 @@ classes model too large for this machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,8 @@ __all__ = [
     "check_policy",
     "check_model_size",
     "carbon_pv_t_co2_per_ha",
+    "carbon_policy_data",
+    "load_carbon_price_series",
     "MIN_PLANTING_CAP_10K_HA_PER_YR",
     "synthetic_study_cells",
     "load_study_cells",
@@ -66,11 +70,13 @@ class Inputs:
     """Merit-order classes after exclusions and the opportunity-cost share."""
     carbon_pv_t_co2_per_ha: float
     """PV at planting of one hectare's sequestration at the planner's rate (0 unless carbon is priced)."""
+    switch_extra: Mapping[str, Any] = field(default_factory=dict)
+    """``SwitchData.extra``: the carbon-policy switches' per-period numbers (:func:`carbon_policy_data`)."""
 
     @property
     def switch_data(self) -> SwitchData:
         """What the policy switches read besides their own fields."""
-        return SwitchData(carbon_pv_t_co2_per_ha=self.carbon_pv_t_co2_per_ha)
+        return SwitchData(carbon_pv_t_co2_per_ha=self.carbon_pv_t_co2_per_ha, extra=self.switch_extra)
 
     @property
     def effective_planting_cost_yuan_per_ha(self) -> float:
@@ -94,6 +100,42 @@ def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, b
     # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
     # is valued at the financial rate, whatever r_c the carbon report uses.
     return float(per_hectare_totals(carbon, financial_discount_rate).sum())
+
+
+def load_carbon_price_series(path: str | Path) -> pd.Series:
+    """A yearly carbon price file (CSV: ``year``, ``carbon_price_yuan_per_t_co2``), checked, as a Series by year."""
+    from afforest.model.carbon_policy import check_price_series
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("no such file", file=file, field="policy.carbon_price_path_file")
+    return check_price_series(pd.read_csv(file, comment="#"), file=file)
+
+
+def carbon_policy_data(scenario: Scenario, params: LandUseParameters, grid: TimeGrid, bundle: InputBundle) -> dict[str, Any]:
+    """``SwitchData.extra`` of the carbon-policy switches (afforest.model.carbon_policy), empty when neither is active:
+    the carbon value of a hectare planted in each period under the price path (yuan/ha, current value at t_k) and
+    the constant part the ``carbon_price`` switch pays (P0 Q_r), and the target's coefficients S_k (t CO2/ha)."""
+    from afforest.model import carbon_policy as cp
+
+    policy, out = scenario.policy, {}
+    starts = [k * grid.step_yr for k in range(grid.periods)]
+    carbon = bundle.carbon_parameters
+    r = params.financial_discount_rate
+    growth, path_file = policy.carbon_price_growth_rate_per_yr, policy.carbon_price_path_file
+    if growth != 0 or path_file is not None:
+        if path_file is not None:
+            values = cp.series_price_values_yuan_per_ha(starts, carbon, r, load_carbon_price_series(path_file))
+        else:
+            values = cp.price_path_values_yuan_per_ha(starts, carbon, r, policy.carbon_price_yuan_per_t_co2, growth)
+        out["carbon_value_yuan_per_ha_by_period"] = tuple(float(v) for v in values)
+        out["carbon_value_base_yuan_per_ha"] = policy.carbon_price_yuan_per_t_co2 * carbon_pv_t_co2_per_ha(scenario, r, bundle)
+    if policy.carbon_target_mt_co2 is not None:
+        coefficients = cp.target_coefficients_t_co2_per_ha(
+            starts, carbon, policy.carbon_target_discount_rate, policy.carbon_target_year, policy.carbon_target_form
+        )
+        out["carbon_target_t_co2_per_ha_by_period"] = tuple(float(v) for v in coefficients)
+    return out
 
 
 def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | None = None) -> Inputs:
@@ -150,6 +192,7 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
         grid=grid,
         classes=classes,
         carbon_pv_t_co2_per_ha=carbon_pv_t_co2_per_ha(scenario, params.financial_discount_rate, bundle),
+        switch_extra=carbon_policy_data(scenario, params, grid, bundle),
     )
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "SupplyCurveStage",
     "carbon_stage",
     "cost_effectiveness_stage",
+    "dynamic_supply_curve",
     "esv_stage",
     "run_chain",
     "supply_curve_stage",
@@ -406,7 +407,11 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
     # (e.g. step_yr = 0.5) is accounted on its own periods.
     accounting_step = 1.0 if step.is_integer() else step
     planned, planned_late = split_at_horizon(landuse.classes_planting, horizon)
-    curves, curves_late = split_at_horizon(cohorts_from_rates(landuse.curves_path, step), horizon)
+    # Ipopt may leave a rate it drives to its bound at -1e-8 (its bound_relax_factor; seen under a carbon target):
+    # nothing is planted there
+    curves_cohorts = cohorts_from_rates(landuse.curves_path, step)
+    curves_cohorts["planted_area_10k_ha"] = curves_cohorts["planted_area_10k_ha"].clip(lower=0.0)
+    curves, curves_late = split_at_horizon(curves_cohorts, horizon)
     paths = {"planned_path": planned, "curves_path": curves, "year0": single_cohort(landuse.headline_afforested_area_10k_ha)}
     late = {"planned_path": planned_late, "curves_path": curves_late, "year0": 0.0}
     per_ha, yearly, cumulative, by_class = [], [], [], []
@@ -511,6 +516,78 @@ def welfare_terms(models: Any) -> dict[str, dict[str, float]]:
         except (ValueError, TypeError):  # a failed solve leaves variables without values
             out[rep] = {}
     return out
+
+
+DYNAMIC_SUPPLY_SHARES: tuple[float, ...] = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+"""Default targets of :func:`dynamic_supply_curve`, as shares of the largest reachable target (beyond about 0.95
+the marginal cost rises steeply towards planting everything at once)."""
+
+
+def dynamic_supply_curve(
+    scenario: Scenario | str,
+    targets_mt_co2: Any = None,
+    *,
+    representation: str = "classes",
+    bundle: InputBundle | None = None,
+) -> pd.DataFrame:
+    """The optimisation-based, dynamic carbon supply curve: for each carbon target X (Mt CO2, the scenario's
+    ``policy.carbon_target_*`` accounts; default 2060, r_c = 0, cumulative) the optimal plan that reaches it and the
+    target's dual, the marginal cost of carbon (yuan/t CO2, PV at the start year). One model, built once: each
+    point assigns the target's mutable param and solves again (afforest.model.carbon_policy, switch
+    ``carbon_target``). Columns: target, marginal cost, area afforested by T and by the target year, years to 50 % /
+    90 % of it, welfare (10^8 yuan, without carbon), the Pontryagin residual, solver status. ``targets_mt_co2``:
+    default :data:`DYNAMIC_SUPPLY_SHARES` of the largest reachable target."""
+    from afforest.chain.landuse import build_models
+    from afforest.model.carbon_policy import max_reachable_mt_co2
+    from afforest.model.costates import pontryagin_certificate
+    from afforest.model.formulations import get_switch, switch_values, update_switch
+    from afforest.model.landuse import planting_path
+    from afforest.solvers import SolverStatus, solve
+
+    if representation not in ("curves", "classes"):
+        raise InputError("must be curves or classes", field="--representation", value=representation)
+    if isinstance(scenario, (str, Path)):
+        scenario = load_scenario(scenario)
+    bundle = bundle or load_bundle(scenario.inputs.afforestable_area_file)
+    probe = scenario.with_overrides({"policy.carbon_target_mt_co2": 0.0})
+    inputs = resolve_inputs(probe, bundle)
+    data = inputs.switch_data
+    coefficients = data.extra["carbon_target_t_co2_per_ha_by_period"]
+    area = inputs.params.initial_area_10k_ha if representation == "curves" else float(inputs.classes["area_10k_ha"].sum())
+    cap = scenario.policy.annual_planting_cap_10k_ha_per_yr
+    reachable = max_reachable_mt_co2(coefficients, inputs.grid.step_yr, area, cap)
+    if targets_mt_co2 is None:
+        targets_mt_co2 = [share * reachable for share in DYNAMIC_SUPPLY_SHARES]
+    model = getattr(build_models(inputs), representation)
+    values = switch_values(get_switch("carbon_target"), probe.policy)
+    year = probe.policy.carbon_target_year
+    horizon_to_year = None if year is None else year - bundle.carbon_parameters.start_year
+    shift = inputs.effective_planting_cost_yuan_per_ha - inputs.params.planting_cost_intercept_yuan_per_ha
+    rows = []
+    for target in targets_mt_co2:
+        update_switch(model, "carbon_target", {**values, "carbon_target_mt_co2": float(target)}, data)
+        result = solve(model, scenario.solver.nlp if representation == "curves" else scenario.solver.qp, allow_nonoptimal=True)
+        row: dict[str, Any] = {"carbon_target_mt_co2": float(target), "status": result.status.value,
+                               "largest_reachable_mt_co2": reachable, "representation": representation}
+        if result.status is SolverStatus.OPTIMAL:
+            path = planting_path(model)
+            final = float(path["afforested_area_10k_ha"].iloc[-1])
+            by_year = final if horizon_to_year is None else float(
+                path.loc[path["period_start_yr"] < horizon_to_year, "planting_rate_10k_ha_per_yr"].sum() * inputs.grid.step_yr)
+            summary = path_summary(path, inputs.grid.step_yr)
+            dual = float(result.duals.get(model.carbon_target.carbon_target, float("nan")))
+            row.update({
+                "marginal_cost_yuan_per_t_co2": -dual * 1e4,  # 10^8 yuan per 10^4 t CO2 -> yuan/t
+                "afforested_area_10k_ha": final,
+                "afforested_by_target_year_10k_ha": by_year,
+                "years_to_50pct": summary["years_to_50pct"],
+                "years_to_90pct": summary["years_to_90pct"],
+                "first_year_rate_10k_ha_per_yr": summary["first_period_rate_10k_ha_per_yr"],
+                "welfare_10e8_yuan": float(result.objective),
+                "pontryagin_max_residual": pontryagin_certificate(model, result.duals, shift).max_residual,
+            })
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def run_chain(

@@ -13,7 +13,9 @@ loaded, and sweep workers, which fork, inherit it).
 
 Built-ins, in build order: ``planting_cap`` (all three representations), ``carbon_price`` (all: classes and
 curves value a planted hectare by the per-ha PV of its sequestration, cells by their own carbon yield),
-``province_quotas`` and ``land_type_costs`` (classes and cells).
+``province_quotas`` and ``land_type_costs`` (classes and cells), ``carbon_price_path`` (curves and classes: a
+growing or yearly carbon price) and ``carbon_target`` (all: sequestration at least X, its dual the marginal cost of
+carbon; both issue 13, maths in :mod:`afforest.model.carbon_policy`).
 
 Data-level switches act on the inputs before a model is built: :class:`InputTransform` (built-ins
 ``excluded_provinces``, on the afforestable-area table, and ``opportunity_cost_share``, on the parameters and the
@@ -33,6 +35,7 @@ import pyomo.environ as pyo
 
 from afforest.data import PROVINCES, LandUseParameters
 from afforest.errors import InputError
+from afforest.model.carbon_policy import MT_PER_10K_T, max_reachable_mt_co2
 from afforest.model.landuse import LandUseModel, Representation, add_welfare_term
 from afforest.model.problem import YUAN_10K_IN_OBJECTIVE_UNIT
 from afforest.scenarios import PolicyField, builtin_policy_field, extend_policy_section, remove_policy_fields
@@ -57,6 +60,8 @@ __all__ = [
     "CarbonPrice",
     "ProvinceQuotas",
     "LandTypeCosts",
+    "CarbonPricePath",
+    "CarbonTarget",
     "InputTransform",
     "ExcludedProvinces",
     "OpportunityCostShare",
@@ -434,7 +439,132 @@ class LandTypeCosts(Switch):
             block.direct_cost_multiplier[key] = multipliers.get(key[0], 1.0)
 
 
-for _builtin in (PlantingCap(), CarbonPrice(), ProvinceQuotas(), LandTypeCosts()):
+def _extra(data: SwitchData, key: str, switch: str) -> Any:
+    if key not in data.extra:
+        raise InputError(f"switch {switch!r} needs the chain's data (SwitchData.extra[{key!r}], filled by "
+                         "afforest.chain.inputs.resolve_inputs)", field=switch, value=key)
+    return data.extra[key]
+
+
+class CarbonPricePath(Switch):
+    """A carbon price that changes over time (afforest.model.carbon_policy): growing at g from
+    ``carbon_price_yuan_per_t_co2`` or a yearly series from a file. A hectare planted at t_k earns V_k, the price of
+    each year of its stream discounted at r back to t_k; the ``carbon_price`` switch pays the constant part P0 Q_r.
+
+    V_k - P0 Q_r is paid in two parts so that the Pontryagin certificate reads it: its last period's value,
+    V_end - P0 Q_r, on R_k (a shift of tau(0); Eq. 3 at tau(0) - V_end is where the finite program's final state
+    rests: the last period is a now-or-never choice), and V_k - V_end on a copy of R_k
+    (``carbon_priced_planting_10k_ha_per_yr``, tied to R_k by ``carbon_priced_planting_link[k]``, whose dual is that
+    premium). Curves and classes."""
+
+    name = "carbon_price_path"
+    representations = frozenset({"curves", "classes"})
+    fields = (builtin_policy_field("carbon_price_growth_rate_per_yr"), builtin_policy_field("carbon_price_path_file"))
+
+    def is_active(self, values: Mapping[str, Any]) -> bool:
+        return values["carbon_price_growth_rate_per_yr"] != 0 or values["carbon_price_path_file"] is not None
+
+    def check(self, values: Mapping[str, Any], scenario: Any) -> None:
+        price, growth = scenario.policy.carbon_price_yuan_per_t_co2, values["carbon_price_growth_rate_per_yr"]
+        if values["carbon_price_path_file"] is not None and (price != 0 or growth != 0):
+            raise InputError(f"scenario {scenario.name!r}: a price file gives every year's price; set "
+                             "policy.carbon_price_yuan_per_t_co2 and policy.carbon_price_growth_rate_per_yr to 0 with it",
+                             field="policy.carbon_price_path_file", value=str(values["carbon_price_path_file"]))
+        if growth != 0 and price == 0:
+            raise InputError(f"scenario {scenario.name!r}: a growth rate needs a starting price "
+                             "policy.carbon_price_yuan_per_t_co2 > 0", field="policy.carbon_price_growth_rate_per_yr",
+                             value=growth)
+
+    def _values(self, m: LandUseModel, data: SwitchData) -> tuple[list[float], float, float]:
+        values = [float(v) for v in _extra(data, "carbon_value_yuan_per_ha_by_period", self.name)]
+        if len(values) != len(m.periods) or not all(math.isfinite(v) for v in values):
+            raise InputError(f"needs one finite value per period ({len(m.periods)})", field=self.name, value=len(values))
+        return values, values[-1], float(_extra(data, "carbon_value_base_yuan_per_ha", self.name))
+
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        block.carbon_value_end_yuan_per_ha = pyo.Param(initialize=0.0, mutable=True, doc="V_end - P0 Q_r, yuan/ha")
+        block.carbon_value_premium_yuan_per_ha = pyo.Param(m.periods, initialize=0.0, mutable=True, doc="V_k - V_end, yuan/ha")
+        block.carbon_priced_planting_10k_ha_per_yr = pyo.Var(m.periods, initialize=0.0, doc="a copy of R_k, 10^4 ha/yr")
+        block.carbon_priced_planting_link = pyo.Constraint(
+            m.periods, rule=lambda b, k: block.carbon_priced_planting_10k_ha_per_yr[k] - m.planting_rate_10k_ha_per_yr[k] == 0
+        )
+        rates, copies = m.planting_rate_10k_ha_per_yr, block.carbon_priced_planting_10k_ha_per_yr
+        term = _PER_10K_YUAN * pyo.quicksum(
+            m.cost_discount[k] * m.step_yr
+            * (block.carbon_value_end_yuan_per_ha * rates[k] + block.carbon_value_premium_yuan_per_ha[k] * copies[k])
+            for k in m.periods
+        )
+        add_welfare_term(m, "carbon_value_path_pv", term, block=block)
+        self.update(block, m, values, data)
+
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        path, end, base = self._values(m, data)
+        block.carbon_value_end_yuan_per_ha = end - base
+        for k, value in zip(m.periods, path):
+            block.carbon_value_premium_yuan_per_ha[k] = value - end
+
+    def planting_cost_shift_yuan_per_ha(self, values: Mapping[str, Any], data: SwitchData) -> float:
+        """Minus V_end - P0 Q_r (with the carbon_price switch's -P0 Q_r: tau(0) - V_end, the last period's cost)."""
+        if "carbon_value_yuan_per_ha_by_period" not in data.extra:
+            return 0.0
+        return -(float(data.extra["carbon_value_yuan_per_ha_by_period"][-1]) - float(data.extra["carbon_value_base_yuan_per_ha"]))
+
+
+class CarbonTarget(Switch):
+    """Sequestration of the planted cohorts at least X (afforest.model.carbon_policy): one linear row
+    ``carbon_target``: sum_k dt S_k R_k >= 100 X (10^4 t CO2; params ``carbon_target_t_co2_per_ha[k]`` = S_k and
+    ``carbon_target_10k_t_co2``, mutable, so a sweep over X or r_c re-uses the model). Its dual, x 10^4, is minus the
+    marginal cost of carbon in yuan/t CO2 (:func:`afforest.model.carbon_policy.carbon_target_marginal_cost`). A
+    target no plan can reach is refused naming the largest reachable X. All three representations (cells: the
+    study's per-ha stream, not their own yields)."""
+
+    name = "carbon_target"
+    representations = frozenset(REPRESENTATIONS)
+    fields = tuple(builtin_policy_field(n) for n in ("carbon_target_mt_co2", "carbon_target_year",
+                                                     "carbon_target_discount_rate", "carbon_target_form"))
+
+    def is_active(self, values: Mapping[str, Any]) -> bool:
+        return values["carbon_target_mt_co2"] is not None
+
+    def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        block.carbon_target_t_co2_per_ha = pyo.Param(m.periods, initialize=0.0, mutable=True, doc="S_k, t CO2/ha")
+        block.carbon_target_10k_t_co2 = pyo.Param(initialize=0.0, mutable=True, doc="100 X, 10^4 t CO2")
+        block.carbon_target = pyo.Constraint(
+            expr=pyo.quicksum(m.step_yr * block.carbon_target_t_co2_per_ha[k] * m.planting_rate_10k_ha_per_yr[k]
+                              for k in m.periods) >= block.carbon_target_10k_t_co2
+        )
+        self.update(block, m, values, data)
+
+    def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        target = values["carbon_target_mt_co2"]
+        if target is None or not (math.isfinite(target) and target >= 0):
+            raise InputError("must be a finite number >= 0", field="policy.carbon_target_mt_co2", value=target)
+        coefficients = [float(v) for v in _extra(data, "carbon_target_t_co2_per_ha_by_period", self.name)]
+        if len(coefficients) != len(m.periods):
+            raise InputError(f"needs one coefficient per period ({len(m.periods)})", field=self.name, value=len(coefficients))
+        if m.representation == "curves":
+            area = float(pyo.value(m.initial_area_10k_ha))
+        else:
+            area = float(sum(pyo.value(a) for a in m.class_area_10k_ha.values()))
+        cap_block = m.component("planting_cap")
+        cap = None
+        if cap_block is not None and cap_block.annual_planting_cap.active:
+            cap = float(pyo.value(cap_block.annual_planting_cap_10k_ha_per_yr))
+        reachable = max_reachable_mt_co2(coefficients, m.grid.step_yr, area, cap)
+        if target > reachable * (1 + 1e-9):
+            raise InputError(
+                f"no plan reaches it: the largest reachable target is {reachable:.6g} Mt CO2 ({m.representation}: all "
+                f"{area:.6g} x 10^4 ha planted in the periods that count most{', at the planting cap' if cap else ''}; "
+                f"year {values['carbon_target_year']}, r_c = {values['carbon_target_discount_rate']:g}, "
+                f"{values['carbon_target_form']})",
+                field="policy.carbon_target_mt_co2", value=target,
+            )
+        for k, value in zip(m.periods, coefficients):
+            block.carbon_target_t_co2_per_ha[k] = value
+        block.carbon_target_10k_t_co2 = target / MT_PER_10K_T
+
+
+for _builtin in (PlantingCap(), CarbonPrice(), ProvinceQuotas(), LandTypeCosts(), CarbonPricePath(), CarbonTarget()):
     register_switch(_builtin)
 
 

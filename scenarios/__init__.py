@@ -65,6 +65,11 @@ FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL: tuple[float, float] = (0.0, 1.0)
 r is a continuous rate per year and Eq. 3 divides by it (r > 0); r >= 1 discounts a year's value by
 e^-1 or more, outside any social discount rate in use. Commands that take r directly should use this bound."""
 
+CARBON_TARGET_BOUND_MT_CO2 = 1e6
+"""Largest carbon target a scenario may set (Mt CO2): China's whole land area (MAX_AREA_10K_HA, 9.6e8 ha) at
+1 000 t CO2/ha, about three times the 40-year stream of the study's stands (370.7 t/ha), is 9.6e5 Mt; a larger
+number is a unit slip (t instead of Mt)."""
+
 _AREA_UNIT_SLIP = (
     f"larger than China's land area ({MAX_AREA_10K_HA:g} x 10^4 ha = 9.6e8 ha, data/input_bounds.toml): "
     "is it in ha instead of 10^4 ha? divide by 10^4"
@@ -177,6 +182,42 @@ class PolicySection(_Section):
     annual_planting_cap_10k_ha_per_yr: float | None = Field(
         None, gt=0.0, le=MAX_AREA_10K_HA, description="planting capacity per year (None: no cap)", json_schema_extra=_unit("10^4 ha/yr")
     )
+    carbon_price_growth_rate_per_yr: float = Field(
+        0.0,
+        gt=-1.0,
+        lt=1.0,
+        description="g: the carbon price grows as P0 e^{g t} from carbon_price_yuan_per_t_co2 = P0 (Hotelling: g = r); "
+        "must be below the planner's rate r (afforest.model.carbon_policy); 0: constant",
+        json_schema_extra=_unit("1/yr"),
+    )
+    carbon_price_path_file: Path | None = Field(
+        None,
+        description="CSV of yearly carbon prices (columns year, carbon_price_yuan_per_t_co2; the last price held "
+        "after the last year) replacing the constant price (carbon_price_yuan_per_t_co2 must then be 0)",
+        json_schema_extra=_unit("yuan/t CO2 by year"),
+    )
+    carbon_target_mt_co2: float | None = Field(
+        None,
+        ge=0.0,
+        le=CARBON_TARGET_BOUND_MT_CO2,
+        description="carbon target: sequestration of the planted cohorts (cumulative by carbon_target_year, or that "
+        "year's sink with carbon_target_form = annual) at least this (None: no target)",
+        json_schema_extra=_unit("Mt CO2 (annual form: Mt CO2/yr)"),
+    )
+    carbon_target_year: int | None = Field(
+        2060,
+        ge=2021,
+        le=2500,
+        description="calendar year the target's accounts close (None: each cohort's whole stream, the carbon a price pays for)",
+        json_schema_extra=_unit("yr"),
+    )
+    carbon_target_discount_rate: float = Field(
+        0.0, ge=0.0, lt=1.0, description="r_c of the target's accounts (discounted to the start year)",
+        json_schema_extra=_unit("1/yr"),
+    )
+    carbon_target_form: Literal["cumulative", "annual"] = Field(
+        "cumulative", description="cumulative sequestration by the year, or the sink in that year", json_schema_extra=_unit("-")
+    )
     province_quota_10k_ha: dict[str, float] = Field(
         default_factory=dict, description="classes model: most area afforested per province", json_schema_extra=_unit("10^4 ha")
     )
@@ -218,6 +259,14 @@ class PolicySection(_Section):
 
 
 _BUILTIN_POLICY_SECTION = PolicySection
+
+CARBON_POLICY_FIELD_DEFAULTS: dict[str, Any] = {
+    name: PolicySection.model_fields[name].default
+    for name in ("carbon_price_growth_rate_per_yr", "carbon_price_path_file", "carbon_target_mt_co2", "carbon_target_year",
+                 "carbon_target_discount_rate", "carbon_target_form")
+}
+"""Issue 13's carbon-policy fields (afforest.model.carbon_policy) and their defaults: left out of the digest at
+their defaults, so every scenario written before them keeps its digest."""
 
 
 @dataclass(frozen=True)
@@ -695,6 +744,9 @@ class Scenario(_Section):
         for name, default in (("calibration", "equations"), ("loss_hazard_per_yr", None), ("buffer_share", None)):
             if payload["carbon"].get(name, default) == default:  # issue 13's carbon fields at default: older scenarios
                 payload["carbon"].pop(name, None)
+        for name, default in CARBON_POLICY_FIELD_DEFAULTS.items():  # issue 13's fields at default: every older scenario
+            if name in payload["policy"] and getattr(self.policy, name) == default:
+                del payload["policy"][name]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
