@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "afforest.cli.cells",
     "afforest.cli.curves",
     "afforest.cli.sensitivity",
+    "afforest.cli.supply_curve",
 )
 """Modules that add subcommands, in the order of ``afforest --help``; one line here per module."""
 
