@@ -120,7 +120,7 @@ def carbon_policy_data(scenario: Scenario, params: LandUseParameters, grid: Time
 
     policy, out = scenario.policy, {}
     starts = [k * grid.step_yr for k in range(grid.periods)]
-    carbon = bundle.carbon_parameters
+    carbon = scenario.carbon.parameters(bundle.carbon_parameters)  # the scenario's calibration, hazard and buffer
     r = params.financial_discount_rate
     growth, path_file = policy.carbon_price_growth_rate_per_yr, policy.carbon_price_path_file
     if growth != 0 or path_file is not None:

@@ -353,3 +353,44 @@ def test_a_bad_biomass_table_is_named(tmp_path: Path, capsys, old, new, fragment
     bad.write_text(text.replace(old, new, 1))
     assert main(["calibrate-soil", "--provenance", str(bad)]) == 2
     assert fragment in capsys.readouterr().err
+
+
+@dataclasses.dataclass
+class _MutableGrowth:
+    """A user's growth class: a plain (unhashable) dataclass with the Richards volume."""
+
+    a: float = 120.323
+
+    def volume_m3_per_ha(self, age_yr):
+        return self.a * (-np.expm1(-0.040 * np.asarray(age_yr, dtype=float))) ** 1.947
+
+
+@pytest.mark.unit
+def test_the_study_calibration_takes_any_growth_class_and_refuses_an_unknown_name(base):
+    own = base.replace(growth=_MutableGrowth())
+    with pytest.raises(TypeError):
+        hash(own)
+    study = calibrated_parameters(own, "study")
+    assert study.soil == calibrated_parameters(base, "study").soil  # the same volume: the same fit
+    with pytest.raises(InputError) as err:
+        carbon_parameters_for(base, "paper")
+    assert err.value.field == "calibration" and err.value.value == "paper"
+
+
+@pytest.mark.unit
+def test_the_carbon_policy_reads_the_scenarios_calibration_and_hazard():
+    """A carbon target's per-hectare coefficients (chain.inputs.carbon_policy_data) come from the scenario's carbon
+    parameters: the study calibration stores less by 2060 (r_c = 0) than the printed equations, a hazard less still."""
+    from afforest.chain.inputs import carbon_policy_data, resolve_inputs
+
+    bundle = load_bundle()
+    coefficients = {}
+    for name, overrides in (("equations", {}), ("study", {"carbon.calibration": "study"}),
+                            ("hazard", {"carbon.loss_hazard_per_yr": 0.01})):
+        scenario = load_scenario().with_overrides({"policy.carbon_target_mt_co2": 100.0, **overrides})
+        inputs = resolve_inputs(scenario, bundle)
+        data = carbon_policy_data(scenario, inputs.params, inputs.grid, bundle)
+        coefficients[name] = np.asarray(data["carbon_target_t_co2_per_ha_by_period"])
+    assert coefficients["equations"][0] == pytest.approx(370.675958, rel=1e-6)  # a hectare planted in 2020
+    assert coefficients["study"][0] == pytest.approx(364.988803, rel=1e-6)
+    assert coefficients["hazard"][0] == pytest.approx(370.675958 * math.exp(-0.4), rel=1e-6)
