@@ -11,6 +11,11 @@ the study's Figs. 2-4 as PNG (:mod:`afforest.plots.chain`); ``afforest reproduce
 Two planting assumptions are carried side by side: the study's (the whole desirable area planted in
 2020) and the path the dynamic program chooses (cohorts over about 20 years, rising marginal planting
 cost), whose later cohorts have fewer growing years by 2060.
+
+Two calibrations of the carbon module (:mod:`afforest.model.carbon_calibration`): ``reproduce(calibration=...)``
+runs the chain on ``equations`` (the default, pinned by tests/golden) or ``study``; the notes say which figures
+were targets. :func:`compare_calibrations` holds the published figures of sections 4 and 5 under both, each
+marked target, following from the targets, or prediction (docs/carbon_calibration.md).
 """
 
 from __future__ import annotations

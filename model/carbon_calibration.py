@@ -71,10 +71,21 @@ def _calibration(value: Calibration | str) -> Calibration:
         raise InputError(f"must be one of {[c.value for c in Calibration]}", field="calibration", value=value) from None
 
 
-@functools.lru_cache(maxsize=8)
-def _study(base: CarbonParameters, path: str) -> tuple[CarbonParameters, SoilCalibration]:
+def _solve(base: CarbonParameters, path: str) -> tuple[CarbonParameters, SoilCalibration]:
     calibration = calibrate_from_provenance(base, path)
     return base.replace(soil=calibration.schedule, biomass_scale=calibration.biomass_scale), calibration
+
+
+_cached_solve = functools.lru_cache(maxsize=8)(_solve)
+
+
+def _study(base: CarbonParameters, path: str) -> tuple[CarbonParameters, SoilCalibration]:
+    """The study calibration of ``base``, cached when ``base`` is hashable (a user's growth class may not be)."""
+    try:
+        hash(base)
+    except TypeError:
+        return _solve(base, path)
+    return _cached_solve(base, path)
 
 
 def calibration_of(calibration: Calibration | str, base: CarbonParameters, path: str | Path | None = None) -> SoilCalibration:
