@@ -106,6 +106,11 @@ class LandUseResult:
     ``saddle_eigenvalue_per_yr`` (mu of the linearised canonical system at the root reached, 1/yr) and the largest
     gaps of the curves program's path to it, ``saddle_path_max_gap_10k_ha`` (in A) and
     ``saddle_path_max_rate_gap_10k_ha_per_yr`` (in R)."""
+    landuse_path: str = "pyomo"
+    """Which engine solved the two programs: ``pyomo`` (Ipopt and HiGHS through the Pyomo models) or ``fast`` (the
+    numpy path of :mod:`afforest.chain.fast_path`, same programs, same checks)."""
+    landuse_path_note: str = ""
+    """Why the fast path did not run when it was asked for (``auto`` or ``fast``), else empty."""
 
     @property
     def pontryagin_max_residual(self) -> float | None:
@@ -219,6 +224,8 @@ class LandUseResult:
             "saddle_eigenvalue_per_yr": _finite_or_none(self.saddle_path.get("saddle_eigenvalue_per_yr")),
             "saddle_path_max_gap_10k_ha": _finite_or_none(self.saddle_path.get("saddle_path_max_gap_10k_ha")),
             "saddle_path": {k: (_finite_or_none(v) if isinstance(v, float) else v) for k, v in self.saddle_path.items()},
+            "landuse_path": self.landuse_path,
+            "landuse_path_note": self.landuse_path_note,
         }
 
 

@@ -238,10 +238,13 @@ class ChainEvaluator:
 
     The sweep's row of every evaluation is its output row (``point_id`` = the evaluation id); with ``output``
     the sweep's files (``sweep.json``, ``progress.jsonl``, ``results.parquet``/``.csv``) live in that folder, so
-    an interrupted analysis resumes where it stopped.
+    an interrupted analysis resumes where it stopped. The land use runs on ``engine = "auto"`` unless the options
+    say otherwise: the fast path (:mod:`afforest.chain.fast_path`) wherever the scenario is eligible, the Pyomo models
+    elsewhere; the output column ``landuse_path`` says which ran for each evaluation.
     """
 
     def __init__(self, scenario: Scenario, output: str | Path | None = None, **sweep_options: Any) -> None:
+        sweep_options.setdefault("engine", "auto")
         self.scenario, self.output, self.sweep_options = scenario, output, sweep_options
         self.results: pd.DataFrame | None = None
 

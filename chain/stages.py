@@ -599,6 +599,7 @@ def run_chain(
     tee: bool = False,
     allow_nonoptimal: bool = False,
     until: str = "cost_effectiveness",
+    engine: str = "pyomo",
 ) -> ChainResult:
     """Run the chain for ``scenario`` and return every stage's result.
 
@@ -606,9 +607,11 @@ def run_chain(
     :func:`~afforest.chain.landuse.build_models` (or updated by ``update_models``) for this scenario, which a sweep
     re-uses; ``inputs``: the scenario's resolved inputs when the caller already has them. ``until`` stops after
     ``landuse``, ``carbon`` or ``supply_curve`` (the later stages are then None). A land-use solve that stops
-    short of an optimum raises :class:`~afforest.errors.SolverError` unless ``allow_nonoptimal``.
+    short of an optimum raises :class:`~afforest.errors.SolverError` unless ``allow_nonoptimal``. ``engine``: what
+    solves the land-use programs, ``pyomo`` (the reference, default), ``fast`` or ``auto``
+    (:mod:`afforest.chain.fast_path`; ``result.landuse.landuse_path`` says which ran).
     """
-    from afforest.chain.landuse import build_models, solve_models
+    from afforest.chain.fast_path import solve_landuse_stage
 
     stages = ("landuse", "carbon", "supply_curve", "cost_effectiveness")
     if until not in stages:
@@ -619,16 +622,14 @@ def run_chain(
         bundle = load_bundle(scenario.inputs.afforestable_area_file)
     if inputs is None:
         inputs = resolve_inputs(scenario, bundle)
-    if models is None:
-        models = build_models(inputs)
     esv = esv_stage(inputs)
-    landuse = solve_models(inputs, models, tee=tee, allow_nonoptimal=allow_nonoptimal)
+    landuse, welfare, _ = solve_landuse_stage(inputs, engine, models=models, tee=tee, allow_nonoptimal=allow_nonoptimal)
     result = ChainResult(
         scenario=scenario,
         inputs=inputs,
         esv=esv,
         landuse=landuse,
-        welfare_terms_10e8_yuan=welfare_terms(models),
+        welfare_terms_10e8_yuan=welfare,
         bundle=bundle,
     )
     if until == "landuse":

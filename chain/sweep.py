@@ -274,9 +274,11 @@ def _session_is_spoiled(result: Any) -> bool:
     return bool(result.tail_held_from_yr) or result.status != "ok"
 
 
-def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_nonoptimal: bool = False) -> dict[str, Any]:
+def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_nonoptimal: bool = False,
+                engine: str = "pyomo") -> dict[str, Any]:
     """Run the chain for one point on this worker's cached models and return its row; errors become a row with
-    ``status = "failed"``.
+    ``status = "failed"``. ``engine``: ``pyomo``, ``fast`` or ``auto`` (:mod:`afforest.chain.fast_path`; a point
+    the fast path solves builds no models; the column ``landuse_path`` says which ran).
 
     ``status`` is ``ok``, ``suspect`` (the land-use result flags itself; ``suspect_reasons`` says why) or
     ``failed`` (the column ``error`` says why).
@@ -296,6 +298,16 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
         row["financial_discount_rate"] = _resolved(scenario, bundle.landuse_parameters.financial_discount_rate)
         row["carbon_discount_rate"] = scenario.carbon.carbon_discount_rate or 0.0
         inputs = resolve_inputs(scenario, bundle)
+        if engine != "pyomo":
+            from afforest.chain.fast_path import resolve_engine
+
+            if resolve_engine(engine, inputs)[0] == "fast":
+                chain = run_chain(scenario, bundle=bundle, inputs=inputs, allow_nonoptimal=allow_nonoptimal, engine=engine)
+                row.update(chain_outputs(chain))
+                row.update({"build_s": 0.0, "models_reused": False})
+                row["point_s"] = time.perf_counter() - started
+                row["worker_pid"] = os.getpid()
+                return row
         build_start = time.perf_counter()
         cache = model_cache()
         key = (structure_key(scenario), _start_key(inputs))
@@ -315,7 +327,8 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
             restore_start(cached)
         build_s = time.perf_counter() - build_start
         try:
-            chain = run_chain(scenario, bundle=bundle, models=models, inputs=inputs, allow_nonoptimal=allow_nonoptimal)
+            chain = run_chain(scenario, bundle=bundle, models=models, inputs=inputs, allow_nonoptimal=allow_nonoptimal,
+                              engine=engine)
         except BaseException:
             cache.pop(key, None)  # models left mid-solve are not re-used
             raise
@@ -385,6 +398,7 @@ def chain_outputs(chain: Any) -> dict[str, Any]:
         "status": lu.status,
         "suspect_reasons": "; ".join(str(r) for r in lu.suspect_reasons),
         "error": "",
+        "landuse_path": lu.landuse_path,
         "carbon_t_co2_per_ha": chain.carbon.per_hectare_total_t_co2(rate),
         "desirable_carbon_mt_co2": costs["carbon_mt_co2"],
         "average_carbon_cost_yuan_per_t_co2": costs["average_cost_yuan_per_t_co2"],
@@ -477,12 +491,13 @@ def _pool_context() -> Any:
 
 
 def _iterate_local(
-    base_json: str, todo: Sequence[SweepPoint], workers: int, reuse: bool, allow_nonoptimal: bool = False, close_fds: Sequence[int] = ()
+    base_json: str, todo: Sequence[SweepPoint], workers: int, reuse: bool, allow_nonoptimal: bool = False, close_fds: Sequence[int] = (),
+    engine: str = "pyomo",
 ) -> Iterator[dict[str, Any]]:
     if workers <= 1:
         _init_worker()
         for point in todo:
-            yield solve_point(base_json, point, reuse, allow_nonoptimal)
+            yield solve_point(base_json, point, reuse, allow_nonoptimal, engine)
         return
     # Contiguous blocks per worker keep points of one structure together, so each worker builds once.
     pool = ProcessPoolExecutor(
@@ -491,7 +506,7 @@ def _iterate_local(
     futures: list[Any] = []
     finished = broken = False
     try:
-        futures = [pool.submit(solve_point, base_json, point, reuse, allow_nonoptimal) for point in todo]
+        futures = [pool.submit(solve_point, base_json, point, reuse, allow_nonoptimal, engine) for point in todo]
         for future in as_completed(futures):
             yield future.result()
         finished = True
@@ -511,7 +526,8 @@ def _iterate_local(
             _abort_pool(pool, futures)
 
 
-def _iterate_dask(base_json: str, todo: Sequence[SweepPoint], scheduler: Any, reuse: bool, allow_nonoptimal: bool = False) -> Iterator[dict[str, Any]]:
+def _iterate_dask(base_json: str, todo: Sequence[SweepPoint], scheduler: Any, reuse: bool, allow_nonoptimal: bool = False,
+                  engine: str = "pyomo") -> Iterator[dict[str, Any]]:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
@@ -521,7 +537,8 @@ def _iterate_dask(base_json: str, todo: Sequence[SweepPoint], scheduler: Any, re
     try:
         client.run(_init_worker)
         futures = client.map(
-            solve_point, [base_json] * len(todo), todo, [reuse] * len(todo), [allow_nonoptimal] * len(todo), pure=False
+            solve_point, [base_json] * len(todo), todo, [reuse] * len(todo), [allow_nonoptimal] * len(todo),
+            [engine] * len(todo), pure=False
         )
         for future in dask_completed(futures):
             yield future.result()
@@ -560,6 +577,7 @@ def run_sweep(
     progress: bool = True,
     overwrite: bool = False,
     allow_nonoptimal: bool = False,
+    engine: str = "pyomo",
 ) -> pd.DataFrame:
     """Solve every point; with ``output`` resume from and write to that folder. Returns the tidy table.
 
@@ -567,20 +585,26 @@ def run_sweep(
     folder that is new, empty of sweep files, or holds this same sweep (then finished points are kept);
     another sweep's folder is refused unless ``overwrite``. ``allow_nonoptimal``: a land-use solve that stops
     short of an optimum gives a ``suspect`` row instead of a ``failed`` one. Ctrl-C or SIGTERM raises
-    :class:`SweepInterrupted` once the workers are gone.
+    :class:`SweepInterrupted` once the workers are gone. ``engine``: what solves the land use, ``pyomo`` (default:
+    the reference, whose numbers tests/golden stores), ``auto`` (the fast path where the point is eligible) or
+    ``fast`` (:mod:`afforest.chain.fast_path`); the column ``landuse_path`` says which ran.
     """
     base = load_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario
     base_json = base.model_dump_json()
     if not points:
         raise InputError("no points to solve", field="points")
     digests = point_digests(base, points)  # refuse bad overrides before anything is solved
+    from afforest.chain.fast_path import ENGINES
+
+    if engine not in ENGINES:
+        raise InputError(f"must be one of {ENGINES}", field="--engine", value=engine)
     if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 0):
         raise InputError("must be a whole number >= 0 (0: one worker per core)", field="--workers", value=workers)
     if scheduler is None:
         _check_worker_memory(min(workers or os.cpu_count() or 1, len(points)), workers)
     folder = OutputFolder(output, base, points, digests, overwrite) if output is not None else None
     try:
-        return _run(base, base_json, points, digests, folder, workers, scheduler, reuse, progress, allow_nonoptimal)
+        return _run(base, base_json, points, digests, folder, workers, scheduler, reuse, progress, allow_nonoptimal, engine)
     finally:
         if folder is not None:
             folder.close()
@@ -597,6 +621,7 @@ def _run(
     reuse: bool,
     progress: bool,
     allow_nonoptimal: bool,
+    engine: str = "pyomo",
 ) -> pd.DataFrame:
     done: dict[int, dict[str, Any]] = {}
     progress_path = None
@@ -616,9 +641,9 @@ def _run(
         log.flush()
     close_fds = [fd for fd in ((folder.lock_fd if folder else None), (log.fileno() if log else None)) if fd is not None]
     if scheduler is not None:
-        iterator = _iterate_dask(base_json, todo, scheduler, reuse, allow_nonoptimal)
+        iterator = _iterate_dask(base_json, todo, scheduler, reuse, allow_nonoptimal, engine)
     else:
-        iterator = _iterate_local(base_json, todo, workers, reuse, allow_nonoptimal, close_fds)
+        iterator = _iterate_local(base_json, todo, workers, reuse, allow_nonoptimal, close_fds, engine)
     from tqdm import tqdm
 
     main = _in_main_thread()

@@ -59,6 +59,9 @@ ADDED_SWEEP_KEYS = frozenset(
         # largest gap to it (10^4 ha)
         "saddle_eigenvalue_per_yr",
         "saddle_path_max_gap_10k_ha",
+        # issue 14: which engine solved the land use, "pyomo" or "fast" (this golden sweep runs on pyomo, the
+        # default of run_sweep: the fast path agrees to ~1e-6, not to the 1e-9 of these files)
+        "landuse_path",
     }
 )
 """Sweep columns added after the files were stored (issue 10: the chain's sweep rows gain what a scenario
@@ -68,7 +71,10 @@ there with the same value."""
 
 ADDED_SOLVE_KEYS = frozenset(
     {"pontryagin_max_residual", "pontryagin", "shadow_prices", "saddle_eigenvalue_per_yr", "saddle_path_max_gap_10k_ha",
-     "saddle_path"}
+     "saddle_path",
+     # issue 14: which engine solved the land use ("pyomo" for afforest solve) and, if the fast path was asked for
+     # and did not run, why
+     "landuse_path", "landuse_path_note"}
 )
 """Top-level keys of `afforest solve --json` added after the files were stored (issue 12: the largest residual of
 the Pontryagin certificate, its parts per representation, the shadow prices of the active policy constraints, and
