@@ -266,3 +266,40 @@ def test_an_unreachable_target_names_the_largest_reachable():
     capped = _scenario(**{"policy.carbon_target_mt_co2": 1000.0, "policy.annual_planting_cap_10k_ha_per_yr": 5.0})
     with pytest.raises(InputError, match="at the planting cap"):
         build_models(resolve_inputs(capped))
+
+
+@pytest.mark.unit
+def test_target_coefficients_are_the_carbon_modules_yearly_accounts(carbon):
+    """Cumulative by 2060 of a hectare planted in year t: its stream's first 40 - t years (discounted to 2020 at
+    r_c); the annual form: its stream's year 2059 - t alone; the whole stream at r_c: e^{-r_c t} Q_{r_c}."""
+    from afforest.model.carbon import per_hectare_sink
+
+    rate = 0.03
+    yearly = per_hectare_sink(carbon, rate).groupby("age_start_yr")["discounted_sink_t_co2_per_ha"].sum().to_numpy()
+    t = np.array([0.0, 5.0, 39.0])
+    cumulative = cp.target_coefficients_t_co2_per_ha(t, carbon, rate, 2060)
+    annual = cp.target_coefficients_t_co2_per_ha(t, carbon, rate, 2060, "annual")
+    whole = cp.target_coefficients_t_co2_per_ha(t, carbon, rate, None)
+    for i, start in enumerate(t.astype(int)):
+        assert cumulative[i] == pytest.approx(math.exp(-rate * start) * yearly[: 40 - start].sum(), rel=1e-12)
+        assert annual[i] == pytest.approx(math.exp(-rate * start) * yearly[39 - start], rel=1e-12)
+    np.testing.assert_allclose(whole, np.exp(-rate * t) * cp.stream_pv_t_co2_per_ha(carbon, rate), rtol=1e-12)
+    with pytest.raises(InputError):
+        cp.target_coefficients_t_co2_per_ha(t, carbon, rate, None, "annual")
+
+
+def test_an_annual_target_binds_on_the_year_s_sink():
+    """The annual form: the cohorts' sink in 2059-2060 at least X Mt CO2/yr, met exactly by the carbon module's
+    accounts of the solved path's last year."""
+    x = 15.0
+    scenario = _scenario(**{"policy.carbon_target_mt_co2": x, "policy.carbon_target_form": "annual",
+                            "numerics.step_yr": 1.0})
+    inputs, model, result = _solved(scenario, "curves")
+    assert -float(result.duals[model.carbon_target.carbon_target]) > 0
+    params = load_bundle().carbon_parameters
+    path = planting_path(model)
+    path["planting_rate_10k_ha_per_yr"] = path["planting_rate_10k_ha_per_yr"].clip(lower=0.0)
+    cohorts, _ = split_at_horizon(cohorts_from_rates(path, 1.0), params.horizon_yr)
+    sink = cohort_sink(cohorts, params, 0.0)
+    last = sink[sink["period_start_yr"] == params.horizon_yr - 1]["discounted_sink_mt_co2"].sum()
+    assert last == pytest.approx(x, rel=1e-6)
