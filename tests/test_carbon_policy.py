@@ -303,3 +303,22 @@ def test_an_annual_target_binds_on_the_year_s_sink():
     sink = cohort_sink(cohorts, params, 0.0)
     last = sink[sink["period_start_yr"] == params.horizon_yr - 1]["discounted_sink_mt_co2"].sum()
     assert last == pytest.approx(x, rel=1e-6)
+
+
+@pytest.mark.integration
+def test_the_supply_curve_command_writes_its_table_and_figure(tmp_path, capsys):
+    from afforest.cli.main import main
+
+    scenario = tmp_path / "fast.toml"
+    scenario.write_text('extends = "baseline"\n[numerics]\nhorizon_yr = 80.0\nstep_yr = 2.0\n')
+    out = tmp_path / "out"
+    assert main(["supply-curve", str(scenario), "--targets", "500,900", "--output", str(out)]) == 0
+    table = pd.read_csv(out / "supply_curve_target.csv")
+    assert table["carbon_target_mt_co2"].tolist() == [500.0, 900.0]
+    assert (table["status"] == "optimal").all() and table["marginal_cost_yuan_per_t_co2"].is_monotonic_increasing
+    assert (out / "supply_curve_target.png").stat().st_size > 10_000
+    assert main(["supply-curve", str(scenario), "--method", "merit-order", "--output", str(out)]) == 0
+    assert (out / "supply_curve_merit_order.csv").exists()
+    capsys.readouterr()
+    assert main(["supply-curve", str(scenario), "--targets", "500,-1"]) != 0
+    assert "--targets" in capsys.readouterr().err
