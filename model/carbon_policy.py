@@ -50,6 +50,7 @@ __all__ = [
     "price_path_values_yuan_per_ha",
     "series_price_values_yuan_per_ha",
     "check_price_series",
+    "cells_price_premium_yuan_per_t_co2",
     "target_coefficients_t_co2_per_ha",
     "max_reachable_mt_co2",
     "conversion_time_yr",
@@ -126,6 +127,15 @@ def series_price_values_yuan_per_ha(
     calendar = params.start_year + np.floor(t[:, None] + ages[None, :] + 1e-9)
     index = np.clip(np.searchsorted(years, calendar, side="right") - 1, 0, len(years) - 1)
     return (prices[index] * stream.to_numpy()[None, :]).sum(axis=1)
+
+
+def cells_price_premium_yuan_per_t_co2(values_yuan_per_ha: ArrayLike, stream_pv_t_co2: float,
+                                       price0_yuan_per_t_co2: float) -> NDArray[np.float64]:
+    """For cells (each with its own yield q_c): the equivalent constant price of period k, V_k / Q_r, beyond the
+    P0 the ``carbon_price`` switch already pays, yuan/t CO2 (``SwitchData.extra`` of ``carbon_price_path``)."""
+    if not stream_pv_t_co2 > 0:
+        raise InputError("must be > 0", field="stream_pv_t_co2", value=stream_pv_t_co2)
+    return np.asarray(values_yuan_per_ha, dtype=float) / stream_pv_t_co2 - float(price0_yuan_per_t_co2)
 
 
 def target_coefficients_t_co2_per_ha(

@@ -455,10 +455,13 @@ class CarbonPricePath(Switch):
     V_end - P0 Q_r, on R_k (a shift of tau(0); Eq. 3 at tau(0) - V_end is where the finite program's final state
     rests: the last period is a now-or-never choice), and V_k - V_end on a copy of R_k
     (``carbon_priced_planting_10k_ha_per_yr``, tied to R_k by ``carbon_priced_planting_link[k]``, whose dual is that
-    premium). Curves and classes."""
+    premium). Cells (built from code, not by the chain): each cell's own yield q_c is paid the equivalent price
+    P_eq,k = V_k / Q_r of its planting period beyond P0, ``SwitchData.extra["carbon_price_premium_yuan_per_t_co2_by_period"]``
+    = P_eq,k - P0 (:func:`afforest.model.carbon_policy.cells_price_premium_yuan_per_t_co2`), on the cells' own rates,
+    where the certificate reads the objective's gradient (no shift of tau(0))."""
 
     name = "carbon_price_path"
-    representations = frozenset({"curves", "classes"})
+    representations = frozenset(REPRESENTATIONS)
     fields = (builtin_policy_field("carbon_price_growth_rate_per_yr"), builtin_policy_field("carbon_price_path_file"))
 
     def is_active(self, values: Mapping[str, Any]) -> bool:
@@ -481,7 +484,24 @@ class CarbonPricePath(Switch):
             raise InputError(f"needs one finite value per period ({len(m.periods)})", field=self.name, value=len(values))
         return values, values[-1], float(_extra(data, "carbon_value_base_yuan_per_ha", self.name))
 
+    def _build_cells(self, block: pyo.Block, m: LandUseModel, data: SwitchData) -> None:
+        assert m.problem is not None
+        yields = dict(zip(m.problem.keys, [0.0 if math.isnan(q) else float(q) for q in m.problem.carbon_t_co2_per_ha]))
+        block.carbon_t_co2_per_ha = pyo.Param(m.classes, initialize=yields, mutable=True, doc="CO2 stored per planted ha")
+        block.carbon_price_premium_yuan_per_t_co2 = pyo.Param(m.periods, initialize=0.0, mutable=True, doc="P_eq,k - P0")
+        x = m.class_planting_rate_10k_ha_per_yr
+        term = _PER_10K_YUAN * pyo.quicksum(
+            m.cost_discount[k] * m.step_yr * block.carbon_price_premium_yuan_per_t_co2[k]
+            * pyo.quicksum(block.carbon_t_co2_per_ha[c] * x[c, k] for c in m.classes)
+            for k in m.periods
+        )
+        add_welfare_term(m, "carbon_value_path_pv", term, block=block)
+        self.update(block, m, {}, data)
+
     def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        if m.representation == "cells":
+            self._build_cells(block, m, data)
+            return
         block.carbon_value_end_yuan_per_ha = pyo.Param(initialize=0.0, mutable=True, doc="V_end - P0 Q_r, yuan/ha")
         block.carbon_value_premium_yuan_per_ha = pyo.Param(m.periods, initialize=0.0, mutable=True, doc="V_k - V_end, yuan/ha")
         block.carbon_priced_planting_10k_ha_per_yr = pyo.Var(m.periods, initialize=0.0, doc="a copy of R_k, 10^4 ha/yr")
@@ -498,6 +518,13 @@ class CarbonPricePath(Switch):
         self.update(block, m, values, data)
 
     def update(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
+        if m.representation == "cells":
+            premium = [float(v) for v in _extra(data, "carbon_price_premium_yuan_per_t_co2_by_period", self.name)]
+            if len(premium) != len(m.periods) or not all(math.isfinite(v) for v in premium):
+                raise InputError(f"needs one finite premium per period ({len(m.periods)})", field=self.name, value=len(premium))
+            for k, value in zip(m.periods, premium):
+                block.carbon_price_premium_yuan_per_t_co2[k] = value
+            return
         path, end, base = self._values(m, data)
         block.carbon_value_end_yuan_per_ha = end - base
         for k, value in zip(m.periods, path):

@@ -322,3 +322,42 @@ def test_the_supply_curve_command_writes_its_table_and_figure(tmp_path, capsys):
     capsys.readouterr()
     assert main(["supply-curve", str(scenario), "--targets", "500,-1"]) != 0
     assert "--targets" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_the_price_path_on_cells_pays_each_cell_its_own_yield():
+    """Cells: a constant premium c on top of carbon_price P0 is carbon_price P0 + c (same welfare, same plan); a
+    growing path's premium passes the Pontryagin certificate (it reads the cells' rates' gradient)."""
+    from afforest.model.cells import build_cells_model, cell_problem, load_cell_spreads, synthetic_cells
+    from afforest.model.costates import pontryagin_certificate
+    from afforest.model.formulations import SwitchData, add_switch
+    from afforest.model.problem import TimeGrid
+
+    bundle = load_bundle()
+    params = bundle.landuse_parameters
+    cells = synthetic_cells(40, seed=3, params=params, area=bundle.afforestable_area, esv=bundle.esv,
+                            spreads=load_cell_spreads())
+    grid = TimeGrid(horizon_yr=12.0, step_yr=1.0)
+    p0, extra = 100.0, 150.0
+
+    def build(price, premium):
+        model = build_cells_model(cell_problem(cells, params, grid, carbon_price_yuan_per_t_co2=price))  # + carbon_price
+        if premium is not None:
+            add_switch(model, "carbon_price_path", {"carbon_price_growth_rate_per_yr": 0.01},
+                       SwitchData(extra={"carbon_price_premium_yuan_per_t_co2_by_period": tuple(premium)}))
+        return model
+
+    n = grid.periods
+    both, single = build(p0, [extra] * n), build(p0 + extra, None)
+    a, b = solve(both, "highs"), solve(single, "highs")
+    assert a.objective == pytest.approx(b.objective, rel=1e-9)
+    rates = lambda m: np.array([pyo.value(v) for v in m.class_planting_rate_10k_ha_per_yr.values()])  # noqa: E731
+    np.testing.assert_allclose(rates(both), rates(single), atol=1e-6)
+    r, g = params.financial_discount_rate, 0.03
+    values = cp.price_path_values_yuan_per_ha(np.arange(n) * 1.0, bundle.carbon_parameters, r, p0, g)
+    premium = cp.cells_price_premium_yuan_per_t_co2(values, cp.stream_pv_t_co2_per_ha(bundle.carbon_parameters, r), p0)
+    assert premium[0] > 0 and np.all(np.diff(premium) > 0)
+    growing = build(p0, premium)
+    result = solve(growing, "highs")
+    assert result.status.value == "optimal"
+    assert pontryagin_certificate(growing, result.duals).max_residual < 1e-5
