@@ -15,6 +15,7 @@ import pandas as pd
 
 from afforest.chain.inputs import Inputs
 from afforest.chain.results import Check, LandUseResult
+from afforest.model.formulations import registered_switches, switch_values
 from afforest.model.landuse import TimeGrid
 from afforest.model.merit_order import classes_steady_state_area
 from afforest.model.steady_state import long_run_afforested_area as analytic_long_run
@@ -80,6 +81,10 @@ tol 1e-10, HiGHS HiPO 1e-12/1e-10): every shipped scenario at most 5.6e-8 (curve
 (classes); curves over r = 0.2-30 % at most 5.8e-7 (r = 0.2 %; 7.9e-7 at dt = 0.5 yr); classes at dt = 0.25 yr
 4.2e-6 (a class filled in year 12.25). 1e-5 sits above these (the sqrt law: grids finer than ~0.05 yr may reach
 it) and far below a fault of the program: a cost misstated by 1 % of tau(0) gives ~2e-3."""
+
+BINDING_SHADOW_PRICE_FLOOR = 1e-3
+"""A switch's constraint binds when a shadow price exceeds this, yuan per unit of its bound (per ha, per ha/yr or per
+t CO2): an interior point leaves about 1e-8 objective units on a slack row, 1e-4 yuan per unit."""
 
 
 def _fmt(value: float) -> str:
@@ -246,7 +251,56 @@ def nonoptimal_message(inputs: Inputs, label: str, detail: str, *, advise_allow:
     return text
 
 
+STEADY_STATE_CHECKS: dict[str, tuple[str, ...]] = {
+    "curves": ("curves_gap_to_eq3", "curves_converged_by_horizon"),
+    "classes": ("classes_converged_by_horizon", "classes_gap_to_steady_state"),
+}
+"""The checks that hold a program against its analytic long run, by representation."""
+
+
+def long_run_departures(inputs: Inputs, result: LandUseResult | None = None) -> dict[str, list[str]]:
+    """Representation -> why its long run is not Eq. 3's (``Switch.long_run_note`` of every active switch that applies
+    to it; a switch whose note needs its constraint binding counts only with ``result`` and a shadow price above
+    :data:`BINDING_SHADOW_PRICE_FLOOR`)."""
+    policy = inputs.scenario.policy
+    out: dict[str, list[str]] = {rep: [] for rep in STEADY_STATE_CHECKS}
+    for switch in registered_switches():
+        values = switch_values(switch, policy)
+        note = switch.long_run_note(values) if switch.is_active(values) else None
+        if note is None:
+            continue
+        for rep in out:
+            if rep not in switch.representations:
+                continue
+            if switch.long_run_note_needs_binding and (result is None or not any(
+                price["representation"] == rep and price["constraint"].split(".")[0] == switch.name
+                and price["value"] is not None and abs(price["value"]) > BINDING_SHADOW_PRICE_FLOOR
+                for price in result.shadow_prices
+            )):
+                continue
+            out[rep].append(f"{switch.name}: {note}")
+    return out
+
+
 def certify(inputs: Inputs, result: LandUseResult, held_from: dict[str, float] | None = None) -> list[Check]:
+    """Every check of a solved scenario (:func:`certify_steady_states` and the Pontryagin certificate); a
+    representation whose long run is not Eq. 3's (:func:`long_run_departures`) has its steady-state checks replaced by
+    a passed note, and the certificate judges it."""
+    checks = certify_steady_states(inputs, result, held_from)
+    departures = long_run_departures(inputs, result)
+    for rep, notes in departures.items():
+        if not notes:
+            continue
+        names = STEADY_STATE_CHECKS[rep]
+        checks = [
+            Check(c.name, True, None, None, f"not asked: {'; '.join(notes)}; the Pontryagin certificate judges the path")
+            if c.name in names else c
+            for c in checks
+        ]
+    return checks + pontryagin_checks(result)
+
+
+def certify_steady_states(inputs: Inputs, result: LandUseResult, held_from: dict[str, float] | None = None) -> list[Check]:
     """Every check of a solved scenario; a failed one makes the result ``suspect`` with its reason.
 
     ``held_from``: representation -> year from which its planting was held at zero (:func:`solve_models`).
@@ -360,7 +414,7 @@ def certify(inputs: Inputs, result: LandUseResult, held_from: dict[str, float] |
         )
         reason += ": " + classes_why if classes_why else ": the path is at rest by T, so the QP has settled elsewhere; report it"
     checks.append(Check("classes_gap_to_steady_state", ok, float(classes_gap), AREA_GAP_LIMIT, reason))
-    return checks + pontryagin_checks(result)
+    return checks
 
 
 def pontryagin_checks(result: LandUseResult) -> list[Check]:

@@ -16,7 +16,14 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from afforest.chain.bundle import InputBundle
-from afforest.chain.certify import PONTRYAGIN_RESIDUAL_LIMIT, certify, nonoptimal_message, steady_state_targets, tail_restart
+from afforest.chain.certify import (
+    PONTRYAGIN_RESIDUAL_LIMIT,
+    certify,
+    long_run_departures,
+    nonoptimal_message,
+    steady_state_targets,
+    tail_restart,
+)
 from afforest.chain.inputs import Inputs, resolve_inputs
 from afforest.chain.results import Check, LandUseResult
 from afforest.errors import InputError, SolverError
@@ -235,11 +242,12 @@ def solve_models(
     if hold_undetermined_tail:
         targets = steady_state_targets(inputs)
         solved = {"curves": curves_result, "classes": classes_result}
+        no_steady_state = long_run_departures(inputs)  # late planting there is the policy's, not solver noise
         for (rep, model, choice, label), target in zip(
             (("curves", models.curves, solver.nlp, "curves NLP"), ("classes", models.classes, solver.qp, "classes QP")),
             targets,
         ):
-            if solved[rep].status is not SolverStatus.OPTIMAL:
+            if solved[rep].status is not SolverStatus.OPTIMAL or no_steady_state[rep]:
                 continue
             restart = tail_restart(planting_path(model), inputs, target)
             if restart is None or restart[1] >= inputs.grid.horizon_yr:

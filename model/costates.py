@@ -65,6 +65,7 @@ from pyomo.core.expr.calculus.derivatives import Modes, differentiate
 from pyomo.repn import generate_standard_repn
 
 from afforest.errors import InputError
+from afforest.model.formulations import registered_switches
 from afforest.model.landuse import BASE_WELFARE_TERMS, LandUseModel
 from afforest.model.problem import OBJECTIVE_UNIT_YUAN, YUAN_10K_IN_OBJECTIVE_UNIT, Discounting
 
@@ -368,13 +369,17 @@ def policy_shadow_prices(m: LandUseModel, duals: Any) -> list[dict[str, Any]]:
     for con in _policy_constraints(m):
         repn = generate_standard_repn(con.body, compute_values=True)
         is_rate = bool(repn.linear_vars) and all(id(v) in rate_vars for v in repn.linear_vars)
+        unit = "yuan (PV at t=0) per ha/yr" if is_rate else "yuan (PV at t=0) per ha"
+        block = con.parent_block()
+        switch = next((sw for sw in registered_switches() if sw.name == block.local_name), None) if block is not m else None
+        unit = switch.shadow_price_units.get(con.parent_component().local_name, unit) if switch is not None else unit
         index = con.index()
         out.append(
             {
                 "constraint": con.parent_component().getname(fully_qualified=True, relative_to=m),
                 "index": index if not isinstance(index, tuple) else list(index),
                 "value": float(duals.get(con, float("nan"))) * YUAN_PER_HA_PER_OBJECTIVE_UNIT_PER_10K_HA,
-                "unit": "yuan (PV at t=0) per ha/yr" if is_rate else "yuan (PV at t=0) per ha",
+                "unit": unit,
             }
         )
     return out

@@ -130,6 +130,18 @@ class Switch(ABC):
     def refresh(self, block: pyo.Block, m: LandUseModel) -> None:
         """Recompute params derived from others (called before every solve); nothing by default."""
 
+    long_run_note_needs_binding: ClassVar[bool] = False
+    """True when :meth:`long_run_note` applies only where the switch's constraint binds (a nonzero shadow price)."""
+    shadow_price_units: ClassVar[Mapping[str, str]] = {}
+    """Unit of a constraint's shadow price (``afforest.model.costates.policy_shadow_prices``) where the default, yuan per
+    ha or per ha/yr of the bound, is wrong; keyed by the constraint's name in the switch's Block."""
+
+    def long_run_note(self, values: Mapping[str, Any]) -> str | None:
+        """None when the program's long run is still Eq. 3's at the shifted tau(0) (the steady-state checks of
+        ``afforest.chain.certify`` apply); else a sentence saying why not (those checks then give way to the Pontryagin
+        certificate, and the tail hold, which reads late planting as solver noise, is not applied)."""
+        return None
+
     def planting_cost_shift_yuan_per_ha(self, values: Mapping[str, Any], data: SwitchData) -> float:
         """If the switch acts like a change of the first-year cost tau(0) (a payment per planted hectare, at
         planting), that change in yuan/ha (negative: cheaper), so that the analytic steady state (Eq. 3) and the
@@ -462,6 +474,8 @@ class CarbonPricePath(Switch):
 
     name = "carbon_price_path"
     representations = frozenset(REPRESENTATIONS)
+    shadow_price_units = {"carbon_priced_planting_link": "yuan (PV at t=0) per ha/yr planted in the period (the carbon "
+                          "value's time-varying part, V_k - V_end)"}
     fields = (builtin_policy_field("carbon_price_growth_rate_per_yr"), builtin_policy_field("carbon_price_path_file"))
 
     def is_active(self, values: Mapping[str, Any]) -> bool:
@@ -530,6 +544,10 @@ class CarbonPricePath(Switch):
         for k, value in zip(m.periods, path):
             block.carbon_value_premium_yuan_per_ha[k] = value - end
 
+    def long_run_note(self, values: Mapping[str, Any]) -> str | None:
+        return ("a carbon price that changes over time makes the value of planting depend on when it is planted: the "
+                "conversion boundary keeps moving and there is no steady state (docs/carbon_policy.md)")
+
     def planting_cost_shift_yuan_per_ha(self, values: Mapping[str, Any], data: SwitchData) -> float:
         """Minus V_end - P0 Q_r (with the carbon_price switch's -P0 Q_r: tau(0) - V_end, the last period's cost)."""
         if "carbon_value_yuan_per_ha_by_period" not in data.extra:
@@ -550,8 +568,15 @@ class CarbonTarget(Switch):
     fields = tuple(builtin_policy_field(n) for n in ("carbon_target_mt_co2", "carbon_target_year",
                                                      "carbon_target_discount_rate", "carbon_target_form"))
 
+    long_run_note_needs_binding = True
+    shadow_price_units = {"carbon_target": "yuan (PV at t=0) per t CO2 (minus the marginal cost of carbon)"}
+
     def is_active(self, values: Mapping[str, Any]) -> bool:
         return values["carbon_target_mt_co2"] is not None
+
+    def long_run_note(self, values: Mapping[str, Any]) -> str | None:
+        return ("a binding carbon target prices carbon at its dual, and the carbon it counts depends on when a cohort is "
+                "planted, so the long run is not Eq. 3's at a fixed cost")
 
     def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
         block.carbon_target_t_co2_per_ha = pyo.Param(m.periods, initialize=0.0, mutable=True, doc="S_k, t CO2/ha")

@@ -448,3 +448,48 @@ def test_ignored_switches_name_what_each_representation_does_not_honour():
         assert results_module.ignored_switches(load_scenario(name)) == {"analytic": [], "curves": [], "classes": []}
     a0 = load_scenario("baseline").with_overrides({"landuse.initial_area_10k_ha": 499.0})
     assert results_module.ignored_switches(a0)["classes"] == ["landuse.initial_area_10k_ha"]
+
+
+# --- switches whose long run is not Eq. 3's --------------------------------------------------------------------
+
+
+def _policy_scenario(tmp_path, name: str, policy: str):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'extends = "baseline"\n[numerics]\nhorizon_yr = 60.0\n[policy]\n{policy}\n')
+    return load_scenario(path)
+
+
+@pytest.mark.component
+def test_a_binding_carbon_target_hands_the_steady_state_checks_to_the_certificate(tmp_path):
+    """600 Mt by 2060: 195.7 x 10^4 ha against Eq. 3's 103.3 is the target's doing, not a fault: the steady-state
+    checks say why they are not asked and the Pontryagin certificate passes; the dual is in yuan/t CO2."""
+    result = run.solve_landuse(_policy_scenario(tmp_path, "target", "carbon_target_mt_co2 = 600.0"))
+    checks = {c.name: c for c in result.checks}
+    assert result.status == "ok"
+    for name in ("curves_gap_to_eq3", "classes_gap_to_steady_state", "curves_converged_by_horizon"):
+        assert checks[name].reason.startswith("not asked: carbon_target"), checks[name].reason
+    assert checks["curves_pontryagin"].passed and checks["classes_pontryagin"].passed
+    (curves_price,) = [p for p in result.shadow_prices if p["representation"] == "curves"]
+    assert curves_price["unit"].endswith("per t CO2 (minus the marginal cost of carbon)")
+    assert curves_price["value"] < -100.0
+
+
+@pytest.mark.component
+def test_a_slack_carbon_target_keeps_eq3(tmp_path):
+    result = run.solve_landuse(_policy_scenario(tmp_path, "slack", "carbon_target_mt_co2 = 1.0"))
+    checks = {c.name: c for c in result.checks}
+    assert checks["curves_gap_to_eq3"].passed and checks["curves_gap_to_eq3"].value is not None
+    assert not checks["curves_gap_to_eq3"].reason.startswith("not asked")
+
+
+@pytest.mark.component
+def test_a_growing_carbon_price_is_not_held_and_not_judged_by_eq3(tmp_path):
+    """The late planting a rising price causes is the policy's: no tail hold (it would stop planting and change the
+    answer), no Eq. 3 check; the certificate judges the path."""
+    scenario = _policy_scenario(tmp_path, "growing", "carbon_price_yuan_per_t_co2 = 100.0\ncarbon_price_growth_rate_per_yr = 0.02")
+    result = run.solve_landuse(scenario)
+    names = {c.name for c in result.checks}
+    assert not {"curves_tail_held", "classes_tail_held"} & names
+    assert {c.name for c in result.checks if c.reason.startswith("not asked: carbon_price_path")} == {
+        "curves_gap_to_eq3", "curves_converged_by_horizon", "classes_converged_by_horizon", "classes_gap_to_steady_state"}
+    assert result.status == "ok"
