@@ -355,12 +355,13 @@ def welfare_key(representation: str, term: str) -> str:
     return f"welfare_{representation}_{term.replace('.', '_')}_10e8_yuan"
 
 
-def pontryagin_columns(lu: Any) -> dict[str, Any]:
+def pontryagin_columns(lu: Any, summary: dict[str, Any] | None = None) -> dict[str, Any]:
     """The certificate and the shadow prices in a sweep row: ``pontryagin_max_residual`` (both programs),
     ``pontryagin_max_residual_<rep>``, ``shadow_price_max_<rep>_<constraint>`` (the largest shadow price of each
     active policy constraint over its index, e.g. ``shadow_price_max_curves_planting_cap_annual_planting_cap``;
-    its unit is in ``shadow_prices_json``) and ``shadow_prices_json`` (the full list, as in ``solve --json``)."""
-    summary = lu.to_dict()
+    its unit is in ``shadow_prices_json``) and ``shadow_prices_json`` (the full list, as in ``solve --json``).
+    ``summary``: ``lu.to_dict()`` when the caller has it (it costs ~5 ms a row)."""
+    summary = lu.to_dict() if summary is None else summary
     row: dict[str, Any] = {"pontryagin_max_residual": summary["pontryagin_max_residual"]}
     for rep in ("curves", "classes"):
         row[f"pontryagin_max_residual_{rep}"] = summary["pontryagin"].get(rep, {}).get("max_residual")
@@ -409,7 +410,7 @@ def chain_outputs(chain: Any) -> dict[str, Any]:
         for term, value in terms.items():
             row[welfare_key(representation, term)] = value
     row.update({k: (float(v) if v is not None else None) for k, v in chain.years_to_share().items()})
-    row.update(pontryagin_columns(lu))
+    row.update(pontryagin_columns(lu, summary))
     row["saddle_eigenvalue_per_yr"] = lu.saddle_path.get("saddle_eigenvalue_per_yr")
     row["saddle_path_max_gap_10k_ha"] = lu.saddle_path.get("saddle_path_max_gap_10k_ha")
     row["planned_path_planted_10k_ha"] = chain.carbon.planted_area_10k_ha("planned_path")

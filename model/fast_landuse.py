@@ -290,7 +290,9 @@ def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray,
     def fits(k: int) -> bool:
         return float(rest_from(k)[0].max(initial=0.0)) <= cap_area + slack
 
-    low, high = int(np.argmax(y <= cap_area + slack)) if np.any(y <= cap_area + slack) else n, n
+    # K planting periods at the cap cannot hold more than the land: K <= ceil(total / cap)
+    high = min(n, int(np.ceil((total - slack) / cap_area)))
+    low = min(int(np.argmax(y <= cap_area + slack)) if np.any(y <= cap_area + slack) else n, high)
     while low < high:
         mid = (low + high) // 2
         if fits(mid):
@@ -360,6 +362,8 @@ def solve_classes_fast(problem: LandUseProblem, tau_eff_yuan_per_ha: float, cap_
     y, nu, iterations, converged, note = _capped_master(gamma, rate_cost, bounds, slopes, cap_area)
     cumulative = np.cumsum(y)
     planted = _plan_from_cumulative(order, bounds, cumulative, len(areas)) if len(order) else np.zeros((len(areas), n))
+    # a cumulative area a rounding past a class boundary gives the next class ~1e-14: nothing is planted there
+    planted[planted <= _ROUND_OFF * 100 * max(float(bounds[-1]), 1.0)] = 0.0
     rates = planted.sum(axis=0) / dt
     cap_mult = nu / (_S * d)  # nu: objective units per 10^4 ha of Y_k at the cap; per R_k it is nu dt, i.e. nu / (s d) in CV
     region = -(tau_eff + 2 * tau1 * rates) - cap_mult

@@ -99,6 +99,27 @@ def test_fast_matches_pyomo(name: str, overrides: dict) -> None:
     assert fast.pontryagin_max_residual < 1e-9
 
 
+def test_suspect_point_fails_the_same_checks() -> None:
+    """A tight cap (sensitivity design point): the path has not come to rest by T on either engine, and both say so with
+    the same failed checks; the fast duals still certify (a class entered by a rounding's 1e-14 x 10^4 ha once broke
+    them)."""
+    overrides = {
+        "landuse.financial_discount_rate": 0.04817257657012914, "landuse.planting_cost_intercept_yuan_per_ha": 38233.554195084085,
+        "landuse.planting_cost_slope_yuan_per_ha_per_10k_ha_yr": 8201.991753521253, "landuse.opportunity_cost_share": 0.5376325189135969,
+        "landuse.esv_source": "table3", "classes.post_planting_rule": "curve_average",
+        "policy.carbon_price_yuan_per_t_co2": 24.108647173074893, "policy.annual_planting_cap_10k_ha_per_yr": 2.3620350378562147,
+    }
+    inputs = resolve_inputs(load_scenario("sensitivity").with_overrides(overrides), load_bundle())
+    fast, _, why = solve_fast(inputs)
+    assert fast is not None, why
+    reference = solve_models(inputs, build_models(inputs))
+    failed = {c.name for c in fast.checks if not c.passed}
+    assert failed == {c.name for c in reference.checks if not c.passed} == {"curves_converged_by_horizon"}
+    assert fast.pontryagin_max_residual < 1e-9
+    for attr in ("numeric_afforested_area_10k_ha", "classes_afforested_area_10k_ha"):
+        assert _close(getattr(fast, attr), getattr(reference, attr))
+
+
 def test_chain_engines_and_fallback() -> None:
     """run_chain says which engine ran; an ineligible scenario falls back to Pyomo under auto and is refused by fast."""
     auto = run_chain("baseline", engine="auto", until="landuse")
