@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 import afforest
-from afforest.chain.certify import PONTRYAGIN_RESIDUAL_LIMIT, certify, steady_state_targets, tail_restart
+from afforest.chain.certify import PONTRYAGIN_RESIDUAL_LIMIT, certify, hurdle_rate, tail_restart
 from afforest.chain.inputs import Inputs
 from afforest.chain.results import Check, LandUseResult
 from afforest.errors import InputError
@@ -154,7 +154,10 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
     a0 = params.initial_area_10k_ha
     curves_cv = curves.land_balance_duals / YUAN_10K_IN_OBJECTIVE_UNIT / d
     curves_path = _path(starts, curves.rates_10k_ha_per_yr, curves.states_10k_ha[1:], a0, curves_cv, d)
-    curves_target, _ = steady_state_targets(inputs)
+    analytic = float(analytic_long_run(params, planting_cost_intercept_yuan_per_ha=tau_eff)[0])
+    hurdle = hurdle_rate(grid, rate)  # the curves' target of steady_state_targets, without the classes' one
+    curves_target = analytic if hurdle == rate else float(
+        analytic_long_run(params, planting_cost_intercept_yuan_per_ha=tau_eff * hurdle / rate)[0])
     if tail_restart(curves_path, inputs, curves_target) is not None:
         return None, {}, "the curves path restarts planting late in the horizon (the Pyomo path holds such tails)"
     areas = problem.area_10k_ha
@@ -213,7 +216,6 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
             ]
     welfare = {"curves": curves.welfare_terms_10e8_yuan, "classes": classes.welfare_terms_10e8_yuan}
     objective = {rep: float(sum(terms.values())) for rep, terms in welfare.items()}
-    analytic = float(analytic_long_run(params, planting_cost_intercept_yuan_per_ha=tau_eff)[0])
     result = LandUseResult(
         scenario=scenario,
         params=params,
