@@ -24,7 +24,10 @@ from afforest.data import (
     load_esv,
     load_landuse_parameters,
     load_quantities,
+    planting_year_cost_yuan_per_ha,
 )
+from afforest.data.region import Region, load_region
+from afforest.errors import InputError
 from afforest.model.carbon import CarbonParameters, load_carbon_parameters, study_carbon_discount_rates
 from afforest.model.supply_curve import (
     CostEffectivenessParameters,
@@ -33,7 +36,7 @@ from afforest.model.supply_curve import (
     load_power_technologies,
 )
 
-__all__ = ["InputBundle", "load_bundle", "clear_bundle_cache"]
+__all__ = ["InputBundle", "load_bundle", "clear_bundle_cache", "region_fitted_curves", "COEFFICIENT_NAMES"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +65,13 @@ class InputBundle:
     published: dict[str, Quantity]
     """The study's published figures (data/published_results.toml), for the reproduction."""
     afforestable_area_file: Path | None = None
-    """The area table's file when it is not the study's Table 2 (errors name it)."""
+    """The area table's file when it is not the region's own (errors name it)."""
+    region: Region | None = None
+    """The region these tables describe (its zones, land types and files); None only for hand-built bundles,
+    which then describe the bundled default region."""
+    published_curves: bool = True
+    """Whether the region publishes alpha and beta (Eqs. 4-5): if not, ``landuse_parameters`` carries the
+    coefficients fitted from the region's own classes (:func:`region_fitted_curves`)."""
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:
@@ -70,42 +79,105 @@ def _file_key(path: Path) -> tuple[str, int, int]:
     return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
+COEFFICIENT_NAMES = ("unconverted_esv_coefficients", "afforested_esv_coefficients")
+"""The entries of a region's land-use parameters that publish its fitted curves (alpha, beta)."""
+
+
+def region_fitted_curves(area: pd.DataFrame, esv: pd.DataFrame) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(alpha, beta) fitted (:func:`afforest.model.curve_fit.fit_curves`, default degree and candidate) from the
+    merit-order classes of ``area`` and ``esv``: the curves of Eqs. 4-5 that describe this land."""
+    from afforest.model.curve_fit import fit_curves
+    from afforest.model.merit_order import merit_order
+
+    fit = fit_curves(merit_order(area, esv))
+    return fit.unconverted_esv_coefficients, fit.afforested_esv_coefficients
+
+
+def _region_esv(region: Region) -> pd.DataFrame:
+    """The region's printed ESV table, or Eq. 6 computed from its equivalent factors, mapping and SV_i."""
+    if region.file("esv") is not None:
+        return load_esv(region.file("esv"), region=region)
+    from afforest.model.esv import EquivalentFactorInputs, esv_table
+
+    return esv_table(*EquivalentFactorInputs(region=region).resolve())
+
+
+def _landuse_parameters(region: Region, costs: pd.DataFrame, area: pd.DataFrame, esv: pd.DataFrame
+                        ) -> tuple[LandUseParameters, bool]:
+    file = region.file("landuse_parameters")
+    quantities = load_quantities(file)
+    if all(name in quantities for name in COEFFICIENT_NAMES):
+        return load_landuse_parameters(file, direct_costs=costs), True
+    alpha, beta = region_fitted_curves(area, esv)
+    for name in ("initial_area", "financial_discount_rate", "planting_cost_slope"):
+        if name not in quantities:
+            raise InputError("missing parameter", file=file, field=name)
+    try:
+        return LandUseParameters(
+            initial_area_10k_ha=float(quantities["initial_area"].value),  # type: ignore[arg-type]
+            financial_discount_rate=float(quantities["financial_discount_rate"].value),  # type: ignore[arg-type]
+            planting_cost_intercept_yuan_per_ha=planting_year_cost_yuan_per_ha(costs),
+            planting_cost_slope_yuan_per_ha_per_10k_ha_yr=float(quantities["planting_cost_slope"].value),  # type: ignore[arg-type]
+            unconverted_esv_coefficients=alpha,
+            afforested_esv_coefficients=beta,
+        ), False
+    except InputError as exc:
+        raise InputError(exc.reason, file=file, field=exc.field, value=exc.value) from exc
+
+
 @lru_cache(maxsize=8)
-def _cached_bundle(area_key: tuple[str, int, int] | None, data_keys: tuple[tuple[str, int, int], ...]) -> InputBundle:
-    direct_costs = load_direct_costs()
+def _cached_bundle(area_key: tuple[str, int, int] | None, data_keys: tuple[tuple[str, int, int], ...],
+                   region_key: str | None = None) -> InputBundle:
+    region = load_region(region_key)
+    direct_costs = load_direct_costs(region.file("direct_costs"))
     area_file = Path(area_key[0]) if area_key is not None else None
+    area = load_afforestable_area(area_file, region=region) if area_file is not None else load_afforestable_area(
+        region.file("afforestable_area"), region.file("afforestable_area_totals"), region=region)
+    esv = _region_esv(region)
+    params, published = _landuse_parameters(region, direct_costs, load_afforestable_area(
+        region.file("afforestable_area"), region=region), esv)
+    results = region.file("published_results")
     return InputBundle(
-        landuse_parameters=load_landuse_parameters(direct_costs=direct_costs),
+        landuse_parameters=params,
         direct_costs=direct_costs,
-        afforestable_area=load_afforestable_area(area_file),
-        esv=load_esv(),
-        carbon_parameters=load_carbon_parameters(),
-        carbon_discount_rates=study_carbon_discount_rates(),
-        cost_effectiveness=load_cost_effectiveness_parameters(),
-        power_fuels=load_power_fuels(),
-        power_technologies=load_power_technologies(),
-        published=load_quantities(data_path("published_results.toml")),
+        afforestable_area=area,
+        esv=esv,
+        carbon_parameters=load_carbon_parameters(region.file("carbon_parameters"), region.file("soil_carbon_schedule")),
+        carbon_discount_rates=study_carbon_discount_rates(region.file("carbon_parameters")),
+        cost_effectiveness=load_cost_effectiveness_parameters(region.file("cost_effectiveness")),
+        power_fuels=load_power_fuels(region.file("power_sector_fuels")),
+        power_technologies=load_power_technologies(region.file("power_technologies")),
+        published=load_quantities(results) if results is not None else {},
         afforestable_area_file=area_file,
+        region=region,
+        published_curves=published,
     )
 
 
-def _package_data_keys() -> tuple[tuple[str, int, int], ...]:
+def _package_data_keys(region: Region | None = None) -> tuple[tuple[str, int, int], ...]:
     folder = data_path("published_results.toml").parent
-    return tuple(_file_key(p) for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".toml"))
+    paths = [p for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".toml")]
+    if region is not None:
+        paths += [region.manifest_file, *sorted(region.files.values())]
+    return tuple(_file_key(p) for p in paths)
 
 
-def load_bundle(afforestable_area_file: str | Path | None = None) -> InputBundle:
-    """The study's inputs (with another afforestable-area table if given), read once per process.
+def load_bundle(afforestable_area_file: str | Path | None = None, region: str | Path | Region | None = None
+                ) -> InputBundle:
+    """The inputs of ``region`` (None: the bundled default, the study's; a bundled name or a folder with
+    ``region.toml``), with another afforestable-area table if given, read once per process.
 
     The same files give the same :class:`InputBundle` object; a file changed on disk is read again.
     """
+    resolved = load_region(region)
+    region_key = None if resolved.is_default else str(resolved.directory)
     area_key = None
     if afforestable_area_file is not None:
         path = Path(afforestable_area_file)
         if not path.is_file():
-            load_afforestable_area(path)  # raises the loader's own error, naming the file
+            load_afforestable_area(path, region=resolved)  # raises the loader's own error, naming the file
         area_key = _file_key(path)
-    return _cached_bundle(area_key, _package_data_keys())
+    return _cached_bundle(area_key, _package_data_keys(None if region_key is None else resolved), region_key)
 
 
 def clear_bundle_cache() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,8 @@ __all__ = [
     "PROVINCES",
     "AFFORESTABLE_LAND_TYPES",
     "FOREST_LAND_TYPE",
+    "region_categories",
+    "RegionLike",
     "LandUseParameters",
     "Quantity",
     "data_path",
@@ -52,24 +54,24 @@ __all__ = [
     "csv_line",
 ]
 
-PROVINCES: tuple[str, ...] = ("Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang")
-"""Provinces of the study region (Wang et al. 2024, Table 2 column order)."""
+def _bundled_manifest() -> dict[str, Any]:
+    """The default region's manifest as plain TOML (validated by :func:`afforest.data.region.load_region`)."""
+    with Path(str(files("afforest.data").joinpath("regions/northwest_china/region.toml"))).open("rb") as fh:
+        return tomllib.load(fh)
 
-AFFORESTABLE_LAND_TYPES: tuple[str, ...] = (
-    "bare_soil",
-    "unused_land",
-    "sloping_paddy",
-    "sloping_dry_land",
-    "low_cover_grassland",
-    "medium_cover_grassland",
-    "other_forest",
-    "sparse_forest",
-    "shrubland",
-)
-"""Land-use types that Table 1 admits for planting (Table 2 row order)."""
 
-FOREST_LAND_TYPE = "broadleaf_forest"
-"""The land-use type that planting creates (Table 3, last row)."""
+_BUNDLED = _bundled_manifest()
+
+PROVINCES: tuple[str, ...] = tuple(_BUNDLED["zones"]["names"])
+"""Zones of the bundled default region (the study's provinces, Table 2 column order), from its manifest
+(``data/regions/northwest_china/region.toml``). Code that may run on another region reads ``Region.zones``."""
+
+AFFORESTABLE_LAND_TYPES: tuple[str, ...] = tuple(_BUNDLED["land_types"]["afforestable"])
+"""Afforestable land types of the bundled default region (Table 1, Table 2 row order), from its manifest;
+code that may run on another region reads ``Region.afforestable_land_types``."""
+
+FOREST_LAND_TYPE: str = _BUNDLED["land_types"]["planted"]
+"""The land-use type that planting creates in the bundled region (Table 3, last row)."""
 
 # Allowed slack between a printed total and the sum of its printed cells: every number is rounded to
 # 0.01, so each addend and the total may be off by half a unit of the last digit.
@@ -277,18 +279,40 @@ def check_unique(frame: pd.DataFrame, keys: list[str], file: Path) -> None:
         )
 
 
+class RegionLike(Protocol):
+    """What a loader needs of a region (:class:`afforest.data.region.Region`): its zones and land types, and the file
+    of each of its tables."""
+
+    @property
+    def zones(self) -> tuple[str, ...]: ...
+    @property
+    def afforestable_land_types(self) -> tuple[str, ...]: ...
+    @property
+    def planted_land_type(self) -> str: ...
+    def file(self, table: str) -> Path | None: ...
+
+
+def region_categories(region: RegionLike | None) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """(zones, afforestable land types, planted type) of ``region`` (None: the bundled default region)."""
+    if region is None:
+        return PROVINCES, AFFORESTABLE_LAND_TYPES, FOREST_LAND_TYPE
+    return region.zones, region.afforestable_land_types, region.planted_land_type
+
+
 def load_afforestable_area(
-    path: str | Path | None = None, totals_path: str | Path | None = None
+    path: str | Path | None = None, totals_path: str | Path | None = None, *, region: RegionLike | None = None
 ) -> pd.DataFrame:
     """Table 2: afforestable area, one row per (land_type, province), column ``area_10k_ha``.
 
     Checks known provinces and land types, no duplicate, missing, negative or non-finite area, and that
     row, column and grand totals agree with the printed totals to rounding. A table of your own (``path``)
-    is checked against totals only when you give them (``totals_path``).
+    is checked against totals only when you give them (``totals_path``). Zones and land types are ``region``'s
+    (None: the bundled default region's).
     """
+    zones, land_types, _ = region_categories(region)
     frame, file = read_table("afforestable_area", path)
-    check_category(frame, "land_type", AFFORESTABLE_LAND_TYPES, file)
-    check_category(frame, "province", PROVINCES, file)
+    check_category(frame, "land_type", land_types, file)
+    check_category(frame, "province", zones, file)
     check_unique(frame, ["land_type", "province"], file)
     frame["area_10k_ha"] = parse_number(frame, "area_10k_ha", file)
     too_large = frame["area_10k_ha"] > MAX_AREA_10K_HA
@@ -301,8 +325,8 @@ def load_afforestable_area(
         raise InputError(f"the table's total is {_UNIT_SLIP_HINT}", file=file, field="area_10k_ha",
                          value=total)
     present = set(zip(frame["land_type"], frame["province"]))
-    for land_type in AFFORESTABLE_LAND_TYPES:
-        for province in PROVINCES:
+    for land_type in land_types:
+        for province in zones:
             if (land_type, province) not in present:
                 raise InputError(
                     "missing row (write 0 for no afforestable land)",
@@ -310,7 +334,7 @@ def load_afforestable_area(
                     field="land_type+province",
                     value=(land_type, province),
                 )
-    if path is None or totals_path is not None:
+    if (path is None and region is None) or totals_path is not None:
         _check_totals(frame, load_afforestable_area_totals(totals_path), file)
     frame = frame.reset_index(drop=True)
     frame.attrs["file"] = str(file)
@@ -408,17 +432,18 @@ def _check_totals(cells: pd.DataFrame, totals: pd.DataFrame, file: Path) -> None
             )
 
 
-def load_esv(path: str | Path | None = None) -> pd.DataFrame:
-    """Table 3: ESV per hectare and year, one row per (land_type, province)."""
+def load_esv(path: str | Path | None = None, *, region: RegionLike | None = None) -> pd.DataFrame:
+    """Table 3: ESV per hectare and year, one row per (land_type, province) of ``region`` (None: the default)."""
+    zones, land_types, planted = region_categories(region)
     frame, file = read_table("esv", path)
-    check_category(frame, "land_type", (*AFFORESTABLE_LAND_TYPES, FOREST_LAND_TYPE), file)
-    check_category(frame, "province", PROVINCES, file)
+    check_category(frame, "land_type", (*land_types, planted), file)
+    check_category(frame, "province", zones, file)
     check_unique(frame, ["land_type", "province"], file)
     frame["esv_yuan_per_ha_yr"] = parse_number(frame, "esv_yuan_per_ha_yr", file)
-    for province in PROVINCES:
-        if not ((frame["province"] == province) & (frame["land_type"] == FOREST_LAND_TYPE)).any():
+    for province in zones:
+        if not ((frame["province"] == province) & (frame["land_type"] == planted)).any():
             raise InputError(
-                f"no ESV of the planted forest ({FOREST_LAND_TYPE}) for this province",
+                f"no ESV of the planted forest ({planted}) for this province",
                 file=file,
                 field="province",
                 value=province,

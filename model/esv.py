@@ -36,6 +36,8 @@ from afforest.data import (
     parse_number,
     read_csv_text,
     read_table,
+    RegionLike,
+    region_categories,
 )
 from afforest.errors import InputError
 
@@ -111,17 +113,22 @@ def load_equivalent_factors(path: str | Path | None = None) -> pd.DataFrame:
     return tidy[["xie_class", "xie_group", "service", "category", "equivalent"]].reset_index(drop=True)
 
 
-def load_landuse_mapping(path: str | Path | None = None, factors: pd.DataFrame | None = None) -> pd.DataFrame:
+def load_landuse_mapping(
+    path: str | Path | None = None, factors: pd.DataFrame | None = None, *, region: RegionLike | None = None
+) -> pd.DataFrame:
     """How each land-use type is built from Xie classes: ``land_type``, ``xie_class``, ``weight``.
 
     A row gives either ``weight`` w_jc (the land type takes w_jc times the class's per-service factors) or
     ``scaled_total_equivalent`` T (the land type takes the class's per-service profile scaled so that its
     total is T; then the row must be the land type's only row). The returned ``weight`` is resolved, and
-    ``rule`` says which of the two a row used. Every land type of the package must be mapped.
+    ``rule`` says which of the two a row used. Every land type of ``region`` (None: the bundled default region)
+    must be mapped.
     """
+    _zones, afforestable, planted = region_categories(region)
+    land_types = (*afforestable, planted)
     frame, file = read_table("esv_landuse_mapping", path)
     factors = factors if factors is not None else load_equivalent_factors()
-    check_category(frame, "land_type", LAND_TYPES, file)
+    check_category(frame, "land_type", land_types, file)
     check_category(frame, "xie_class", tuple(factors["xie_class"].unique()), file)
     check_unique(frame, ["land_type", "xie_class"], file)
     weight = parse_number(frame, "weight", file, allow_empty=True)
@@ -151,9 +158,10 @@ def load_landuse_mapping(path: str | Path | None = None, factors: pd.DataFrame |
             rows.append((land_type, xie_class, float(t) / base, "scaled_to_total"))
         else:
             rows.append((land_type, xie_class, float(w), "weight"))
-    missing = [lt for lt in LAND_TYPES if lt not in set(frame["land_type"])]
+    missing = [lt for lt in land_types if lt not in set(frame["land_type"])]
     if missing:
-        raise InputError(f"land types without a mapping: {missing}", file=file, field="land_type", value=missing[0])
+        raise InputError(f"land types without a mapping to an ecosystem class: {missing}", file=file, field="land_type",
+                         value=missing[0])
     return pd.DataFrame(rows, columns=["land_type", "xie_class", "weight", "rule"])
 
 
@@ -249,12 +257,18 @@ class EquivalentFactorInputs:
     factors: pd.DataFrame | None = None
     mapping: pd.DataFrame | None = None
     standard_values: pd.DataFrame | None = None
+    region: RegionLike | None = None
+    """Whose files the None fields mean (None: the bundled default region's)."""
 
     def resolve(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(land-type equivalents F_jn, standard values SV_i)."""
-        factors = self.factors if self.factors is not None else load_equivalent_factors()
-        mapping = self.mapping if self.mapping is not None else load_landuse_mapping(factors=factors)
-        sv = self.standard_values if self.standard_values is not None else load_standard_equivalent_values()
+        region = self.region
+        file = region.file if region is not None else (lambda _name: None)
+        factors = self.factors if self.factors is not None else load_equivalent_factors(file("equivalent_factors"))
+        mapping = self.mapping if self.mapping is not None else load_landuse_mapping(
+            file("esv_landuse_mapping"), factors=factors, region=region)
+        sv = self.standard_values if self.standard_values is not None else load_standard_equivalent_values(
+            file("standard_equivalent"))
         return land_type_equivalents(factors, mapping), sv
 
 

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 import pyomo.environ as pyo
 
-from afforest.data import PROVINCES, LandUseParameters
+from afforest.data import LandUseParameters
 from afforest.errors import InputError
 from afforest.model.carbon_policy import MT_PER_10K_T, max_reachable_mt_co2
 from afforest.model.landuse import LandUseModel, Representation, add_welfare_term
@@ -250,10 +250,11 @@ status unknown. At 1e-3 the violation is below 1e-5 of the cap. (Nor does a cap 
 anything economically.)"""
 
 
-def _check_provinces(names: Sequence[str], field: str) -> None:
+def _check_provinces(names: Sequence[str], field: str, known: Sequence[str]) -> None:
+    """Refuse a zone the data do not have (``known``: the zones of the region's table or model, not a fixed list)."""
     for name in names:
-        if name not in PROVINCES:
-            raise InputError(f"unknown province; expected one of {list(PROVINCES)}", field=field, value=name)
+        if name not in known:
+            raise InputError(f"unknown province; expected one of {list(known)}", field=field, value=name)
 
 
 class PlantingCap(Switch):
@@ -379,7 +380,7 @@ class ProvinceQuotas(Switch):
 
     def build(self, block: pyo.Block, m: LandUseModel, values: Mapping[str, Any], data: SwitchData) -> None:
         quotas = values["province_quota_10k_ha"]
-        _check_provinces(list(quotas), "province_quota_10k_ha")
+        _check_provinces(list(quotas), "province_quota_10k_ha", list(dict.fromkeys(c[1] for c in m.classes)))
         for province, quota in quotas.items():
             if not quota >= 0:
                 raise InputError("must be >= 0", field=f"province_quota_10k_ha.{province}", value=quota)
@@ -653,7 +654,7 @@ def exclude_provinces(area: pd.DataFrame, provinces: Sequence[str]) -> pd.DataFr
 
     The remaining classes are re-ranked, so their merit-order intervals (and curve-average values) close up.
     """
-    _check_provinces(provinces, "excluded_provinces")
+    _check_provinces(provinces, "excluded_provinces", list(dict.fromkeys(area["province"])))
     kept = area[~area["province"].isin(list(provinces))]
     if not (kept["area_10k_ha"] > 0).any():
         raise InputError("every class is excluded", field="excluded_provinces", value=list(provinces))

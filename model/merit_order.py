@@ -20,6 +20,7 @@ from afforest.errors import InputError
 __all__ = [
     "PostPlantingRule",
     "merit_order",
+    "planted_land_type",
     "landuse_classes",
     "fill_merit_order",
     "shares",
@@ -38,8 +39,23 @@ class PostPlantingRule(StrEnum):
     falls as more land is planted; it makes every class worth converting."""
 
 
-def merit_order(area: pd.DataFrame, esv: pd.DataFrame) -> pd.DataFrame:
+def planted_land_type(area: pd.DataFrame, esv: pd.DataFrame) -> str:
+    """The land type planting creates: the one the ESV table values and the area table has no land of (the region's
+    ``land_types.planted``); the bundled region's when the tables do not tell it apart."""
+    extra = [t for t in dict.fromkeys(esv["land_type"]) if t not in set(area["land_type"])]
+    if len(extra) == 1:
+        return str(extra[0])
+    if FOREST_LAND_TYPE in extra or not extra:
+        return FOREST_LAND_TYPE
+    raise InputError(f"the ESV table values several land types the area table lacks ({extra}); which one is the "
+                     "planted forest? Name it (merit_order(..., planted=...)) or drop the others", field="land_type",
+                     value=extra)
+
+
+def merit_order(area: pd.DataFrame, esv: pd.DataFrame, planted: str | None = None) -> pd.DataFrame:
     """Non-empty classes sorted by current ESV (ties by land type, then province), with their intervals.
+
+    ``planted``: the land type whose ESV is the value after planting (default :func:`planted_land_type`).
 
     Columns: ``rank`` (1 = converted first), ``land_type``, ``province``, ``area_10k_ha``,
     ``esv_yuan_per_ha_yr``, ``forest_esv_yuan_per_ha_yr``, ``z_start_10k_ha``, ``z_end_10k_ha``.
@@ -54,7 +70,8 @@ def merit_order(area: pd.DataFrame, esv: pd.DataFrame) -> pd.DataFrame:
             field="land_type+province",
             value=(row["land_type"], row["province"]),
         )
-    forest = esv[esv["land_type"] == FOREST_LAND_TYPE].set_index("province")["esv_yuan_per_ha_yr"]
+    planted = planted if planted is not None else planted_land_type(area, esv)
+    forest = esv[esv["land_type"] == planted].set_index("province")["esv_yuan_per_ha_yr"]
     merged["forest_esv_yuan_per_ha_yr"] = merged["province"].map(forest)
     merged = merged.sort_values(["esv_yuan_per_ha_yr", "land_type", "province"], kind="stable").reset_index(drop=True)
     merged.insert(0, "rank", np.arange(1, len(merged) + 1))

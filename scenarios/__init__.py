@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator,
+                      model_validator)
 from pydantic.fields import FieldInfo
 
 from afforest.data import (
-    AFFORESTABLE_LAND_TYPES,
     MAX_AREA_10K_HA,
     MAX_CARBON_PRICE_YUAN_PER_T_CO2,
     MAX_PLANTING_COST_YUAN_PER_HA,
-    PROVINCES,
     check_input_file,
     read_toml,
 )
+from afforest.data.region import check_policy_names, load_region
 
 from afforest.errors import InputError
 
@@ -124,6 +124,9 @@ class LandUseSection(_Section):
         description="share of the current use's ESV counted as lost when it is planted (1 = full ESV, the study)",
         json_schema_extra=_unit("-"),
     )
+    curves: Literal["fitted", "published"] | None = Field(None, json_schema_extra=_unit("-"), description="alpha, "
+        "beta of Eq. 3 and the curves model: the region's printed ones, or fitted on the scenario's own classes (A0 = "
+        "their total unless set); None: published where the region publishes them (afforest.chain.inputs.curves_mode)")
 
 
 class CarbonSection(_Section):
@@ -230,12 +233,11 @@ class PolicySection(_Section):
         json_schema_extra=_unit("-"),
     )
 
-    @field_validator("province_quota_10k_ha", "excluded_provinces")
+    @field_validator("province_quota_10k_ha", "excluded_provinces", "direct_cost_multiplier_by_land_type")
     @classmethod
-    def _known_provinces(cls, value: Any) -> Any:
-        for name in value:
-            if name not in PROVINCES:
-                raise ValueError(f"unknown province {name!r}; expected one of {list(PROVINCES)}")
+    def _known_names(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.context is not None:  # else Scenario._names_of_its_region checks them against its inputs.region
+            check_policy_names(str(info.field_name), value, info.context.get("region"))
         return value
 
     @field_validator("province_quota_10k_ha")
@@ -249,10 +251,8 @@ class PolicySection(_Section):
 
     @field_validator("direct_cost_multiplier_by_land_type")
     @classmethod
-    def _known_land_types(cls, value: dict[str, float]) -> dict[str, float]:
+    def _positive_multipliers(cls, value: dict[str, float]) -> dict[str, float]:
         for name, factor in value.items():
-            if name not in AFFORESTABLE_LAND_TYPES:
-                raise ValueError(f"unknown land type {name!r}; expected one of {list(AFFORESTABLE_LAND_TYPES)}")
             if not (factor > 0 and math.isfinite(factor)):
                 raise ValueError(f"multiplier of {name} must be a finite number > 0, got {factor}")
         return value
@@ -395,6 +395,9 @@ class SolverSection(_Section):
 class InputsSection(_Section):
     """Your own tables instead of the study's (paths relative to the scenario file that names them)."""
 
+    region: Path | None = Field(None, json_schema_extra=_unit("path"), description="the region whose data the scenario "
+                                "reads: a folder with region.toml or a bundled name (docs/regions.md); None: the study's")
+
     afforestable_area_file: Path | None = Field(
         None, description="Table 2 shape: land_type, province, area_10k_ha (e.g. afforest suitability's area.csv)",
         json_schema_extra=_unit("path"),
@@ -405,6 +408,14 @@ class InputsSection(_Section):
     standard_equivalent_file: Path | None = Field(
         None, description="SV_i by province (shape of data/esv_standard_equivalent.csv)", json_schema_extra=_unit("path")
     )
+
+    @field_validator("region")
+    @classmethod
+    def _valid_region(cls, value: Path | None) -> Path | None:
+        try:
+            return value if value is None else load_region(value) and value
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("afforestable_area_file", "equivalent_factors_file", "standard_equivalent_file")
     @classmethod
@@ -715,6 +726,13 @@ class Scenario(_Section):
     sweep: SweepSection = SweepSection()
     sensitivity: SensitivitySection = SensitivitySection()
 
+    @model_validator(mode="after")
+    def _names_of_its_region(self, info: ValidationInfo) -> "Scenario":
+        if info.context is None:  # validated without naming its region (e.g. model_validate_json): check them now
+            for name in ("province_quota_10k_ha", "excluded_provinces", "direct_cost_multiplier_by_land_type"):
+                check_policy_names(f"policy.{name}", getattr(self.policy, name), self.inputs.region)
+        return self
+
     def with_overrides(self, overrides: dict[str, Any]) -> "Scenario":
         """A copy with ``{"section.field": value}`` overrides applied and validated."""
         data = self.model_dump(mode="json")
@@ -725,11 +743,12 @@ class Scenario(_Section):
                 raise InputError(str(exc), field=key, value=value) from None
             section, _, name = key.partition(".")
             data[section][name] = value
-        try:
-            return Scenario.model_validate(data)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            raise InputError(_reason(error), field=".".join(map(str, error["loc"])), value=error.get("input")) from exc
+        return _revalidate(data)
+
+    def with_region(self, region: str | Path | None) -> "Scenario":
+        """A copy reading ``region``'s data (``--region``; None: unchanged), validated against that region."""
+        data = self.model_dump(mode="json")
+        return self if region is None else _revalidate({**data, "inputs": {**data["inputs"], "region": str(region)}})
 
     def digest(self) -> str:
         """SHA-256 of the resolved scenario (name excluded), for provenance. The ``[sweep]`` and ``[sensitivity]``
@@ -741,6 +760,9 @@ class Scenario(_Section):
                 del payload["policy"][name]
         if self.numerics.terminal_value == "rest":  # the program of every scenario before the field existed
             del payload["numerics"]["terminal_value"]
+        for section, name in (("inputs", "region"), ("landuse", "curves")):  # issue 11's fields at default (None)
+            if payload[section].get(name) is None:
+                payload[section].pop(name, None)
         for name, default in (("calibration", "equations"), ("loss_hazard_per_yr", None), ("buffer_share", None)):
             if payload["carbon"].get(name, default) == default:  # issue 13's carbon fields at default: older scenarios
                 payload["carbon"].pop(name, None)
@@ -748,6 +770,15 @@ class Scenario(_Section):
             if name in payload["policy"] and getattr(self.policy, name) == default:
                 del payload["policy"][name]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _revalidate(data: dict[str, Any]) -> Scenario:
+    """A dumped scenario validated again, against its own region (``inputs.region``)."""
+    try:
+        return Scenario.model_validate(data, context={"region": data["inputs"].get("region")})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InputError(_reason(error), field=".".join(map(str, error["loc"])), value=error.get("input")) from exc
 
 
 def scenario_path(name: str) -> Path:
@@ -856,8 +887,10 @@ def load_scenario(name_or_path: str | Path = "baseline") -> Scenario:
         raise InputError(_unknown_scenario(str(name_or_path)), file=file, field="scenario", value=str(name_or_path))
     raw = _raw(file)
     raw.setdefault("name", file.stem)
+    inputs = raw.get("inputs")
+    region = inputs.get("region") if isinstance(inputs, dict) else None
     try:
-        return Scenario.model_validate(raw)
+        return Scenario.model_validate(raw, context={"region": region if isinstance(region, str) else None})
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"])

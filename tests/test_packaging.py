@@ -46,6 +46,11 @@ def test_wheel_contents(wheel):
         "afforest/solvers/__init__.py",
         "afforest/data/afforestable_area.csv",
         "afforest/data/catalog.toml",
+        "afforest/data/region.py",
+        # issue 11: the bundled regions' manifests and tables
+        "afforest/data/regions/northwest_china/region.toml",
+        "afforest/data/regions/example_basin/region.toml",
+        "afforest/data/regions/example_basin/afforestable_area.csv",
         "afforest/scenarios/baseline.toml",
     ):
         assert expected in names

@@ -56,10 +56,26 @@ def _number(value: Any, file: Path, field: str) -> float:
     return float(value)
 
 
-def load_suitability_rules(path: str | Path | None = None) -> SuitabilityRules:
-    """Read and check a rules file (default: the study's Table 1, ``data/suitability_rules.toml``)."""
+def _land_types(raw: dict[str, Any], file: Path, given: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The afforestable land types the rules count under: ``given`` (a region's), else the file's own top-level
+    ``land_types`` list, else the bundled region's (the study's Table 2 rows)."""
+    own = raw.get("land_types")
+    if own is not None and (not isinstance(own, list) or not own or not all(isinstance(t, str) for t in own)):
+        raise InputError("must be a list of land-type names", file=file, field="land_types", value=own)
+    if given is not None and own is not None and tuple(own) != tuple(given):
+        raise InputError(f"the rules count under {own} but the region's land types are {list(given)}", file=file,
+                         field="land_types", value=own)
+    return tuple(given) if given is not None else tuple(own) if own is not None else AFFORESTABLE_LAND_TYPES
+
+
+def load_suitability_rules(path: str | Path | None = None, land_types: tuple[str, ...] | None = None) -> SuitabilityRules:
+    """Read and check a rules file (default: the study's Table 1, ``data/suitability_rules.toml``).
+
+    ``land_types``: the region's afforestable types (raster mask codes 1..n in this order); default the file's
+    ``land_types`` list, else the bundled region's."""
     file = Path(path) if path is not None else data_path("suitability_rules.toml")
     raw = read_toml(file)
+    types = _land_types(raw, file, land_types)
     for section in ("land_use", "soil", "aridity", "elevation", "slope"):
         if not isinstance(raw.get(section), dict):
             raise InputError("missing section", file=file, field=section)
@@ -72,9 +88,9 @@ def load_suitability_rules(path: str | Path | None = None) -> SuitabilityRules:
         if isinstance(code, bool) or not isinstance(code, int):
             raise InputError("code must be an integer", file=file, field=f"{where}.code", value=code)
         land_type = entry.get("land_type")
-        if land_type is not None and land_type not in AFFORESTABLE_LAND_TYPES:
+        if land_type is not None and land_type not in types:
             raise InputError(
-                f"unknown land type; expected one of {list(AFFORESTABLE_LAND_TYPES)}",
+                f"unknown land type; expected one of {list(types)}",
                 file=file, field=f"{where}.land_type", value=land_type,
             )
         min_slope = entry.get("min_slope_deg")
@@ -82,7 +98,7 @@ def load_suitability_rules(path: str | Path | None = None) -> SuitabilityRules:
             min_slope = _number(min_slope, file, f"{where}.min_slope_deg")
             if land_type is None:
                 raise InputError("min_slope_deg needs a land_type", file=file, field=f"{where}.min_slope_deg", value=min_slope)
-        index = AFFORESTABLE_LAND_TYPES.index(land_type) + 1 if land_type else 0
+        index = types.index(land_type) + 1 if land_type else 0
         lu.append((code, str(entry.get("name", code)), index, np.nan if min_slope is None else min_slope))
     codes = [c for c, *_ in lu]
     if len(set(codes)) != len(codes):
@@ -126,6 +142,7 @@ def load_suitability_rules(path: str | Path | None = None) -> SuitabilityRules:
             _require(raw["slope"], "max_exclusive_deg", file, "slope"), file, "slope.max_exclusive_deg"
         ),
         file=str(file),
+        land_types=types,
     )
 
 
