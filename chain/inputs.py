@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from afforest.chain.bundle import InputBundle, load_bundle
+from afforest.chain.bundle import InputBundle, load_bundle, region_fitted_curves
 from afforest.data import LandUseParameters, check_area_against_initial_area
 from afforest.errors import InputError
 from afforest.model.cells.limits import available_memory_bytes, memory_estimate_bytes
@@ -52,6 +52,10 @@ __all__ = [
     "synthetic_study_cells",
     "load_study_cells",
     "study_cell_problem",
+    "scenario_bundle",
+    "bundle_for",
+    "curves_mode",
+    "fitted_parameters",
 ]
 
 
@@ -96,7 +100,7 @@ def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, b
         return 0.0
     from afforest.model.carbon import per_hectare_totals
 
-    carbon = scenario.carbon.parameters((bundle or load_bundle(scenario.inputs.afforestable_area_file)).carbon_parameters)
+    carbon = scenario.carbon.parameters((bundle or scenario_bundle(scenario)).carbon_parameters)
     # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
     # is valued at the financial rate, whatever r_c the carbon report uses.
     return float(per_hectare_totals(carbon, financial_discount_rate).sum())
@@ -148,10 +152,9 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
         scenario = load_scenario(scenario)
     check_policy(scenario)
     files = scenario.inputs
-    if bundle is None:
-        bundle = load_bundle(files.afforestable_area_file)
+    bundle = bundle_for(scenario, bundle)
     params = bundle.landuse_parameters
-    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share", "esv_source"})
+    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share", "esv_source", "curves"})
     params = params.replace(**{k: v for k, v in landuse.items() if v is not None})
     grid = TimeGrid(
         horizon_yr=scenario.numerics.horizon_yr,
@@ -160,19 +163,22 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
         terminal_value=scenario.numerics.terminal_value,
     )
     area = bundle.afforestable_area
+    if scenario.landuse.esv_source == "equivalent_factors":
+        equivalents, standard_values = EquivalentFactorInputs(
+            factors=load_equivalent_factors(files.equivalent_factors_file) if files.equivalent_factors_file else None,
+            standard_values=load_standard_equivalent_values(files.standard_equivalent_file) if files.standard_equivalent_file else None,
+            region=bundle.region,
+        ).resolve()
+        esv = esv_table(equivalents, standard_values)
+    else:
+        esv = bundle.esv
+    if curves_mode(scenario, bundle) == "fitted":
+        params = fitted_parameters(params, area, esv, scenario)
     check_area_against_initial_area(area, params.initial_area_10k_ha, file=files.afforestable_area_file)
     transforms = registered_input_transforms()
     for transform in transforms:
         if transform.stage == "afforestable_area":
             area = transform.transform_area(area, scenario)
-    if scenario.landuse.esv_source == "equivalent_factors":
-        equivalents, standard_values = EquivalentFactorInputs(
-            factors=load_equivalent_factors(files.equivalent_factors_file) if files.equivalent_factors_file else None,
-            standard_values=load_standard_equivalent_values(files.standard_equivalent_file) if files.standard_equivalent_file else None,
-        ).resolve()
-        esv = esv_table(equivalents, standard_values)
-    else:
-        esv = bundle.esv
     positive = area.loc[area["area_10k_ha"] > 0, "area_10k_ha"].to_numpy()
     cap = scenario.classes.max_class_area_10k_ha
     check_model_size(scenario, int(np.ceil(positive / cap).sum()) if cap else len(positive), grid.periods)
@@ -194,6 +200,50 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
         carbon_pv_t_co2_per_ha=carbon_pv_t_co2_per_ha(scenario, params.financial_discount_rate, bundle),
         switch_extra=carbon_policy_data(scenario, params, grid, bundle),
     )
+
+
+def scenario_bundle(scenario: Scenario) -> InputBundle:
+    """The validated inputs a scenario reads: its region's (``inputs.region``) with its own area table if it names one."""
+    return load_bundle(scenario.inputs.afforestable_area_file, scenario.inputs.region)
+
+
+def bundle_for(scenario: Scenario, bundle: InputBundle | None) -> InputBundle:
+    """``bundle`` if it holds the scenario's region's data, else the scenario's own (:func:`scenario_bundle`): a
+    bundle read for one region never silently serves a scenario of another (a sweep passes the base's bundle)."""
+    if bundle is not None:
+        from afforest.data.region import region_dir
+
+        held = bundle.region.directory if bundle.region is not None else region_dir(None)
+        if held.resolve() == region_dir(scenario.inputs.region).resolve():
+            return bundle
+    return scenario_bundle(scenario)
+
+
+def curves_mode(scenario: Scenario, bundle: InputBundle) -> str:
+    """``landuse.curves`` resolved: 'published' where the region publishes alpha, beta (the study), 'fitted' otherwise;
+    asking for 'published' of a region that publishes none is refused."""
+    mode = scenario.landuse.curves
+    if mode is None:
+        return "published" if bundle.published_curves else "fitted"
+    if mode == "published" and not bundle.published_curves:
+        region = bundle.region
+        raise InputError(
+            "the region publishes no curve coefficients (alpha, beta in its land-use parameters): use 'fitted'",
+            file=region.manifest_file if region is not None else f"scenario {scenario.name!r}",
+            field="landuse.curves", value=mode,
+        )
+    return mode
+
+
+def fitted_parameters(params: LandUseParameters, area: pd.DataFrame, esv: pd.DataFrame, scenario: Scenario) -> LandUseParameters:
+    """``params`` with alpha, beta fitted from the classes of ``area`` and ``esv`` (the scenario's own land), and A0 the
+    area table's total unless the scenario sets ``landuse.initial_area_10k_ha``: Eq. 3, the curves model and the classes
+    model then describe the same land."""
+    alpha, beta = region_fitted_curves(area, esv)
+    changes: dict[str, Any] = {"unconverted_esv_coefficients": alpha, "afforested_esv_coefficients": beta}
+    if scenario.landuse.initial_area_10k_ha is None:
+        changes["initial_area_10k_ha"] = float(area["area_10k_ha"].sum())
+    return params.replace(**changes)
 
 
 def check_policy(scenario: Scenario) -> None:

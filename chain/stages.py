@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 from afforest.chain.bundle import InputBundle, load_bundle
-from afforest.chain.inputs import Inputs, resolve_inputs
+from afforest.chain.inputs import Inputs, bundle_for, resolve_inputs
 from afforest.chain.results import LandUseResult, path_summary
 from afforest.errors import InputError
 from afforest.model.carbon import (
@@ -548,7 +548,7 @@ def dynamic_supply_curve(
         raise InputError("must be curves or classes", field="--representation", value=representation)
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
-    bundle = bundle or load_bundle(scenario.inputs.afforestable_area_file)
+    bundle = bundle or load_bundle(scenario.inputs.afforestable_area_file, scenario.inputs.region)
     probe = scenario.with_overrides({"policy.carbon_target_mt_co2": 0.0})
     inputs = resolve_inputs(probe, bundle)
     data = inputs.switch_data
@@ -618,8 +618,7 @@ def run_chain(
         raise InputError(f"must be one of {stages}", field="until", value=until)
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
-    if bundle is None:
-        bundle = load_bundle(scenario.inputs.afforestable_area_file)
+    bundle = bundle_for(scenario, bundle)  # the scenario's region's data, whatever a caller passed
     if inputs is None:
         inputs = resolve_inputs(scenario, bundle)
     esv = esv_stage(inputs)

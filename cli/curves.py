@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from afforest.cli.output import print_json
+from afforest.cli.region import add_region_option, region_of
 from afforest.errors import InputError, prepare_output_dir
 
 __all__ = ["register"]
@@ -37,9 +38,9 @@ def _classes_by_source(bundle: Any, sources: set[str]) -> dict[str, Any]:
     if "table3" in sources:
         out["table3"] = merit_order(bundle.afforestable_area, bundle.esv)
     if "eq6" in sources:
-        from afforest.model.esv import esv_table
+        from afforest.model.esv import EquivalentFactorInputs, esv_table
 
-        out["eq6"] = merit_order(bundle.afforestable_area, esv_table())
+        out["eq6"] = merit_order(bundle.afforestable_area, esv_table(*EquivalentFactorInputs(region=bundle.region).resolve()))
     return out
 
 
@@ -52,10 +53,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise InputError("must be an integer >= 0", field="--degree", value=args.degree)
     candidate = cf.candidate_named(args.candidate) if args.candidate else cf.DEFAULT_CANDIDATE
     figure = _check_figure_path(args.figure) if args.figure else None
-    bundle = load_bundle()
+    bundle = load_bundle(region=region_of(args))
     params = bundle.landuse_parameters
     classes = _classes_by_source(bundle, {candidate.esv_source.value})[candidate.esv_source.value]
     fit = cf.fit_curves(classes, args.degree, candidate)
+    if not bundle.published_curves:  # the region publishes no alpha, beta: nothing to set the fit beside
+        return _print_fit_only(args, bundle, fit, classes)
     published = {
         "unconverted_esv_coefficients": list(params.unconverted_esv_coefficients),
         "afforested_esv_coefficients": list(params.afforested_esv_coefficients),
@@ -121,6 +124,33 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_fit_only(args: argparse.Namespace, bundle: Any, fit: Any, classes: Any) -> int:
+    """``curves fit`` on a region that publishes no coefficients: the fit, its R^2 and Eq. 3 with it."""
+    from afforest.model import curve_fit as cf
+    from afforest.model.steady_state import long_run_afforested_area
+
+    params = bundle.landuse_parameters.replace(
+        unconverted_esv_coefficients=fit.unconverted_esv_coefficients,
+        afforested_esv_coefficients=fit.afforested_esv_coefficients,
+        initial_area_10k_ha=fit.initial_area_10k_ha,
+    )
+    eq3 = {"financial_discount_rate": params.financial_discount_rate,
+           "fitted_afforested_area_10k_ha": float(long_run_afforested_area(params)[0])}
+    region = bundle.region.name if bundle.region is not None else None
+    if args.json:
+        print_json({**fit.to_dict(), "region": region, "published": None, "closeness": None, "eq3_steady_state": eq3,
+                    "points": fit.points.to_dict(orient="records"), "figure": None})
+        return 0
+    print(f"afforest curves fit: region {region} (publishes no coefficients), candidate {fit.candidate.name}, degree "
+          f"{fit.degree}, {len(classes)} classes on [0, {fit.initial_area_10k_ha:g}] x 10^4 ha")
+    print(f"coefficients in {cf.COEFFICIENT_UNIT}")
+    print(f"  alpha (B'(A)): {', '.join(f'{c:.6g}' for c in fit.unconverted_esv_coefficients)}; R^2 {fit.r2_unconverted:.4f}")
+    print(f"  beta  (C'(z)): {', '.join(f'{c:.6g}' for c in fit.afforested_esv_coefficients)}; R^2 {fit.r2_afforested:.4f}")
+    print(f"Eq. 3 at r = {eq3['financial_discount_rate']:g}/yr: long-run afforested area "
+          f"{eq3['fitted_afforested_area_10k_ha']:.2f} x 10^4 ha (fitted)")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``afforest curves fit`` to the command line."""
     p = subparsers.add_parser(
@@ -141,4 +171,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "gain_desc, the one that reproduces the printed B'); docs/curve_fit.md lists all 60")
     f.add_argument("--json", action="store_true", help="print JSON (coefficients, R^2, published, closeness, points)")
     f.add_argument("--figure", metavar="PNG", help="also draw the points with the fitted and published curves")
+    add_region_option(f)
     f.set_defaults(func=_cmd_fit)

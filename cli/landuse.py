@@ -12,6 +12,7 @@ from typing import Any
 
 import afforest
 from afforest.cli.output import print_json
+from afforest.cli.region import add_region_option, region_of, scenario_with_region
 from afforest.errors import InputError, prepare_output_dir
 
 __all__ = ["register"]
@@ -29,7 +30,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
     with stdout_to_stderr() if args.json else contextlib.nullcontext():
         # the chain's land-use stage (solve is a view of the one chain, stopped after land use)
-        chain = run_chain(args.scenario, until="landuse", tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
+        chain = run_chain(scenario_with_region(args.scenario, args), until="landuse", tee=args.tee,
+                          allow_nonoptimal=args.allow_nonoptimal)
     result = chain.landuse
     written = []
     if output is not None:
@@ -85,8 +87,12 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     analytic = result.analytic_afforested_area_10k_ha
     print(f"  long-run afforested area {analytic:.3f} x 10^4 ha = {100 * analytic / a0:.2f} % of A0")
     _print_saddle_path(summary["saddle_path"])
-    study = published["desirable_area"]
-    print(f"  study: {study.value} x 10^4 ha ({study.source}); the gap comes from the study's rounded alpha, beta\n")
+    study = published.get("desirable_area")  # a region without a study publishes none
+    if study is not None:
+        print(f"  study: {study.value} x 10^4 ha ({study.source}); the gap comes from the study's rounded alpha, beta\n")
+    else:
+        print(f"  (region {chain.bundle.region.name if chain.bundle and chain.bundle.region else '?'} publishes no "
+              "results to compare with)\n")
     print("Dynamic program, area afforested by the horizon:")
     gap = summary["numeric_gap_to_analytic_pct"]
     print(f"  curves  (NLP, {result.curves_solver.label}, {result.curves_solver.wall_time_s:.2f} s): "
@@ -165,7 +171,12 @@ def _cmd_steady_state(args: argparse.Namespace) -> int:
         if not low < rate < high:
             raise InputError(f"must be > {low:g} and < {high:g} (1/yr), as in a scenario's "
                              "landuse.financial_discount_rate", field="--rate", value=rate)
-    params = load_landuse_parameters()
+    if region_of(args) is not None:
+        from afforest.chain.bundle import load_bundle
+
+        params = load_bundle(region=region_of(args)).landuse_parameters  # fitted where the region publishes none
+    else:
+        params = load_landuse_parameters()
     rates = rates or [params.financial_discount_rate]
     table = steady_state_sweep(params, rates)
     long_run = long_run_afforested_area(params, rates)
@@ -231,6 +242,7 @@ def register(sub: Any) -> None:
     p.add_argument("--output", metavar="DIR",
                    help="also write the paths with their costates (CSV, Parquet, NetCDF with units), the shadow "
                         "prices, the JSON summary and the phase diagram to DIR")
+    add_region_option(p)
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("steady-state", help="roots of Eq. 3 and their stability for one or more discount rates")
@@ -238,6 +250,7 @@ def register(sub: Any) -> None:
                    help="financial discount rate r (1/yr), 0 < r < 1; several at once (--rate 0.03 0.05) or repeated "
                         "(--rate 0.03 --rate 0.05); default: the study's r (data/landuse_parameters.toml)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_region_option(p)
     p.set_defaults(func=_cmd_steady_state)
 
     p = sub.add_parser("solvers", help="which solvers (and versions) this installation can use")

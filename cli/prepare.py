@@ -7,16 +7,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from afforest.cli.region import add_region_option
 from afforest.errors import InputError, check_output_dir
 
 __all__ = ["register", "esv_rows"]
 
 
 def _esv_inputs(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    from afforest.data.region import load_region
     from afforest.model import esv as esv_model
 
-    factors = esv_model.load_equivalent_factors(args.factors) if args.factors else esv_model.load_equivalent_factors()
-    mapping = esv_model.load_landuse_mapping(args.mapping, factors=factors)
+    region = load_region(args.region)  # its files are the defaults of --factors, --mapping, --standard-values
+    factors = esv_model.load_equivalent_factors(args.factors or region.file("equivalent_factors"))
+    mapping = esv_model.load_landuse_mapping(args.mapping or region.file("esv_landuse_mapping"), factors=factors,
+                                             region=region)
     if args.grain_statistics:
         if args.national_grain_value is None:
             raise InputError("--grain-statistics needs --national-grain-value (yuan/ha)", field="national_grain_value")
@@ -24,8 +28,10 @@ def _esv_inputs(args: argparse.Namespace) -> tuple[Any, Any, str]:
         sv = esv_model.standard_equivalent_values_from_statistics(stats, args.national_grain_value)
         origin = f"SV_i from grain statistics {args.grain_statistics}"
     else:
-        sv = esv_model.load_standard_equivalent_values(args.standard_values)
-        origin = f"SV_i from {args.standard_values or 'data/esv_standard_equivalent.csv (implied by Table 3)'}"
+        sv = esv_model.load_standard_equivalent_values(args.standard_values or region.file("standard_equivalent"))
+        default = ("data/esv_standard_equivalent.csv (implied by Table 3)" if region.is_default
+                   else f"region {region.name}")
+        origin = f"SV_i from {args.standard_values or default}"
     return esv_model.land_type_equivalents(factors, mapping), sv, origin
 
 
@@ -47,7 +53,14 @@ def _cmd_esv(args: argparse.Namespace) -> int:
         print(json.dumps(esv_rows(by_service), indent=2))
         return 0
     table = esv_model.esv_table(equivalents, sv)
-    published = load_esv()
+    from afforest.data.region import load_region
+
+    region = load_region(args.region)
+    if region.file("esv") is None:  # the region prints no Table 3: nothing to compare with
+        print(f"ESV = SV_i x sum_n F_jn (Eq. 6), yuan/(ha yr); {origin}")
+        print(table.pivot(index="land_type", columns="province", values="esv_yuan_per_ha_yr").round(2).to_string())
+        return 0
+    published = load_esv(region.file("esv"), region=region)
     comparison = esv_model.compare_with_published(table, published)
     flagged = {(r.land_type, r.province) for r in comparison.itertuples() if not r.matches}
     wide = table.pivot(index="land_type", columns="province", values="esv_yuan_per_ha_yr")
@@ -127,6 +140,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--standard-values", type=Path, help="SV_i by province (default: data/esv_standard_equivalent.csv)")
     p.add_argument("--grain-statistics", type=Path, help="CSV region,grain_yield_kg_per_ha with a 'national' row: SV_i from statistics")
     p.add_argument("--national-grain-value", type=float, help="national grain output value per ha (yuan/ha), with --grain-statistics")
+    add_region_option(p)
     p.set_defaults(func=_cmd_esv)
 
     p = subparsers.add_parser("suitability", help="raster overlay of Table 1: afforestable mask, Table 2 areas, map")

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from afforest.cli.output import print_json
+from afforest.cli.region import add_region_option, scenario_with_region
 from afforest.errors import prepare_output_dir
 
 __all__ = ["register"]
@@ -17,7 +18,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from afforest.chain.stages import run_chain
 
     output = prepare_output_dir(args.output, option="--output") if args.output else None  # fail before the work
-    chain = run_chain(args.scenario, tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
+    chain = run_chain(scenario_with_region(args.scenario, args), tee=args.tee, allow_nonoptimal=args.allow_nonoptimal)
     if chain.status != "ok":  # everything downstream rests on the land-use solve: say so wherever it is read
         print(f"afforest: warning: scenario {chain.scenario.name}: the land-use result is SUSPECT: "
               + "; ".join(chain.landuse.suspect_reasons), file=sys.stderr)
@@ -45,4 +46,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tee", action="store_true", help="show the solvers' logs")
     p.add_argument("--allow-nonoptimal", action="store_true",
                    help="report a solver's last point when it stops without an optimum (the result is then SUSPECT)")
+    add_region_option(p)
     p.set_defaults(func=_cmd_report)

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from afforest.cli.output import print_json
+from afforest.cli.region import add_region_option, region_of
 from afforest.errors import InputError
 
 __all__ = ["register"]
@@ -31,7 +32,7 @@ def _cmd_sensitivity(args: Any) -> int:
 
     if args.workers is not None and args.workers < 0:
         raise InputError("must be >= 0 (0: one worker per core)", field="--workers", value=args.workers)
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario).with_region(region_of(args))
     method = args.method or scenario.sensitivity.method
     if args.samples is not None:
         check_sensitivity_samples(method, args.samples)
@@ -102,4 +103,5 @@ def register(sub: Any) -> None:
                    help="keep an evaluation whose land-use solve stops short of an optimum, as 'suspect'")
     p.add_argument("--json", action="store_true", help="print the indices, OAT ranges and provenance as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_region_option(p)
     p.set_defaults(func=_cmd_sensitivity)

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from afforest.cli.output import print_json
+from afforest.cli.region import add_region_option, region_of
 from afforest.errors import InputError, prepare_output_dir
 
 __all__ = ["register"]
@@ -35,7 +36,7 @@ def _cmd_supply_curve(args: argparse.Namespace) -> int:
 
     output = prepare_output_dir(args.output, option="--output") if args.output else None  # fail before the work
     targets = _targets(args.targets)
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario).with_region(region_of(args))
     policy = scenario.policy
     rate = float(policy.carbon_target_discount_rate)
     chain = run_chain(scenario.with_overrides({"policy.carbon_target_mt_co2": None}), until="cost_effectiveness")
@@ -96,4 +97,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="which program traces the dynamic curve (default: classes)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--output", metavar="DIR", help="write supply_curve_<method>.csv and .png to DIR")
+    add_region_option(p)
     p.set_defaults(func=_cmd_supply_curve)

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from afforest.cli.region import add_region_option, region_of
 from afforest.errors import InputError
 
 __all__ = ["register"]
@@ -50,7 +51,7 @@ def _cmd_sweep(args: Any) -> int:
         raise InputError("must be >= 0 (0: one worker per core)", field="--workers", value=args.workers)
     if args.set and args.sample is not None:
         raise InputError("use either --set or --sample, not both", field="--sample", value=args.sample)
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario).with_region(region_of(args))
     if args.sample is not None:
         points = sample_points(scenario.sweep.ranges, args.sample, scenario.sweep.method, scenario.sweep.seed)
     elif args.set:
@@ -126,6 +127,7 @@ def register(sub: Any) -> None:
     p.add_argument("--allow-nonoptimal", action="store_true",
                    help="keep a point whose land-use solve stops short of an optimum, as 'suspect' (default: it fails)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_region_option(p)
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("compare", help="plot analytic vs numerical results and sensitivities of a finished sweep")
