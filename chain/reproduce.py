@@ -195,6 +195,17 @@ def study_area_10k_ha(chain: ChainResult) -> float:
     return float(published["desirable_area"].value)
 
 
+def _fitted_steady_state_10k_ha(params: Any, classes: pd.DataFrame) -> float:
+    """Eq. 3's long-run afforested area with the curves fitted from ``classes`` (the published ones replaced)."""
+    from afforest.model.curve_fit import fit_curves
+    from afforest.model.steady_state import long_run_afforested_area
+
+    fit = fit_curves(classes)
+    fitted = params.replace(unconverted_esv_coefficients=fit.unconverted_esv_coefficients,
+                            afforested_esv_coefficients=fit.afforested_esv_coefficients)
+    return float(long_run_afforested_area(fitted)[0])
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
@@ -256,6 +267,12 @@ def reproduce(
              f"the study's unrounded fit gives {study_area:g}", "desirable_area")
     rows.add("desirable_share_of_initial_area", "-", own_area / a0,
              f"{own_area:.2f} / A0 = {a0:g}: the gap of desirable_area (rounded alpha, beta)", "desirable_share_of_initial_area")
+    fitted_area = _fitted_steady_state_10k_ha(landuse.params, classes)
+    rows.add("desirable_area_fitted_curves", "10^4 ha", fitted_area,
+             "Eq. 3 with alpha, beta fitted from Table 2 and Table 3 as printed (afforest curves fit, default "
+             "candidate): B' reproduces the print, C' does not (docs/curve_fit.md); a scenario's landuse.curves = "
+             "'fitted' fits its own classes (ESV by its landuse.esv_source; Eq. 6 for the baseline)",
+             "desirable_area")
     rows.add("desirable_area_dp_curves", "10^4 ha", landuse.numeric_afforested_area_10k_ha,
              "curves dynamic program (Ipopt), area afforested by its horizon; converges to the analytic root")
     rows.add("desirable_area_dp_classes", "10^4 ha", landuse.classes_afforested_area_10k_ha,

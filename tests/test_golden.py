@@ -87,6 +87,14 @@ check of chain.certify). They must be there and pass; they are taken out of the 
 
 SOLVE_FILES = ("solve_baseline.json", "solve_province_quotas.json")
 
+ADDED_REPRODUCE_FIGURES = frozenset(
+    # issue 11: Eq. 3's steady state with alpha, beta fitted from Table 2 and Table 3 (model/curve_fit.py) beside the
+    # published ones (row desirable_area), so the report shows the steady state under both curves
+    {"desirable_area_fitted_curves"}
+)
+"""Rows (by ``figure``) of `afforest reproduce --json` added after the file was stored: they must be there; they are
+taken out of the list before it is compared."""
+
 
 def _without_added_checks(summary: dict[str, Any]) -> dict[str, Any]:
     """``summary`` with the ADDED_CHECKS taken out of its checks, after asserting each is there and passed."""
@@ -155,6 +163,9 @@ def assert_same(expected: Any, actual: Any, where: str = "$", added: frozenset[s
 def test_outputs_match_the_stored_behaviour(name):
     expected = json.loads((GOLDEN / name).read_text())
     actual = _strip(PRODUCERS[name]())
+    if name == "reproduce.json":
+        assert ADDED_REPRODUCE_FIGURES <= {row["figure"] for row in actual}  # there, not merely allowed
+        actual = [row for row in actual if row["figure"] not in ADDED_REPRODUCE_FIGURES]
     if name in SOLVE_FILES:
         actual = _without_added_checks(actual)
         assert ADDED_SOLVE_KEYS <= set(actual)  # the added keys are there, not merely allowed
