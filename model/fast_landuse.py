@@ -35,6 +35,7 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial import polynomial as P
+from scipy.linalg import cho_solve
 
 from afforest.data import LandUseParameters
 from afforest.solvers.decomposition import solve_master
@@ -72,6 +73,17 @@ _MAX_NEWTON_ITERATIONS = 200
 """Projected Newton converges in 5-30 iterations on every point tested; 200 means something is wrong."""
 _ROUND_OFF = 1e-13
 """Relative round-off allowance of the objective in the line search (a few ulps of a sum of ~10^2 terms)."""
+_LEVENBERG_START = 1e-10
+"""First diagonal shift, relative to the largest diagonal entry, where the free block is not positive definite (a
+non-concave stretch of the quartic curves): just above the rounding of that entry, doubled until Cholesky succeeds."""
+_LEVENBERG_LIMIT = 1e12
+"""A shift this many times the diagonal means the Hessian is not finite: give up (the caller falls back to Pyomo)."""
+_MIN_STEP = 1e-12
+"""Smallest line-search step (40 halvings): below it the search has stalled on round-off; reported as not converged."""
+_MASTER_SLACK = 1e-9
+"""Relative slack of the capped master's comparisons (a rate at the cap, a multiplier's sign): the decomposition's
+polish holds its optimality conditions to 1e-10 of the area and of max |u| (``_RELATIVE_SLACK`` there), so 1e-9 is
+above its rounding and far below anything reported."""
 
 
 @dataclass
@@ -113,8 +125,10 @@ def box_newton(evaluate: Evaluate, x0: np.ndarray, lo: np.ndarray, hi: np.ndarra
                     chol = np.linalg.cholesky(hff + shift * np.eye(hff.shape[0]))
                     break
                 except np.linalg.LinAlgError:
-                    shift = max(2 * shift, 1e-10 * scale)
-            step[free] = -np.linalg.solve(chol.T, np.linalg.solve(chol, g[free]))
+                    shift = max(2 * shift, _LEVENBERG_START * scale)
+                    if not shift <= _LEVENBERG_LIMIT * scale:
+                        return NewtonResult(x, g, iteration, False)
+            step[free] = -cho_solve((chol, True), g[free])
         alpha = 1.0
         while True:
             trial = np.clip(x + alpha * step, lo, hi)
@@ -122,7 +136,7 @@ def box_newton(evaluate: Evaluate, x0: np.ndarray, lo: np.ndarray, hi: np.ndarra
             if phi_t <= phi + _ARMIJO * float(g @ (trial - x)) + _ROUND_OFF * abs(phi):
                 break
             alpha *= 0.5
-            if alpha < 1e-12:
+            if alpha < _MIN_STEP:
                 return NewtonResult(x, g, iteration, False)
         x, phi, g, h = trial, phi_t, g_t, h_t
     projected = x - np.clip(x - g, lo, hi)
@@ -257,7 +271,7 @@ def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray,
     binding pattern is reported as not converged (the caller then runs the Pyomo model)."""
     n = len(gamma)
     total = float(bounds[-1])
-    slack = 1e-9 * max(total, 1.0)
+    slack = _MASTER_SLACK * max(total, 1.0)
     iterations = 0
     if len(bounds) == 1:
         return np.zeros(n), np.zeros(n), 0, True, ""
@@ -316,7 +330,7 @@ def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray,
             tail = float(gamma[k:].sum() * slopes[min(right, len(slopes) - 1)])
     nu = np.zeros(n)
     nu[:k] = np.cumsum(value[::-1])[::-1] + tail - 2 * rate_cost[:k] * cap_area
-    if np.any(nu[:k] < -1e-9 * float(np.max(np.abs(value), initial=1.0))):
+    if np.any(nu[:k] < -_MASTER_SLACK * float(np.max(np.abs(value), initial=1.0))):
         return y, nu, iterations, False, "the planting cap's multipliers come out negative: not the optimum's pattern"
     return y, np.maximum(nu, 0.0), iterations, True, ""
 
