@@ -28,7 +28,12 @@ from afforest.data import (
 )
 from afforest.data.region import Region, load_region
 from afforest.errors import InputError
-from afforest.model.carbon import CarbonParameters, load_carbon_parameters, study_carbon_discount_rates
+from afforest.model.carbon import (
+    CarbonParameters,
+    load_carbon_parameters,
+    load_growth_by_zone,
+    study_carbon_discount_rates,
+)
 from afforest.model.supply_curve import (
     CostEffectivenessParameters,
     load_cost_effectiveness_parameters,
@@ -69,6 +74,9 @@ class InputBundle:
     region: Region | None = None
     """The region these tables describe (its zones, land types and files); None only for hand-built bundles,
     which then describe the bundled default region."""
+    growth_by_zone: pd.DataFrame | None = None
+    """Richards parameters by zone and land type where the region gives them (:func:`afforest.model.carbon.
+    load_growth_by_zone`); None: one curve for the whole region (``carbon_parameters.growth``), the study's case."""
     published_curves: bool = True
     """Whether the region publishes alpha and beta (Eqs. 4-5): if not, ``landuse_parameters`` carries the
     coefficients fitted from the region's own classes (:func:`region_fitted_curves`)."""
@@ -148,6 +156,8 @@ def _cached_bundle(area_key: tuple[str, int, int] | None, data_keys: tuple[tuple
         power_fuels=load_power_fuels(region.file("power_sector_fuels")),
         power_technologies=load_power_technologies(region.file("power_technologies")),
         published=load_quantities(results) if results is not None else {},
+        growth_by_zone=None if region.file("growth_by_zone") is None else load_growth_by_zone(
+            region.file("growth_by_zone"), region.zones, region.afforestable_land_types),
         afforestable_area_file=area_file,
         region=region,
         published_curves=published,

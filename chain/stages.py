@@ -26,6 +26,8 @@ from afforest.errors import InputError
 from afforest.model.carbon import (
     cohort_sink,
     cohorts_from_rates,
+    per_hectare_totals_by_class,
+    zone_cohort_sink,
     cumulative_sink,
     per_hectare_totals,
     single_cohort,
@@ -420,12 +422,17 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
             per_hectare_totals(params, rate).rename("sink_t_co2_per_ha").rename_axis("pool").reset_index()
             .assign(carbon_discount_rate=rate)
         )
+        # the plan's cohorts know their zone and land type: each grows on its own curve where the region gives one
+        classes_sink = zone_cohort_sink(planned, params, bundle.growth_by_zone, rate, step_yr=accounting_step)
         for name, path in paths.items():
-            sink = cohort_sink(path, params, rate, step_yr=accounting_step)
+            if name == "planned_path" and bundle.growth_by_zone is not None:
+                sink = classes_sink.groupby(["period_start_yr", "period_end_yr", "year", "pool"], as_index=False,
+                                            sort=False, observed=True)[["sink_mt_co2", "discounted_sink_mt_co2"]].sum()
+            else:
+                sink = cohort_sink(path, params, rate, step_yr=accounting_step)
             total = cumulative_sink(sink, horizon)
             yearly.append(sink.assign(planting=name, carbon_discount_rate=rate))
             cumulative.append(total.assign(planting=name, carbon_discount_rate=rate))
-        classes_sink = cohort_sink(planned, params, rate, step_yr=accounting_step, by=("land_type", "province"))
         by_class.append(cumulative_sink(classes_sink, horizon, by=("land_type", "province", "pool")).assign(carbon_discount_rate=rate))
 
     def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
@@ -454,15 +461,21 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
 
 
 def supply_curve_stage(
-    classes: pd.DataFrame, financial_discount_rate: float, plan_area_10k_ha: float, carbon: CarbonStage, bundle: InputBundle
+    classes: pd.DataFrame, financial_discount_rate: float, plan_area_10k_ha: float, carbon: CarbonStage, bundle: InputBundle,
+    carbon_parameters: Any = None,
 ) -> SupplyCurveStage:
     """The supply curve of ``classes`` at each r_c of ``carbon``, and the cost of supplying the plan's area
-    (capped at the classes' total) from the cheapest classes."""
+    (capped at the classes' total) from the cheapest classes. Where the region gives growth by zone
+    (``bundle.growth_by_zone``) and ``carbon_parameters`` (the scenario's) are given, each class's carbon per hectare
+    is its own zone's."""
     discounting = CostDiscounting.from_study(financial_discount_rate, bundle.cost_effectiveness)
-    curves = {
-        r: supply_curve(classes, bundle.direct_costs, carbon.per_hectare_total_t_co2(r), discounting)
-        for r in carbon.carbon_discount_rates
-    }
+
+    def per_ha(r: float) -> Any:
+        if bundle.growth_by_zone is None or carbon_parameters is None:
+            return carbon.per_hectare_total_t_co2(r)
+        return per_hectare_totals_by_class(carbon_parameters, bundle.growth_by_zone, classes, r)
+
+    curves = {r: supply_curve(classes, bundle.direct_costs, per_ha(r), discounting) for r in carbon.carbon_discount_rates}
     area = min(plan_area_10k_ha, float(classes["area_10k_ha"].sum()))
     summary = pd.DataFrame(
         [{"carbon_discount_rate": r, **cost_summary(fill_supply_curve(c, area))} for r, c in curves.items()]
@@ -639,7 +652,8 @@ def run_chain(
     if until == "carbon":
         return result
     result.supply = supply_curve_stage(
-        inputs.classes, inputs.params.financial_discount_rate, landuse.headline_afforested_area_10k_ha, result.carbon, bundle
+        inputs.classes, inputs.params.financial_discount_rate, landuse.headline_afforested_area_10k_ha, result.carbon, bundle,
+        scenario.carbon.parameters(bundle.carbon_parameters),
     )
     if until == "supply_curve":
         return result

@@ -55,6 +55,7 @@ _CSV_UNITS: dict[str, str] = {
     "power_sector_fuels": "-",
     "power_technologies": "yuan/MWh",
     "suitability_rules": "-",
+    "growth_by_zone": "m^3/ha",
 }
 # TOML tables of documented scalars: each quantity carries its own unit, checked against the study's file of the
 # same kind (a quantity of the same name must have the same unit).
@@ -69,7 +70,7 @@ _REQUIRED = (
     "landuse_parameters", "carbon_parameters", "soil_carbon_schedule", "cost_effectiveness", "power_sector_fuels",
     "power_technologies",
 )
-_OPTIONAL = ("afforestable_area_totals", "esv", "published_results", "suitability_rules")
+_OPTIONAL = ("afforestable_area_totals", "esv", "published_results", "suitability_rules", "growth_by_zone")
 
 
 class _Strict(BaseModel):
@@ -292,6 +293,10 @@ def _check_tables(region: Region) -> None:
         load_esv(region.file("esv"), region=region)
     if region.file("suitability_rules") is not None:
         _check_rules_land_types(region, region.file("suitability_rules"))
+    if region.file("growth_by_zone") is not None:
+        from afforest.model.carbon import load_growth_by_zone
+
+        load_growth_by_zone(region.file("growth_by_zone"), region.zones, region.afforestable_land_types)
     load_direct_costs(region.file("direct_costs"))
     from afforest.data import load_quantities
 

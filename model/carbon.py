@@ -29,12 +29,26 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from afforest.data import data_path, load_quantities, parse_number, read_table, read_toml
+from afforest.data import (
+    check_category,
+    check_unique,
+    csv_line,
+    data_path,
+    load_quantities,
+    parse_number,
+    read_table,
+    read_toml,
+)
 from afforest.errors import InputError
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 __all__ = [
+    "GROWTH_PARAMETERS",
+    "load_growth_by_zone",
+    "growth_of",
+    "zone_cohort_sink",
+    "per_hectare_totals_by_class",
     "Pool",
     "POOLS",
     "StandGrowth",
@@ -563,6 +577,71 @@ def cumulative_sink(sink: pd.DataFrame, to_yr: float | None = None, by: Sequence
     if not by:
         return sink[columns].sum().to_frame().T
     return sink.groupby(list(by), as_index=False, sort=False, observed=True)[columns].sum()
+
+
+# -- growth per zone -----------------------------------------------------------------------------------------
+GROWTH_PARAMETERS = ("richards_asymptote_m3_per_ha", "richards_rate_per_yr", "richards_shape")
+"""Columns of a region's ``growth_by_zone`` table: a, k, c of :class:`RichardsGrowth` (Eq. 10)."""
+
+
+def load_growth_by_zone(path: str | Path, zones: Sequence[str], land_types: Sequence[str]) -> pd.DataFrame:
+    """Richards parameters by zone (``province``) and land type (empty: every land type of the zone), checked:
+    known zones and land types, one row per (zone, land type), every parameter a valid :class:`RichardsGrowth`.
+    Where a region gives no row, its single curve (``carbon_parameters``) applies."""
+    frame, file = read_table("growth_by_zone", path)
+    check_category(frame, "province", list(zones), file)
+    check_category(frame, "land_type", ["", *land_types], file)
+    check_unique(frame, ["province", "land_type"], file)
+    for column in GROWTH_PARAMETERS:
+        frame[column] = parse_number(frame, column, file)
+    for idx, row in frame.iterrows():
+        try:
+            RichardsGrowth(*(float(row[c]) for c in GROWTH_PARAMETERS))
+        except InputError as exc:
+            raise InputError(exc.reason, file=file, row=csv_line(idx), field=exc.field, value=exc.value) from None
+    return frame.reset_index(drop=True)
+
+
+def growth_of(table: pd.DataFrame | None, default: StandGrowth, land_type: str, province: str) -> StandGrowth:
+    """The growth of ``land_type`` planted in ``province``: its own row, else its zone's row, else ``default``."""
+    if table is None:
+        return default
+    rows = table[table["province"] == province]
+    for match in (rows[rows["land_type"] == land_type], rows[rows["land_type"] == ""]):
+        if len(match):
+            return RichardsGrowth(*(float(match.iloc[0][c]) for c in GROWTH_PARAMETERS))
+    return default
+
+
+def zone_cohort_sink(
+    path: pd.DataFrame, params: CarbonParameters, table: pd.DataFrame | None, carbon_discount_rate: float = 0.0,
+    *, step_yr: float = 1.0,
+) -> pd.DataFrame:
+    """:func:`cohort_sink` by ``land_type`` and ``province``, each group on its own growth (:func:`growth_of`)."""
+    by = ["land_type", "province"]
+    if table is None or path.empty:
+        return cohort_sink(path, params, carbon_discount_rate, step_yr=step_yr, by=by)
+    frames = [
+        cohort_sink(group, params.replace(growth=growth_of(table, params.growth, str(keys[0]), str(keys[1]))),
+                    carbon_discount_rate, step_yr=step_yr, by=by)
+        for keys, group in path.groupby(by, sort=False)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def per_hectare_totals_by_class(
+    params: CarbonParameters, table: pd.DataFrame | None, classes: pd.DataFrame, carbon_discount_rate: float = 0.0
+) -> pd.Series:
+    """Sink per planted hectare over the horizon (t CO2/ha, all pools) of each class on its zone's growth."""
+    cache: dict[tuple[str, str], float] = {}
+    values = []
+    for land_type, province in zip(classes["land_type"], classes["province"]):
+        key = (str(land_type), str(province))
+        if key not in cache:
+            own = params.replace(growth=growth_of(table, params.growth, *key))
+            cache[key] = float(per_hectare_totals(own, carbon_discount_rate).sum())
+        values.append(cache[key])
+    return pd.Series(values, index=classes.index, dtype=float)
 
 
 # -- soil calibration ---------------------------------------------------------------------------------------

@@ -201,3 +201,44 @@ def test_a_changed_area_table_moves_eq3_the_curves_and_the_classes_model_togethe
     assert after.classes_afforested_area_10k_ha < before.classes_afforested_area_10k_ha - 10
     published = run_chain("baseline", until="landuse").landuse  # the default (published) is the reproduction's
     assert published.analytic_afforested_area_10k_ha == pytest.approx(103.35, abs=1e-2)
+
+
+@pytest.mark.integration
+def test_a_sweep_runs_on_the_example_region():
+    from afforest.chain.sweep import grid_points, run_sweep
+
+    scenario = load_scenario("baseline").with_region(EXAMPLE)
+    rows = run_sweep(scenario, grid_points({"landuse.planting_cost_intercept_yuan_per_ha": [20000.0, 30000.0]}),
+                     workers=1, progress=False)
+    assert list(rows["status"]) == ["ok", "ok"]
+    assert np.allclose(rows["numeric_afforested_area_10k_ha"], rows["analytic_afforested_area_10k_ha"], rtol=AGREE_REL)
+    assert rows["analytic_afforested_area_10k_ha"].iloc[0] > rows["analytic_afforested_area_10k_ha"].iloc[1]
+
+
+# ------------------------------------------------------------------------------------------- growth per zone
+@pytest.mark.integration
+def test_growth_per_zone_reaches_the_carbon_accounts_and_the_supply_curve():
+    from afforest.model.carbon import growth_of
+
+    study, example = load_bundle(), load_bundle(region=EXAMPLE)
+    assert study.growth_by_zone is None  # the study's single curve
+    base = example.carbon_parameters.growth
+    table = example.growth_by_zone
+    assert growth_of(table, base, "sloping_cropland", "middle_basin") is base  # no row: the region's curve
+    assert growth_of(table, base, "barren_land", "upper_basin").asymptote_m3_per_ha == 140.0  # the zone's row
+    assert growth_of(table, base, "scrubland", "lower_basin").asymptote_m3_per_ha == 190.0  # the zone x type row
+    chain = run_chain(load_scenario("baseline").with_region(EXAMPLE))
+    carbon, supply = chain.carbon, chain.supply.curves[0.0]
+    per_ha = supply.groupby("province")["carbon_t_co2_per_ha"].mean()
+    assert per_ha["upper_basin"] < per_ha["middle_basin"] < per_ha["lower_basin"]
+    by_class = carbon.planned_by_class[carbon.planned_by_class["carbon_discount_rate"] == 0.0]["sink_mt_co2"].sum()
+    assert by_class == pytest.approx(carbon.total_mt_co2("planned_path", 0.0), rel=1e-12)
+
+
+@pytest.mark.unit
+def test_a_growth_table_with_an_unknown_zone_is_refused(tmp_path):
+    folder = _copy_example(tmp_path)
+    _replace(folder / "growth_by_zone.csv", "upper_basin,,140.0", "delta,,140.0")
+    with pytest.raises(InputError) as info:
+        load_region(folder)
+    assert (Path(info.value.file).name, info.value.field, info.value.value) == ("growth_by_zone.csv", "province", "delta")
