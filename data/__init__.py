@@ -397,7 +397,8 @@ def check_area_against_initial_area(
             f"the table's areas sum to {total:.2f} x 10^4 ha but the planner's A0 (landuse.initial_area_10k_ha) "
             f"is {initial_area_10k_ha:g} x 10^4 ha (allowed gap {tolerance:.3f}, the rounding of {len(area)} "
             "cells and A0 printed to 0.01), so the planner would plan land the table does not describe. "
-            "Either fix the table, or set landuse.initial_area_10k_ha = "
+            "Set landuse.curves = 'fitted' (Eq. 3 and the curves model then fit this table's own classes, with A0 = "
+            "its total; docs/regions.md), or fix the table, or set landuse.initial_area_10k_ha = "
             f"{total:.2f} in the scenario; if you do, know that the fitted ESV curves alpha, beta (Eqs. 4-5, "
             "data/landuse_parameters.toml) describe the study's land, so Eq. 3 and the curves model then "
             f"still describe the study's ESV (only the classes model reads this table's land){beyond}",

@@ -141,7 +141,7 @@ def _overlay_area(tmp_path: Path) -> Path:
     region = load_region(EXAMPLE)
     config = write_case(tmp_path, layers, UTM43N, from_origin(500_000, 4_000_000, 1000, 1000),
                         codes={k + 1: z for k, z in enumerate(region.zones)},
-                        extra=f'rules = "{region.file("suitability_rules")}"')
+                        extra=f'region = "{EXAMPLE}"')  # the region's rules: its land types, its zones
     result = suit.overlay(suit.load_suitability_config(config), preview_pixels=None)
     path = tmp_path / "area.csv"
     result.area.to_csv(path, index=False)
@@ -169,6 +169,25 @@ def test_the_example_region_runs_the_whole_chain_from_rasters(tmp_path):
     assert set(chain.esv.classes["province"]) <= set(region.zones)
     assert chain.carbon is not None and chain.supply is not None and chain.cost_effectiveness is not None
     assert chain.bundle.region.name == EXAMPLE and chain.bundle.cost_effectiveness.thermal_generation_10e8_kwh == 1500.0
+
+
+@pytest.mark.unit
+def test_a_suitability_config_naming_a_region_takes_its_rules_and_zones(tmp_path):
+    from afforest.model.suitability import load_suitability_config
+
+    region = load_region(EXAMPLE)
+    layers = "\n".join(f'{name} = "{name}.tif"' for name in ("land_use", "soil_order", "elevation", "precipitation",
+                                                            "temperature"))
+    for name in ("land_use", "soil_order", "elevation", "precipitation", "temperature", "zones"):
+        (tmp_path / f"{name}.tif").write_bytes(b"x")
+    config = tmp_path / "config.toml"
+    config.write_text(f'region = "{EXAMPLE}"\n[layers]\n{layers}\n[provinces]\npath = "zones.tif"\n'
+                      'codes = { 1 = "upper_basin", 2 = "lower_basin" }\n')
+    assert load_suitability_config(config).rules == region.file("suitability_rules")
+    config.write_text(config.read_text().replace('2 = "lower_basin"', '2 = "Gansu"'))
+    with pytest.raises(InputError) as info:
+        load_suitability_config(config)
+    assert (info.value.field, info.value.value) == ("provinces.codes", "Gansu")
 
 
 @pytest.mark.integration

@@ -59,7 +59,9 @@ class SuitabilityConfig(_Strict):
 
     layers: LayersSection
     provinces: ProvinceSpec
-    rules: Path | None = Field(None, description="rules file; default: the study's Table 1")
+    rules: Path | None = Field(None, description="rules file; default: the region's, else the study's Table 1")
+    region: str | None = Field(None, description="the region (a bundled name or a folder, relative to the config; "
+                               "docs/regions.md) whose rules apply and whose zones the province codes must name")
     soil_codes: dict[int, int] | None = Field(
         None, description="raster soil code -> soil-order code of the rules file (codes not listed: unknown)"
     )
@@ -125,4 +127,23 @@ def load_suitability_config(path: str | Path) -> SuitabilityConfig:
         if both:
             raise InputError("codes both listed as provinces and ignored; keep each in one place", file=file,
                              field="provinces.ignore_codes", value=both)
+    if config.region is not None:
+        config = _with_region(config, file)
+    return config
+
+
+def _with_region(config: SuitabilityConfig, file: Path) -> SuitabilityConfig:
+    """The region's rules where the config names none; its province codes must name the region's zones."""
+    from afforest.data.region import load_region
+
+    assert config.region is not None
+    candidate = Path(config.region)
+    region = load_region(file.parent / candidate if not candidate.is_absolute() and (file.parent / candidate).exists()
+                         else config.region)
+    unknown = sorted(set((config.provinces.codes or {}).values()) - set(region.zones))
+    if unknown:
+        raise InputError(f"province codes name zones the region {region.name!r} does not have; expected some of "
+                         f"{list(region.zones)}", file=file, field="provinces.codes", value=unknown[0])
+    if config.rules is None and region.file("suitability_rules") is not None:
+        config = config.model_copy(update={"rules": region.file("suitability_rules")})
     return config
