@@ -33,6 +33,7 @@ __all__ = [
     "check_policy_names",
     "load_region",
     "region_dir",
+    "region_reference",
     "zones_and_land_types",
 ]
 
@@ -354,6 +355,13 @@ def load_region(region: str | Path | Region | None = None) -> Region:
         return region
     directory = region_dir(region).resolve()
     return _cached_region(str(directory), _stamp(directory))
+
+
+def region_reference(region: str | Path) -> Path:
+    """How a scenario records ``region``: a bundled region reached by its name as the bare name (so the scenario's
+    digest does not depend on the folder it sits in), anything else as given."""
+    given = Path(region)
+    return Path(given.name) if not given.exists() and given.name in bundled_regions() else given
 
 
 def zones_and_land_types(region: str | Path | Region | None) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -30,7 +30,7 @@ from afforest.data import (
     check_input_file,
     read_toml,
 )
-from afforest.data.region import check_policy_names, load_region
+from afforest.data.region import check_policy_names, load_region, region_reference
 
 from afforest.errors import InputError
 
@@ -413,7 +413,7 @@ class InputsSection(_Section):
     @classmethod
     def _valid_region(cls, value: Path | None) -> Path | None:
         try:
-            return value if value is None else load_region(value) and value
+            return value if value is None else load_region(value) and region_reference(value)
         except InputError as exc:
             raise ValueError(str(exc)) from None
 

@@ -113,6 +113,7 @@ def test_a_scenario_names_its_region_and_is_checked_against_it(tmp_path):
     file = tmp_path / "s.toml"
     file.write_text(f'[inputs]\nregion = "{EXAMPLE}"\n[policy]\ndirect_cost_multiplier_by_land_type = {{ scrubland = 1.5 }}\n')
     assert load_scenario(file).policy.direct_cost_multiplier_by_land_type == {"scrubland": 1.5}
+    assert load_scenario(file).inputs.region == Path(EXAMPLE)  # a bundled name is kept as the name: digests travel
     # validated without the context (a sweep's model_validate_json): still checked against its own region
     with pytest.raises(Exception, match="unknown land type 'shrubland'"):
         Scenario.model_validate_json(example.model_dump_json().replace('"direct_cost_multiplier_by_land_type":{}',
