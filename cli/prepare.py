@@ -28,7 +28,8 @@ def _esv_inputs(args: argparse.Namespace) -> tuple[Any, Any, str]:
         sv = esv_model.standard_equivalent_values_from_statistics(stats, args.national_grain_value)
         origin = f"SV_i from grain statistics {args.grain_statistics}"
     else:
-        sv = esv_model.load_standard_equivalent_values(args.standard_values or region.file("standard_equivalent"))
+        sv = (esv_model.load_standard_equivalent_values(args.standard_values) if args.standard_values
+              else esv_model.region_standard_values(region))
         default = ("data/esv_standard_equivalent.csv (implied by Table 3)" if region.is_default
                    else f"region {region.name}")
         origin = f"SV_i from {args.standard_values or default}"

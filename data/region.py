@@ -57,6 +57,7 @@ _CSV_UNITS: dict[str, str] = {
     "power_technologies": "yuan/MWh",
     "suitability_rules": "-",
     "growth_by_zone": "m^3/ha",
+    "grain_statistics": "kg/ha",
 }
 # TOML tables of documented scalars: each quantity carries its own unit, checked against the study's file of the
 # same kind (a quantity of the same name must have the same unit).
@@ -67,11 +68,14 @@ _TOML_TABLES: dict[str, str] = {
     "published_results": "published_results.toml",
 }
 _REQUIRED = (
-    "afforestable_area", "esv_landuse_mapping", "equivalent_factors", "standard_equivalent", "direct_costs",
+    "afforestable_area", "esv_landuse_mapping", "equivalent_factors", "direct_costs",
     "landuse_parameters", "carbon_parameters", "soil_carbon_schedule", "cost_effectiveness", "power_sector_fuels",
     "power_technologies",
 )
 _OPTIONAL = ("afforestable_area_totals", "esv", "published_results", "suitability_rules", "growth_by_zone")
+_STANDARD_VALUE_TABLES = ("standard_equivalent", "grain_statistics")
+"""A region gives exactly one: SV_i per zone, or the grain statistics SV_i is computed from (with the quantity
+``national_grain_value``, yuan/ha, in its land-use parameters)."""
 
 
 class _Strict(BaseModel):
@@ -214,6 +218,11 @@ def _check_units(manifest: RegionManifest, file: Path) -> None:
         if name not in manifest.tables:
             raise InputError("missing table (every region gives it; see docs/regions.md)", file=file,
                              field=f"tables.{name}")
+    given = [name for name in _STANDARD_VALUE_TABLES if name in manifest.tables]
+    if len(given) != 1:
+        raise InputError("give exactly one of tables.standard_equivalent (SV_i per zone) and tables.grain_statistics "
+                         "(grain yields it is computed from)", file=file, field="tables.standard_equivalent",
+                         value=given or None)
     for name, entry in manifest.tables.items():
         if name in _CSV_UNITS:
             if entry.unit != _CSV_UNITS[name]:
@@ -224,7 +233,8 @@ def _check_units(manifest: RegionManifest, file: Path) -> None:
                 raise InputError("a TOML table of scalars gives each quantity's unit: write unit = 'per quantity'",
                                  file=file, field=f"tables.{name}.unit", value=entry.unit)
         else:
-            raise InputError(f"unknown table; expected some of {sorted((*_REQUIRED, *_OPTIONAL))}", file=file,
+            raise InputError(f"unknown table; expected some of {sorted((*_REQUIRED, *_OPTIONAL, *_STANDARD_VALUE_TABLES))}",
+                             file=file,
                              field=f"tables.{name}", value=name)
 
 
@@ -273,7 +283,7 @@ def _check_tables(region: Region) -> None:
     from afforest.model.esv import (
         load_equivalent_factors,
         load_landuse_mapping,
-        load_standard_equivalent_values,
+        region_standard_values,
     )
 
     for name, path in region.files.items():
@@ -283,12 +293,12 @@ def _check_tables(region: Region) -> None:
                                   region=region)
     factors = load_equivalent_factors(region.file("equivalent_factors"))
     load_landuse_mapping(region.file("esv_landuse_mapping"), factors, region=region)
-    standard = load_standard_equivalent_values(region.file("standard_equivalent"))
+    standard = region_standard_values(region)
     missing = [z for z in region.zones if z not in set(standard["province"])]
     unknown = [z for z in standard["province"] if z not in region.zones]
     if missing or unknown:
         raise InputError(f"the standard-equivalent table must give one value per zone {list(region.zones)}"
-                         f" (missing {missing}, unknown {unknown})", file=region.file("standard_equivalent"),
+                         f" (missing {missing}, unknown {unknown})", file=region.file("standard_equivalent") or region.file("grain_statistics"),
                          field="province", value=(missing or unknown)[0])
     if region.file("esv") is not None:
         load_esv(region.file("esv"), region=region)

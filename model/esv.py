@@ -54,6 +54,7 @@ __all__ = [
     "land_type_equivalents",
     "standard_equivalent_value",
     "standard_equivalent_values_from_statistics",
+    "region_standard_values",
     "implied_standard_equivalent_values",
     "esv_by_service",
     "esv_table",
@@ -235,6 +236,24 @@ def standard_equivalent_values_from_statistics(
     return pd.DataFrame({"province": provinces["region"].to_numpy(), "sv_yuan_per_ha": np.asarray(values, dtype=float)})
 
 
+def region_standard_values(region: RegionLike) -> pd.DataFrame:
+    """SV_i of a region: its ``standard_equivalent`` table, or computed from its ``grain_statistics`` and the
+    ``national_grain_value`` (yuan/ha) of its land-use parameters (:func:`standard_equivalent_values_from_statistics`)."""
+    if region.file("standard_equivalent") is not None:
+        return load_standard_equivalent_values(region.file("standard_equivalent"))
+    stats_file, parameters = region.file("grain_statistics"), region.file("landuse_parameters")
+    if stats_file is None or parameters is None:
+        raise InputError("the region gives neither SV_i (standard_equivalent) nor grain statistics", field="tables")
+    quantities = load_quantities(parameters)
+    if "national_grain_value" not in quantities:
+        raise InputError("grain statistics need the national grain output value per ha (yuan/ha) to compute SV_i",
+                         file=parameters, field="national_grain_value")
+    value = quantities["national_grain_value"].value
+    if isinstance(value, tuple) or not value > 0:
+        raise InputError("must be one number > 0", file=parameters, field="national_grain_value", value=value)
+    return standard_equivalent_values_from_statistics(load_grain_statistics(stats_file), float(value))
+
+
 def land_type_equivalents(factors: pd.DataFrame | None = None, mapping: pd.DataFrame | None = None) -> pd.DataFrame:
     """F_jn for every land type j and service n, tidy: ``land_type``, ``service``, ``category``, ``equivalent``."""
     factors = factors if factors is not None else load_equivalent_factors()
@@ -267,8 +286,8 @@ class EquivalentFactorInputs:
         factors = self.factors if self.factors is not None else load_equivalent_factors(file("equivalent_factors"))
         mapping = self.mapping if self.mapping is not None else load_landuse_mapping(
             file("esv_landuse_mapping"), factors=factors, region=region)
-        sv = self.standard_values if self.standard_values is not None else load_standard_equivalent_values(
-            file("standard_equivalent"))
+        sv = self.standard_values if self.standard_values is not None else (
+            load_standard_equivalent_values() if region is None else region_standard_values(region))
         return land_type_equivalents(factors, mapping), sv
 
 

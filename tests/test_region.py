@@ -262,3 +262,25 @@ def test_a_growth_table_with_an_unknown_zone_is_refused(tmp_path):
     with pytest.raises(InputError) as info:
         load_region(folder)
     assert (Path(info.value.file).name, info.value.field, info.value.value) == ("growth_by_zone.csv", "province", "delta")
+
+
+@pytest.mark.unit
+def test_a_region_may_give_grain_statistics_instead_of_sv(tmp_path):
+    """SV_i = (V / 7) (y_i / y): V = 12 600 yuan/ha and yields 6000, 8000, 10 333.33 kg/ha (national 6000) give the
+    example's 1800, 2400, 3100 yuan per standard equivalent, so the same ESV."""
+    folder = _copy_example(tmp_path)
+    manifest = folder / "region.toml"
+    _replace(manifest, '[tables.standard_equivalent]\nfile = "standard_equivalent.csv"\n'
+             'unit = "yuan/(standard equivalent ha yr)"',
+             '[tables.grain_statistics]\nfile = "grain.csv"\nunit = "kg/ha"')
+    (folder / "grain.csv").write_text("region,grain_yield_kg_per_ha\nnational,6000\nupper_basin,6000\n"
+                                      "middle_basin,8000\nlower_basin,10333.333333333\n")
+    parameters = folder / "landuse_parameters.toml"
+    parameters.write_text(parameters.read_text() + '\n[national_grain_value]\nvalue = 12600.0\nunit = "yuan/ha"\n'
+                          'source = "synthetic"\ndescription = "national grain output value per ha"\n')
+    own, shipped = load_bundle(region=folder).esv, load_bundle(region=EXAMPLE).esv
+    assert np.allclose(own["esv_yuan_per_ha_yr"], shipped["esv_yuan_per_ha_yr"], rtol=1e-9)
+    _replace(manifest, '[tables.grain_statistics]', '[tables.standard_equivalent]\nfile = "standard_equivalent.csv"\n'
+             'unit = "yuan/(standard equivalent ha yr)"\nsource = "x"\n\n[tables.grain_statistics]')
+    with pytest.raises(InputError, match="exactly one of"):
+        load_region(folder)
