@@ -284,3 +284,24 @@ def test_a_region_may_give_grain_statistics_instead_of_sv(tmp_path):
              'unit = "yuan/(standard equivalent ha yr)"\nsource = "x"\n\n[tables.grain_statistics]')
     with pytest.raises(InputError, match="exactly one of"):
         load_region(folder)
+
+
+@pytest.mark.integration
+def test_the_commands_take_a_region(capsys):
+    import json
+
+    from afforest.cli import main
+
+    assert main(["curves", "fit", "--region", EXAMPLE, "--json"]) == 0
+    fit = json.loads(capsys.readouterr().out)
+    assert fit["region"] == EXAMPLE and fit["published"] is None and fit["r2_unconverted"] > 0.95
+    assert fit["eq3_steady_state"]["fitted_afforested_area_10k_ha"] == pytest.approx(57.3035, abs=1e-3)
+    assert main(["steady-state", "--region", EXAMPLE, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["analytic_afforested_area_10k_ha"] == pytest.approx(57.3035, abs=1e-3)
+    assert main(["solve", "--region", EXAMPLE, "--json"]) == 0
+    solved = json.loads(capsys.readouterr().out)
+    assert solved["numeric_afforested_area_10k_ha"] == pytest.approx(solved["analytic_afforested_area_10k_ha"], rel=AGREE_REL)
+    assert main(["esv", "--region", EXAMPLE]) == 0
+    assert "mixed_forest" in capsys.readouterr().out
+    assert main(["solve", "--region", str(Path("no") / "such" / "region")]) != 0
+    assert "region folder not found" in capsys.readouterr().err
