@@ -58,6 +58,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     classes = _classes_by_source(bundle, {candidate.esv_source.value})[candidate.esv_source.value]
     fit = cf.fit_curves(classes, args.degree, candidate)
     if not bundle.published_curves:  # the region publishes no alpha, beta: nothing to set the fit beside
+        if figure is not None:  # afforest.plots.curve_fit draws the fit beside published curves only
+            raise InputError("the figure sets the fit beside the region's published curves, and this region "
+                             "publishes none; leave out --figure", field="--figure", value=str(figure))
         return _print_fit_only(args, bundle, fit, classes)
     published = {
         "unconverted_esv_coefficients": list(params.unconverted_esv_coefficients),
