@@ -283,8 +283,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
     ``status`` is ``ok``, ``suspect`` (the land-use result flags itself; ``suspect_reasons`` says why) or
     ``failed`` (the column ``error`` says why).
     """
-    from afforest.chain.bundle import load_bundle
-    from afforest.chain.inputs import resolve_inputs
+    from afforest.chain.inputs import resolve_inputs, scenario_bundle
     from afforest.chain.landuse import build_models, structure_key, update_models
     from afforest.chain.stages import run_chain
     started = time.perf_counter()
@@ -294,7 +293,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
         scenario = Scenario.model_validate_json(base_json).with_overrides(point.overrides)
         row["scenario"] = scenario.name
         row["scenario_hash"] = scenario.digest()
-        bundle = load_bundle(scenario.inputs.afforestable_area_file)
+        bundle = scenario_bundle(scenario)  # its region's, not the default's
         row["financial_discount_rate"] = _resolved(scenario, bundle.landuse_parameters.financial_discount_rate)
         row["carbon_discount_rate"] = scenario.carbon.carbon_discount_rate or 0.0
         inputs = resolve_inputs(scenario, bundle)

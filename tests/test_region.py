@@ -233,6 +233,7 @@ def test_a_sweep_runs_on_the_example_region():
     assert list(rows["status"]) == ["ok", "ok"]
     assert np.allclose(rows["numeric_afforested_area_10k_ha"], rows["analytic_afforested_area_10k_ha"], rtol=AGREE_REL)
     assert rows["analytic_afforested_area_10k_ha"].iloc[0] > rows["analytic_afforested_area_10k_ha"].iloc[1]
+    assert list(rows["financial_discount_rate"]) == [0.04, 0.04]  # the region's own r, not the default region's 0.05
 
 
 # ------------------------------------------------------------------------------------------- growth per zone
