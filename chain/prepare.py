@@ -113,13 +113,15 @@ def run_suitability(
     chunk_size: int | None = None,
     figure: bool = True,
     output_field: str = "output_dir",
+    region: str | Path | None = None,
 ) -> tuple[suit.SuitabilityResult, dict[str, Path]]:
     """Overlay of ``config_path`` with every output written to ``output_dir``; returns the result and paths.
 
     The folder is checked (and created) before the computation; errors name it as ``output_field``. Every
     output is written to a temporary name in the folder and renamed only when all of them are written: a
     failed run leaves no partial or new file behind (earlier outputs in the folder are left as they were,
-    and a folder this run created is removed again if it is empty)."""
+    and a folder this run created is removed again if it is empty). ``region`` overrides the config's region (its
+    rules where the config names none; its zones for the province codes)."""
     out, created = _make_output_dir(output_dir, output_field)
     staged: dict[str, Path] = {}
 
@@ -128,7 +130,7 @@ def run_suitability(
         return staged[kind]
 
     try:
-        config = suit.load_suitability_config(config_path)
+        config = suit.load_suitability_config(config_path, region)
         _refuse_overwriting_inputs(config, Path(config_path), out, output_field)
         if chunk_size is not None:
             config = config.model_copy(update={"chunk_size": chunk_size})

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from afforest.cli.region import add_region_option
+from afforest.cli.region import add_region_option, region_of
 from afforest.errors import InputError, check_output_dir
 
 __all__ = ["register", "esv_rows"]
@@ -104,7 +104,7 @@ def _cmd_suitability(args: argparse.Namespace) -> int:
             raise InputError(f"cannot connect to the dask scheduler ({exc})", field="--scheduler", value=args.scheduler) from None
     try:
         result, paths = run_suitability(args.config, args.output, chunk_size=args.chunk_size, figure=not args.no_figure,
-                                        output_field="--output")
+                                        output_field="--output", region=region_of(args))
     finally:
         if client is not None:
             client.close()
@@ -151,4 +151,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", help="address of a dask.distributed scheduler (default: local threads)")
     p.add_argument("--no-figure", action="store_true", help="skip the map")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    add_region_option(p)
     p.set_defaults(func=_cmd_suitability)

@@ -191,6 +191,27 @@ def test_a_suitability_config_naming_a_region_takes_its_rules_and_zones(tmp_path
     assert (info.value.field, info.value.value) == ("provinces.codes", "Gansu")
 
 
+@pytest.mark.unit
+def test_afforest_suitability_region_overrides_the_config(tmp_path, capsys):
+    """``--region`` (``load_suitability_config(..., region)``): a config naming no region takes the given one's rules
+    and is held to its zones; on the command line a province code outside them is a named error (exit 2)."""
+    from afforest.cli import main
+    from afforest.model.suitability import load_suitability_config
+
+    region = load_region(EXAMPLE)
+    layers = "\n".join(f'{name} = "{name}.tif"' for name in ("land_use", "soil_order", "elevation", "precipitation",
+                                                             "temperature"))
+    for name in ("land_use", "soil_order", "elevation", "precipitation", "temperature", "zones"):
+        (tmp_path / f"{name}.tif").write_bytes(b"x")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[layers]\n{layers}\n[provinces]\npath = "zones.tif"\ncodes = {{ 1 = "upper_basin" }}\n')
+    assert load_suitability_config(config, EXAMPLE).rules == region.file("suitability_rules")
+    assert load_suitability_config(config).rules != region.file("suitability_rules")  # without it: the study's rules
+    config.write_text(config.read_text().replace('"upper_basin"', '"Gansu"'))
+    code = main(["suitability", "--config", str(config), "--output", str(tmp_path / "out"), "--region", EXAMPLE])
+    assert code == 2 and "Gansu" in capsys.readouterr().err
+
+
 @pytest.mark.integration
 def test_eq3_and_the_curves_model_agree_on_the_example_region():
     chain = run_chain(load_scenario("baseline").with_region(EXAMPLE), until="landuse")

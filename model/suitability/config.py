@@ -105,8 +105,9 @@ class SuitabilityConfig(_Strict):
         )
 
 
-def load_suitability_config(path: str | Path) -> SuitabilityConfig:
-    """Read a suitability config TOML; errors name the file and the key."""
+def load_suitability_config(path: str | Path, region: str | Path | None = None) -> SuitabilityConfig:
+    """Read a suitability config TOML; errors name the file and the key. ``region`` (a folder, relative to the working
+    directory, or a bundled region's name) overrides the config's own ``region`` (``afforest suitability --region``)."""
     file = Path(path)
     raw = read_toml(file)
     try:
@@ -127,6 +128,9 @@ def load_suitability_config(path: str | Path) -> SuitabilityConfig:
         if both:
             raise InputError("codes both listed as provinces and ignored; keep each in one place", file=file,
                              field="provinces.ignore_codes", value=both)
+    if region is not None:
+        given = Path(region)
+        config = config.model_copy(update={"region": str(given.resolve()) if given.exists() else str(region)})
     if config.region is not None:
         config = _with_region(config, file)
     return config
