@@ -58,10 +58,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     classes = _classes_by_source(bundle, {candidate.esv_source.value})[candidate.esv_source.value]
     fit = cf.fit_curves(classes, args.degree, candidate)
     if not bundle.published_curves:  # the region publishes no alpha, beta: nothing to set the fit beside
-        if figure is not None:  # afforest.plots.curve_fit draws the fit beside published curves only
-            raise InputError("the figure sets the fit beside the region's published curves, and this region "
-                             "publishes none; leave out --figure", field="--figure", value=str(figure))
-        return _print_fit_only(args, bundle, fit, classes)
+        return _print_fit_only(args, bundle, fit, classes, figure)
     published = {
         "unconverted_esv_coefficients": list(params.unconverted_esv_coefficients),
         "afforested_esv_coefficients": list(params.afforested_esv_coefficients),
@@ -127,10 +124,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_fit_only(args: argparse.Namespace, bundle: Any, fit: Any, classes: Any) -> int:
-    """``curves fit`` on a region that publishes no coefficients: the fit, its R^2 and Eq. 3 with it."""
+def _print_fit_only(args: argparse.Namespace, bundle: Any, fit: Any, classes: Any, figure: Path | None) -> int:
+    """``curves fit`` on a region that publishes no coefficients: the fit, its R^2, Eq. 3 with it and the figure."""
     from afforest.model import curve_fit as cf
     from afforest.model.steady_state import long_run_afforested_area
+
+    written = None
+    if figure is not None:
+        from afforest.plots.curve_fit import write_curve_fit_figure
+
+        written = str(write_curve_fit_figure(fit, None, None, figure))
 
     params = bundle.landuse_parameters.replace(
         unconverted_esv_coefficients=fit.unconverted_esv_coefficients,
@@ -142,7 +145,7 @@ def _print_fit_only(args: argparse.Namespace, bundle: Any, fit: Any, classes: An
     region = bundle.region.name if bundle.region is not None else None
     if args.json:
         print_json({**fit.to_dict(), "region": region, "published": None, "closeness": None, "eq3_steady_state": eq3,
-                    "points": fit.points.to_dict(orient="records"), "figure": None})
+                    "points": fit.points.to_dict(orient="records"), "figure": written})
         return 0
     print(f"afforest curves fit: region {region} (publishes no coefficients), candidate {fit.candidate.name}, degree "
           f"{fit.degree}, {len(classes)} classes on [0, {fit.initial_area_10k_ha:g}] x 10^4 ha")
@@ -151,6 +154,8 @@ def _print_fit_only(args: argparse.Namespace, bundle: Any, fit: Any, classes: An
     print(f"  beta  (C'(z)): {', '.join(f'{c:.6g}' for c in fit.afforested_esv_coefficients)}; R^2 {fit.r2_afforested:.4f}")
     print(f"Eq. 3 at r = {eq3['financial_discount_rate']:g}/yr: long-run afforested area "
           f"{eq3['fitted_afforested_area_10k_ha']:.2f} x 10^4 ha (fitted)")
+    if written is not None:
+        print(f"figure: {written}")
     return 0
 
 

@@ -3,10 +3,13 @@ the suitability map, the merit order (Fig. 2), the carbon figures and the sweep 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "LAND_TYPE_COLOURS",
+    "REGION_LAND_TYPE_COLOURS",
+    "land_type_colours",
     "EXCLUDED_COLOUR",
     "OTHER_COLOUR",
     "POOL_COLOURS",
@@ -72,6 +75,18 @@ PLANTING_STYLES: dict[str, tuple[str, str, str]] = {
     "year0": ("#8d6e63", ":", "all planted in year 0"),
 }
 """Colour, line style and label of each planting assumption of the carbon accounts."""
+
+
+REGION_LAND_TYPE_COLOURS: tuple[str, ...] = ("#6d4c41", "#fbc02d", "#0288d1", "#7cb342", "#8e24aa", "#f4511e", "#00897b",
+                                             "#c0ca33")
+"""Colours handed in turn to the land types of a region that the palette does not know (afforest.data.region)."""
+
+
+def land_type_colours(land_types: Sequence[str]) -> dict[str, str]:
+    """A colour per land type: the palette's own where it has one, else the next of REGION_LAND_TYPE_COLOURS (in the
+    order given), so a region's own types stay apart on a figure."""
+    spare = iter(REGION_LAND_TYPE_COLOURS * (1 + len(land_types) // len(REGION_LAND_TYPE_COLOURS)))
+    return {t: LAND_TYPE_COLOURS[t] if t in LAND_TYPE_COLOURS else next(spare) for t in dict.fromkeys(land_types)}
 
 
 def land_type_colour(land_type: str) -> str:

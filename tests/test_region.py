@@ -309,14 +309,16 @@ def test_a_region_may_give_grain_statistics_instead_of_sv(tmp_path):
 
 
 @pytest.mark.integration
-def test_the_commands_take_a_region(capsys):
+def test_the_commands_take_a_region(capsys, tmp_path):
     import json
 
     from afforest.cli import main
 
-    assert main(["curves", "fit", "--region", EXAMPLE, "--json"]) == 0
+    figure = tmp_path / "fit.png"
+    assert main(["curves", "fit", "--region", EXAMPLE, "--json", "--figure", str(figure)]) == 0
     fit = json.loads(capsys.readouterr().out)
     assert fit["region"] == EXAMPLE and fit["published"] is None and fit["r2_unconverted"] > 0.95
+    assert fit["figure"] == str(figure) and figure.stat().st_size > 10_000  # the fit alone, its own land types
     assert fit["eq3_steady_state"]["fitted_afforested_area_10k_ha"] == pytest.approx(57.3035, abs=1e-3)
     assert main(["steady-state", "--region", EXAMPLE, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["analytic_afforested_area_10k_ha"] == pytest.approx(57.3035, abs=1e-3)
