@@ -9,6 +9,7 @@ classes model too large for this machine.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,9 @@ __all__ = [
     "bundle_for",
     "curves_mode",
     "fitted_parameters",
+    "equivalent_factor_esv",
+    "cached_landuse_classes",
+    "clear_input_caches",
 ]
 
 
@@ -164,12 +168,7 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
     )
     area = bundle.afforestable_area
     if scenario.landuse.esv_source == "equivalent_factors":
-        equivalents, standard_values = EquivalentFactorInputs(
-            factors=load_equivalent_factors(files.equivalent_factors_file) if files.equivalent_factors_file else None,
-            standard_values=load_standard_equivalent_values(files.standard_equivalent_file) if files.standard_equivalent_file else None,
-            region=bundle.region,
-        ).resolve()
-        esv = esv_table(equivalents, standard_values)
+        esv = equivalent_factor_esv(files.equivalent_factors_file, files.standard_equivalent_file, bundle)
     else:
         esv = bundle.esv
     if curves_mode(scenario, bundle) == "fitted":
@@ -182,13 +181,8 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
     positive = area.loc[area["area_10k_ha"] > 0, "area_10k_ha"].to_numpy()
     cap = scenario.classes.max_class_area_10k_ha
     check_model_size(scenario, int(np.ceil(positive / cap).sum()) if cap else len(positive), grid.periods)
-    classes = landuse_classes(
-        area,
-        esv,
-        params,
-        rule=scenario.classes.post_planting_rule,
-        max_class_area_10k_ha=scenario.classes.max_class_area_10k_ha,
-    )
+    classes = cached_landuse_classes(area, esv, params, scenario.classes.post_planting_rule,
+                                     scenario.classes.max_class_area_10k_ha)
     for transform in transforms:
         if transform.stage == "classes":
             params, classes = transform.transform_classes(params, classes, scenario)
@@ -200,6 +194,84 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
         carbon_pv_t_co2_per_ha=carbon_pv_t_co2_per_ha(scenario, params.financial_discount_rate, bundle),
         switch_extra=carbon_policy_data(scenario, params, grid, bundle),
     )
+
+
+# ------------------------------------------------------------------------ per-process caches of the inputs
+INPUT_CACHE_SIZE = 16
+"""Entries of each cache below: a sensitivity run varies the ESV source and the post-planting rule (two values
+each) and nothing else these tables depend on, so 16 holds every combination with room for a few regions."""
+_esv_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+_classes_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+
+
+def _file_signature(path: str | Path | None) -> tuple[str, int, int] | None:
+    """(resolved path, mtime in ns, size in bytes) of a file, so an edited file is never served from a cache."""
+    if path is None:
+        return None
+    file = Path(path).resolve()
+    try:
+        stat = file.stat()
+    except OSError:
+        return (str(file), -1, -1)  # the loader raises its own named error
+    return (str(file), stat.st_mtime_ns, stat.st_size)
+
+
+def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
+    """A frame's content as a hashable value (columns, then rows): small tables only (the area and ESV tables)."""
+    return (tuple(frame.columns), tuple(frame.itertuples(index=False, name=None)))
+
+
+def _remember(cache: OrderedDict[tuple[Any, ...], pd.DataFrame], key: tuple[Any, ...], frame: pd.DataFrame) -> None:
+    cache[key] = frame
+    while len(cache) > INPUT_CACHE_SIZE:
+        cache.popitem(last=False)
+
+
+def clear_input_caches() -> None:
+    """Forget the cached ESV tables and merit-order classes (tests compare cached and uncached answers)."""
+    _esv_cache.clear()
+    _classes_cache.clear()
+
+
+def equivalent_factor_esv(
+    equivalent_factors_file: str | Path | None, standard_equivalent_file: str | Path | None, bundle: InputBundle
+) -> pd.DataFrame:
+    """Eq. 6's ESV table (:func:`afforest.model.esv.esv_table`) from the scenario's own files or the bundle's
+    region's, cached per process by the files' paths, modification times and sizes (every file of the region
+    and its manifest); a copy is returned, so a caller may change it."""
+    region = bundle.region
+    region_key: tuple[Any, ...] = ()
+    if region is not None:
+        region_key = (region.name, _file_signature(region.manifest_file),
+                      tuple(sorted((name, _file_signature(path)) for name, path in region.files.items())))
+    key = (_file_signature(equivalent_factors_file), _file_signature(standard_equivalent_file), region_key)
+    esv = _esv_cache.get(key)
+    if esv is None:
+        equivalents, standard_values = EquivalentFactorInputs(
+            factors=load_equivalent_factors(equivalent_factors_file) if equivalent_factors_file else None,
+            standard_values=load_standard_equivalent_values(standard_equivalent_file) if standard_equivalent_file else None,
+            region=region,
+        ).resolve()
+        esv = esv_table(equivalents, standard_values)
+        _remember(_esv_cache, key, esv)
+    else:
+        _esv_cache.move_to_end(key)
+    return esv.copy()
+
+
+def cached_landuse_classes(
+    area: pd.DataFrame, esv: pd.DataFrame, params: LandUseParameters, rule: Any, max_class_area_10k_ha: float | None
+) -> pd.DataFrame:
+    """:func:`afforest.model.merit_order.landuse_classes`, cached per process by the content of ``area`` and
+    ``esv``, the rule, the class size and C'(z)'s coefficients (the only parameters it reads); a copy is returned."""
+    key = (_frame_key(area), _frame_key(esv), str(rule), max_class_area_10k_ha, params.afforested_esv_coefficients)
+    classes = _classes_cache.get(key)
+    if classes is None:
+        classes = landuse_classes(area, esv, params, rule=rule, max_class_area_10k_ha=max_class_area_10k_ha)
+        _remember(_classes_cache, key, classes)
+    else:
+        _classes_cache.move_to_end(key)
+    return classes.copy()
 
 
 def scenario_bundle(scenario: Scenario) -> InputBundle:

@@ -17,6 +17,7 @@ intervals where g is monotone; each interval with a sign change is bisected, for
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,6 +33,7 @@ __all__ = [
     "SteadyStateRoot",
     "net_marginal_gain",
     "steady_state_roots",
+    "clear_roots_cache",
     "steady_state_sweep",
     "long_run_afforested_area",
 ]
@@ -170,10 +172,38 @@ def _reached_index(roots: NDArray[np.float64], p: np.polynomial.Polynomial, a0: 
     return np.where(has_root & (plant_first | at_a0), largest, -1)
 
 
+ROOTS_CACHE_SIZE = 64
+"""Entries of :func:`steady_state_roots`'s per-process cache: an evaluation asks for the roots at ~3 values of
+tau(0) (the scenario's, the hurdle-adjusted one of the checks, the saddle path's), so 64 spans ~20 evaluations."""
+_roots_cache: OrderedDict[tuple[LandUseParameters, float | None], tuple[SteadyStateRoot, ...]] = OrderedDict()
+
+
 def steady_state_roots(
     params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None = None
 ) -> list[SteadyStateRoot]:
-    """All roots of Eq. 3 in [0, A0] for the parameters' r and tau(0) (or the given effective tau(0)), ascending in A*."""
+    """All roots of Eq. 3 in [0, A0] for the parameters' r and tau(0) (or the given effective tau(0)), ascending in A*.
+
+    Cached per process by value (the frozen parameters and tau(0)): the chain asks for the same roots several
+    times per evaluation (the checks, the targets, the saddle path)."""
+    tau = None if planting_cost_intercept_yuan_per_ha is None else float(planting_cost_intercept_yuan_per_ha)
+    key = (params, tau)
+    cached = _roots_cache.get(key)
+    if cached is None:
+        cached = tuple(_steady_state_roots(params, tau))
+        _roots_cache[key] = cached
+        while len(_roots_cache) > ROOTS_CACHE_SIZE:
+            _roots_cache.popitem(last=False)
+    else:
+        _roots_cache.move_to_end(key)
+    return list(cached)
+
+
+def clear_roots_cache() -> None:
+    """Forget :func:`steady_state_roots`'s cached roots (tests compare cached and uncached answers)."""
+    _roots_cache.clear()
+
+
+def _steady_state_roots(params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None) -> list[SteadyStateRoot]:
     table = steady_state_sweep(params, planting_cost_intercept_yuan_per_ha=planting_cost_intercept_yuan_per_ha)
     return [
         SteadyStateRoot(
