@@ -400,8 +400,13 @@ def esv_stage(inputs: Inputs) -> EsvStage:
     return EsvStage(table=inputs.classes[columns].reset_index(drop=True), classes=inputs.classes)
 
 
-def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float, ...], scenario_rate: float) -> CarbonStage:
-    """Carbon of the planned path (classes cohorts), the curves path and the year-0 assumption, at each rate."""
+def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float, ...], scenario_rate: float,
+                 *, plantings: tuple[str, ...] | None = None, by_class: bool = True) -> CarbonStage:
+    """Carbon of the planned path (classes cohorts), the curves path and the year-0 assumption, at each rate.
+
+    ``plantings`` (default: all of :data:`PLANTINGS`) and ``by_class`` (the planned path by class) restrict the
+    tables to what a caller reads (a sweep row: the planned path alone, :func:`run_chain` with ``tables=False``);
+    every number computed is the same as in the full stage."""
     params = landuse.scenario.carbon.parameters(bundle.carbon_parameters)  # calibration, hazard, buffer
     horizon = params.horizon_yr
     step = float(landuse.scenario.numerics.step_yr)
@@ -416,14 +421,21 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
     curves, curves_late = split_at_horizon(curves_cohorts, horizon)
     paths = {"planned_path": planned, "curves_path": curves, "year0": single_cohort(landuse.headline_afforested_area_10k_ha)}
     late = {"planned_path": planned_late, "curves_path": curves_late, "year0": 0.0}
-    per_ha, yearly, cumulative, by_class = [], [], [], []
+    if plantings is not None:
+        unknown = [name for name in plantings if name not in paths]
+        if unknown:
+            raise InputError(f"unknown planting; expected some of {list(PLANTINGS)}", field="plantings", value=unknown)
+        paths = {name: path for name, path in paths.items() if name in plantings}
+    zone_sink_needed = by_class or ("planned_path" in paths and bundle.growth_by_zone is not None)
+    per_ha, yearly, cumulative, classes_by_class = [], [], [], []
     for rate in rates:
         per_ha.append(
             per_hectare_totals(params, rate).rename("sink_t_co2_per_ha").rename_axis("pool").reset_index()
             .assign(carbon_discount_rate=rate)
         )
         # the plan's cohorts know their zone and land type: each grows on its own curve where the region gives one
-        classes_sink = zone_cohort_sink(planned, params, bundle.growth_by_zone, rate, step_yr=accounting_step)
+        classes_sink = (zone_cohort_sink(planned, params, bundle.growth_by_zone, rate, step_yr=accounting_step)
+                        if zone_sink_needed else None)
         for name, path in paths.items():
             if name == "planned_path" and bundle.growth_by_zone is not None:
                 sink = classes_sink.groupby(["period_start_yr", "period_end_yr", "year", "pool"], as_index=False,
@@ -433,7 +445,9 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
             total = cumulative_sink(sink, horizon)
             yearly.append(sink.assign(planting=name, carbon_discount_rate=rate))
             cumulative.append(total.assign(planting=name, carbon_discount_rate=rate))
-        by_class.append(cumulative_sink(classes_sink, horizon, by=("land_type", "province", "pool")).assign(carbon_discount_rate=rate))
+        if by_class:
+            classes_by_class.append(cumulative_sink(classes_sink, horizon, by=("land_type", "province", "pool"))
+                                    .assign(carbon_discount_rate=rate))
 
     def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
         frame = pd.concat(frames, ignore_index=True)
@@ -449,7 +463,9 @@ def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float
         per_hectare=tidy(per_ha, ["carbon_discount_rate", "pool"]),
         yearly=tidy(yearly, ["planting", "carbon_discount_rate"]),
         cumulative=tidy(cumulative, ["planting", "carbon_discount_rate", "pool"]),
-        planned_by_class=tidy(by_class, ["land_type", "province", "carbon_discount_rate", "pool"]),
+        planned_by_class=(tidy(classes_by_class, ["land_type", "province", "carbon_discount_rate", "pool"]) if by_class
+                          else pd.DataFrame(columns=["land_type", "province", "carbon_discount_rate", "pool",
+                                                     "sink_mt_co2", "discounted_sink_mt_co2"])),
         plantings=pd.DataFrame(
             [
                 {"planting": name, "planted_area_10k_ha": float(path["planted_area_10k_ha"].sum()),
@@ -613,6 +629,7 @@ def run_chain(
     allow_nonoptimal: bool = False,
     until: str = "cost_effectiveness",
     engine: str = "pyomo",
+    tables: bool = True,
 ) -> ChainResult:
     """Run the chain for ``scenario`` and return every stage's result.
 
@@ -622,7 +639,9 @@ def run_chain(
     ``landuse``, ``carbon`` or ``supply_curve`` (the later stages are then None). A land-use solve that stops
     short of an optimum raises :class:`~afforest.errors.SolverError` unless ``allow_nonoptimal``. ``engine``: what
     solves the land-use programs, ``pyomo`` (the reference, default), ``fast`` or ``auto``
-    (:mod:`afforest.chain.fast_path`; ``result.landuse.landuse_path`` says which ran).
+    (:mod:`afforest.chain.fast_path`; ``result.landuse.landuse_path`` says which ran). ``tables=False``: only
+    what a sweep row reads (:func:`afforest.chain.sweep.chain_outputs`), with the same values: carbon and the supply
+    curve at the scenario's r_c alone, the planned path alone, no cost-effectiveness stage.
     """
     from afforest.chain.fast_path import solve_landuse_stage
 
@@ -647,15 +666,19 @@ def run_chain(
     if until == "landuse":
         return result
     scenario_rate = float(scenario.carbon.carbon_discount_rate or 0.0)
-    rates = tuple(sorted({*bundle.carbon_discount_rates, scenario_rate}))
-    result.carbon = carbon_stage(landuse, bundle, rates, scenario_rate)
+    if tables:
+        rates = tuple(sorted({*bundle.carbon_discount_rates, scenario_rate}))
+        result.carbon = carbon_stage(landuse, bundle, rates, scenario_rate)
+    else:
+        result.carbon = carbon_stage(landuse, bundle, (scenario_rate,), scenario_rate, plantings=("planned_path",),
+                                     by_class=False)
     if until == "carbon":
         return result
     result.supply = supply_curve_stage(
         inputs.classes, inputs.params.financial_discount_rate, landuse.headline_afforested_area_10k_ha, result.carbon, bundle,
         scenario.carbon.parameters(bundle.carbon_parameters),
     )
-    if until == "supply_curve":
+    if until == "supply_curve" or not tables:
         return result
     price = scenario.policy.carbon_price_yuan_per_t_co2
     extra = {POLICY_CARBON_PRICE_BENCHMARK: price} if price > 0 else {}

@@ -301,7 +301,8 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
             from afforest.chain.fast_path import resolve_engine
 
             if resolve_engine(engine, inputs)[0] == "fast":
-                chain = run_chain(scenario, bundle=bundle, inputs=inputs, allow_nonoptimal=allow_nonoptimal, engine=engine)
+                chain = run_chain(scenario, bundle=bundle, inputs=inputs, allow_nonoptimal=allow_nonoptimal, engine=engine,
+                                  tables=False)  # the row's values, without the tables it does not read
                 row.update(chain_outputs(chain))
                 row.update({"build_s": 0.0, "models_reused": False})
                 row["point_s"] = time.perf_counter() - started
@@ -327,7 +328,7 @@ def solve_point(base_json: str, point: SweepPoint, reuse: bool = True, allow_non
         build_s = time.perf_counter() - build_start
         try:
             chain = run_chain(scenario, bundle=bundle, models=models, inputs=inputs, allow_nonoptimal=allow_nonoptimal,
-                              engine=engine)
+                              engine=engine, tables=False)
         except BaseException:
             cache.pop(key, None)  # models left mid-solve are not re-used
             raise
