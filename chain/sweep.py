@@ -603,7 +603,7 @@ def run_sweep(
         raise InputError("must be a whole number >= 0 (0: one worker per core)", field="--workers", value=workers)
     if scheduler is None:
         _check_worker_memory(min(workers or os.cpu_count() or 1, len(points)), workers)
-    folder = OutputFolder(output, base, points, digests, overwrite) if output is not None else None
+    folder = OutputFolder(output, base, points, digests, overwrite, engine) if output is not None else None
     try:
         return _run(base, base_json, points, digests, folder, workers, scheduler, reuse, progress, allow_nonoptimal, engine)
     finally:
@@ -682,7 +682,7 @@ def _run(
             raise SweepInterrupted(kept, len(points), folder.path if folder else None, stopped)
         frame = pd.DataFrame([rows[i] for i in sorted(rows)])
         if folder is not None:
-            write_results(frame, folder.path, provenance(base, points))
+            write_results(frame, folder.path, provenance(base, points, engine))
         return frame
     finally:
         for sig, handler in saved.items():

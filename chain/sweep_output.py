@@ -72,14 +72,18 @@ def point_digests(base: Scenario, points: Sequence[SweepPoint]) -> dict[int, str
     return digests
 
 
-def sweep_identity(base: Scenario, digests: Mapping[int, str]) -> str:
-    """What makes two sweeps the same sweep: the resolved base scenario and the resolved scenario of every point."""
-    payload = {"scenario_hash": base.digest(), "points": sorted(digests.items())}
+def sweep_identity(base: Scenario, digests: Mapping[int, str], engine: str = "pyomo") -> str:
+    """What makes two sweeps the same sweep: the resolved base scenario, the resolved scenario of every point and the
+    land-use engine (``pyomo``, ``fast``, ``auto``), so a resumed run never mixes engines. A Pyomo sweep's identity
+    leaves the engine out: it is the one every folder written before the engine was recorded holds."""
+    payload: dict[str, Any] = {"scenario_hash": base.digest(), "points": sorted(digests.items())}
+    if engine != "pyomo":
+        payload["engine"] = engine
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def provenance(scenario: Scenario, points: Sequence[SweepPoint]) -> dict[str, Any]:
-    """What is needed to regenerate the results: package and solver versions and the resolved scenario."""
+def provenance(scenario: Scenario, points: Sequence[SweepPoint], engine: str = "pyomo") -> dict[str, Any]:
+    """What is needed to regenerate the results: package and solver versions, the resolved scenario, the engine."""
     from afforest.solvers import available_solvers
 
     return {
@@ -88,7 +92,8 @@ def provenance(scenario: Scenario, points: Sequence[SweepPoint]) -> dict[str, An
         "python": sys.version.split()[0],
         "scenario": scenario.model_dump(mode="json"),
         "scenario_hash": scenario.digest(),
-        "sweep_id": sweep_identity(scenario, point_digests(scenario, points)),
+        "sweep_id": sweep_identity(scenario, point_digests(scenario, points), engine),
+        "engine": engine,
         "points": len(points),
         "swept_keys": sorted({k for p in points for k in p.overrides}),
     }
@@ -183,9 +188,11 @@ def load_results(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 class OutputFolder:
     """An output folder made ready for one sweep: checked, created, locked and claimed (``sweep.json``)."""
 
-    def __init__(self, output: str | Path, base: Scenario, points: Sequence[SweepPoint], digests: Mapping[int, str], overwrite: bool) -> None:
+    def __init__(self, output: str | Path, base: Scenario, points: Sequence[SweepPoint], digests: Mapping[int, str], overwrite: bool,
+                 engine: str = "pyomo") -> None:
         self.path = Path(output)
         self.lock_fd: int | None = None
+        self.engine = engine
         self._prepare()
         try:
             self._lock()
@@ -222,9 +229,10 @@ class OutputFolder:
         os.pwrite(fd, str(os.getpid()).encode(), 0)
 
     def _claim(self, base: Scenario, points: Sequence[SweepPoint], digests: Mapping[int, str], overwrite: bool) -> None:
-        identity = sweep_identity(base, digests)
+        identity = sweep_identity(base, digests, self.engine)
         manifest = {
             "sweep_id": identity,
+            "engine": self.engine,
             "scenario": base.name,
             "scenario_hash": base.digest(),
             "points": len(points),
@@ -288,6 +296,8 @@ def describe_manifest(manifest: Mapping[str, Any]) -> str:
     if manifest.get("points") is not None:
         keys = ", ".join(manifest.get("swept_keys") or [])
         parts.append(f"{manifest['points']} points" + (f" over {keys}" if keys else ""))
+    if manifest.get("engine"):
+        parts.append(f"engine {manifest['engine']}")
     return ", ".join(parts) or "written by an unknown sweep"
 
 

@@ -51,6 +51,7 @@ def _cmd_sensitivity(args: Any) -> int:
             progress=not (args.quiet or args.json),
             overwrite=args.overwrite,
             allow_nonoptimal=args.allow_nonoptimal,
+            engine=args.engine,
         )
     except SweepInterrupted as stop:
         print(stop.message, file=sys.stderr)
@@ -102,6 +103,9 @@ def register(sub: Any) -> None:
     p.add_argument("--allow-nonoptimal", action="store_true",
                    help="keep an evaluation whose land-use solve stops short of an optimum, as 'suspect'")
     p.add_argument("--json", action="store_true", help="print the indices, OAT ranges and provenance as JSON")
+    p.add_argument("--engine", choices=("pyomo", "fast", "auto"), default="auto",
+                   help="what solves the land use: auto (default: the fast path where eligible, else Pyomo), fast "
+                        "(refuses an ineligible scenario) or pyomo (the reference); docs/sensitivity.md, Speed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_region_option(p)
     p.set_defaults(func=_cmd_sensitivity)

@@ -71,6 +71,7 @@ def _cmd_sweep(args: Any) -> int:
             progress=not args.quiet,
             overwrite=args.overwrite,
             allow_nonoptimal=args.allow_nonoptimal,
+            engine=args.engine,
         )
     except SweepInterrupted as stop:
         print(stop.message, file=sys.stderr)
@@ -126,6 +127,9 @@ def register(sub: Any) -> None:
     p.add_argument("--no-reuse", action="store_true", help="rebuild the models at every point (for benchmarks)")
     p.add_argument("--allow-nonoptimal", action="store_true",
                    help="keep a point whose land-use solve stops short of an optimum, as 'suspect' (default: it fails)")
+    p.add_argument("--engine", choices=("pyomo", "fast", "auto"), default="pyomo",
+                   help="what solves the land use: pyomo (default, the reference), fast (refuses an ineligible "
+                        "scenario) or auto (the fast path where eligible); docs/sensitivity.md, Speed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_region_option(p)
     p.set_defaults(func=_cmd_sweep)
