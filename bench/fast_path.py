@@ -2,11 +2,15 @@
 each stage's floor, and evaluations per second through the sensitivity analysis's evaluator on 1 and 2 workers.
 
 Run: `.venv/bin/python bench/fast_path.py [--scenario sensitivity] [--repeat 10] [--samples 4] [--workers 1,2]
-[--engines fast,pyomo]` (docs/sensitivity.md, "Speed", records a run).
+[--engines fast,pyomo] [--tables]` (docs/sensitivity.md, "Speed", records a run).
 
 1. Per-stage cost (one process, one BLAS thread, as a sweep worker): ``--repeat`` points of the scenario's Sobol'
    design are evaluated stage by stage as :func:`afforest.chain.sweep.solve_point` does, on each engine (Pyomo:
-   models built once and updated per point, as a worker keeps them). Medians in ms. Beside each stage, its
+   models built once and updated per point, as a worker keeps them): the row-only chain (``run_chain(...,
+   tables=False)``: carbon and the supply curve at the scenario's r_c, the planned path, no cost-effectiveness
+   stage, which is then 0), or with ``--tables`` every table of the full chain. The per-process caches of the
+   inputs and of Eq. 3's roots are warm after the first point (not counted), as in a worker. Medians in ms. Beside
+   each stage, its
    **floor**: the stage's arithmetic alone on arrays already in memory, i.e. what no implementation of that stage
    can beat in this process:
    land use: the two numeric kernels (:func:`afforest.model.fast_landuse.solve_curves_fast`, the classes master of
@@ -102,7 +106,7 @@ def _floors(inputs, chain) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return out
 
 
-def stages(scenario_name: str, repeat: int, engines: list[str]) -> None:
+def stages(scenario_name: str, repeat: int, engines: list[str], tables: bool = False) -> None:
     """Per-stage medians of each engine beside the floors (module docstring, part 1)."""
     base = load_scenario(scenario_name)
     design = build_design(base.sensitivity.inputs, "sobol", 4, seed=base.sensitivity.seed)
@@ -135,16 +139,21 @@ def stages(scenario_name: str, repeat: int, engines: list[str]) -> None:
                                  welfare_terms_10e8_yuan=welfare, bundle=bundle)
             rate = float(scenario.carbon.carbon_discount_rate or 0.0)
             t = time.perf_counter()
-            result.carbon = carbon_stage(landuse, bundle, tuple(sorted({*bundle.carbon_discount_rates, rate})), rate)
+            if tables:
+                result.carbon = carbon_stage(landuse, bundle, tuple(sorted({*bundle.carbon_discount_rates, rate})), rate)
+            else:  # as run_chain(..., tables=False)
+                result.carbon = carbon_stage(landuse, bundle, (rate,), rate, plantings=("planned_path",), by_class=False)
             lap["carbon"] = time.perf_counter() - t
             t = time.perf_counter()
             result.supply = supply_curve_stage(inputs.classes, inputs.params.financial_discount_rate,
-                                               landuse.headline_afforested_area_10k_ha, result.carbon, bundle)
+                                               landuse.headline_afforested_area_10k_ha, result.carbon, bundle,
+                                               scenario.carbon.parameters(bundle.carbon_parameters))
             lap["supply curve"] = time.perf_counter() - t
             price = scenario.policy.carbon_price_yuan_per_t_co2
             t = time.perf_counter()
-            result.cost_effectiveness = cost_effectiveness_stage(
-                result.supply, bundle, {POLICY_CARBON_PRICE_BENCHMARK: price} if price > 0 else {})
+            if tables:
+                result.cost_effectiveness = cost_effectiveness_stage(
+                    result.supply, bundle, {POLICY_CARBON_PRICE_BENCHMARK: price} if price > 0 else {})
             lap["cost-effectiveness"] = time.perf_counter() - t
             t = time.perf_counter()
             chain_outputs(result)
@@ -156,7 +165,9 @@ def stages(scenario_name: str, repeat: int, engines: list[str]) -> None:
             if engine == engines[0]:
                 for name, value in _floors(inputs, result).items():
                     floors.setdefault(name, []).append(value)
-    print(f"one evaluation of {scenario_name!r}, median of {repeat} Sobol' design points, 1 process, 1 BLAS thread (ms):")
+    mode = "full chain, every table" if tables else "row-only chain, as solve_point"
+    print(f"one evaluation of {scenario_name!r} ({mode}), median of {repeat} Sobol' design points, 1 process, "
+          "1 BLAS thread (ms):")
     header = "".join(f"{e:>12}" for e in engines)
     print(f"  {'stage':<32}{header}{'floor':>12}")
     totals = dict.fromkeys(engines, 0.0)
@@ -203,9 +214,10 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated local worker counts of the throughput run")
     parser.add_argument("--engines", default="fast,pyomo", help="comma-separated engines (fast, pyomo, auto)")
     parser.add_argument("--no-throughput", action="store_true", help="only the per-stage table")
+    parser.add_argument("--tables", action="store_true", help="time the full chain's tables, not the sweep row's")
     args = parser.parse_args()
     engines = [e for e in args.engines.split(",") if e]
-    stages(args.scenario, args.repeat, engines)
+    stages(args.scenario, args.repeat, engines, args.tables)
     if not args.no_throughput:
         throughput(args.scenario, args.samples, [int(w) for w in args.workers.split(",") if w], engines)
 

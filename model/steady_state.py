@@ -176,6 +176,7 @@ ROOTS_CACHE_SIZE = 64
 """Entries of :func:`steady_state_roots`'s per-process cache: an evaluation asks for the roots at ~3 values of
 tau(0) (the scenario's, the hurdle-adjusted one of the checks, the saddle path's), so 64 spans ~20 evaluations."""
 _roots_cache: OrderedDict[tuple[LandUseParameters, float | None], tuple[SteadyStateRoot, ...]] = OrderedDict()
+_long_run_cache: OrderedDict[tuple[LandUseParameters, float | None], NDArray[np.float64]] = OrderedDict()
 
 
 def steady_state_roots(
@@ -199,8 +200,9 @@ def steady_state_roots(
 
 
 def clear_roots_cache() -> None:
-    """Forget :func:`steady_state_roots`'s cached roots (tests compare cached and uncached answers)."""
+    """Forget the cached roots and long-run areas (tests compare cached and uncached answers)."""
     _roots_cache.clear()
+    _long_run_cache.clear()
 
 
 def _steady_state_roots(params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None) -> list[SteadyStateRoot]:
@@ -270,7 +272,29 @@ def long_run_afforested_area(
     financial_discount_rate: ArrayLike | None = None,
     planting_cost_intercept_yuan_per_ha: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
-    """A0 - A_inf for each point: the steady state reached from A0, or a corner (0 or A0)."""
+    """A0 - A_inf for each point: the steady state reached from A0, or a corner (0 or A0).
+
+    One point at the parameters' r (the chain's call, twice per evaluation) is cached per process by value, like
+    :func:`steady_state_roots`."""
+    if financial_discount_rate is None and (planting_cost_intercept_yuan_per_ha is None
+                                            or np.ndim(planting_cost_intercept_yuan_per_ha) == 0):
+        tau = None if planting_cost_intercept_yuan_per_ha is None else float(planting_cost_intercept_yuan_per_ha)
+        key = (params, tau)
+        cached = _long_run_cache.get(key)
+        if cached is None:
+            cached = _long_run_afforested_area(params, None, tau)
+            _long_run_cache[key] = cached
+            while len(_long_run_cache) > ROOTS_CACHE_SIZE:
+                _long_run_cache.popitem(last=False)
+        else:
+            _long_run_cache.move_to_end(key)
+        return cached.copy()
+    return _long_run_afforested_area(params, financial_discount_rate, planting_cost_intercept_yuan_per_ha)
+
+
+def _long_run_afforested_area(
+    params: LandUseParameters, financial_discount_rate: ArrayLike | None, planting_cost_intercept_yuan_per_ha: ArrayLike | None,
+) -> NDArray[np.float64]:
     rate, tau0, shift = _shift(params, financial_discount_rate, planting_cost_intercept_yuan_per_ha)
     p = net_marginal_gain(params)
     a0 = params.initial_area_10k_ha

@@ -3,12 +3,15 @@ answers as computing everything afresh; a changed key is never served a stale va
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from afforest.chain.bundle import load_bundle
+from afforest.errors import InputError
 from afforest.chain.inputs import (
     cached_landuse_classes,
     clear_input_caches,
@@ -16,10 +19,10 @@ from afforest.chain.inputs import (
     resolve_inputs,
 )
 from afforest.chain.stages import run_chain
-from afforest.chain.sweep import chain_outputs
+from afforest.chain.sweep import chain_outputs, load_results
 from afforest.model.esv import EquivalentFactorInputs, esv_table
 from afforest.model.merit_order import landuse_classes
-from afforest.model.steady_state import clear_roots_cache, steady_state_roots
+from afforest.model.steady_state import clear_roots_cache, long_run_afforested_area, steady_state_roots
 from afforest.scenarios import load_scenario
 
 REL = 1e-12
@@ -46,6 +49,16 @@ def test_roots_cached_equal_fresh_and_keyed_by_tau() -> None:
     assert [r.afforested_area_10k_ha for r in other] != [r.afforested_area_10k_ha for r in fresh]
     changed = params.replace(financial_discount_rate=0.04)  # another key: not the cached roots
     assert steady_state_roots(changed, 42265.0) != fresh
+
+
+def test_long_run_area_cached_equal_fresh() -> None:
+    params = load_bundle().landuse_parameters
+    clear_roots_cache()
+    fresh = [float(long_run_afforested_area(params, None, tau)[0]) for tau in (42265.0, 60000.0)]
+    fresh_array = long_run_afforested_area(params, None, [42265.0, 60000.0])  # not cached: arrays
+    cached = [float(long_run_afforested_area(params, None, tau)[0]) for tau in (42265.0, 60000.0)]
+    assert cached == fresh == fresh_array.tolist() and fresh[0] != fresh[1]
+    assert float(long_run_afforested_area(params.replace(financial_discount_rate=0.04))[0]) != fresh[0]
 
 
 def test_esv_cache_equals_fresh_and_is_keyed_by_region() -> None:
@@ -109,3 +122,32 @@ def test_row_only_chain_equals_full_chain(overrides: dict[str, object], region: 
     different = {k: (row[k], full[k]) for k in row if k not in ("curves_solve_s", "classes_solve_s")
                  and not _same(row[k], full[k])}
     assert not different
+
+
+def test_engine_is_part_of_the_sweep_identity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from afforest.chain.sweep_output import sweep_identity
+    from afforest.cli import main
+
+    base = load_scenario("baseline")
+    digests = {0: "a", 1: "b"}
+    pyomo = sweep_identity(base, digests)
+    assert pyomo == sweep_identity(base, digests, "pyomo")  # folders written before the engine was recorded
+    assert len({pyomo, sweep_identity(base, digests, "fast"), sweep_identity(base, digests, "auto")}) == 3
+    out = tmp_path / "out"
+    args = ["sweep", "baseline", "--set", "financial_discount_rate=0.04,0.05", "--output", str(out), "--workers", "1",
+            "--quiet"]
+    assert main([*args, "--engine", "fast"]) == 0
+    frame, _ = load_results(out)
+    assert frame["landuse_path"].tolist() == ["fast", "fast"]
+    assert json.loads((out / "sweep.json").read_text())["engine"] == "fast"
+    capsys.readouterr()
+    with pytest.raises(InputError, match="different sweep"):  # a resumed run never mixes engines
+        run_sweep_again(out, "auto")
+
+
+def run_sweep_again(out: Path, engine: str) -> None:
+    """The sweep of the test above on another engine, in this process (the CLI would turn the error into a message)."""
+    from afforest.chain.sweep import grid_points, run_sweep
+
+    run_sweep(load_scenario("baseline"), grid_points({"landuse.financial_discount_rate": [0.04, 0.05]}), out,
+              workers=1, progress=False, engine=engine)
