@@ -92,7 +92,8 @@ def _floors(inputs, chain) -> dict[str, float]:  # type: ignore[no-untyped-def]
     # supply curve and cost-effectiveness: sort by marginal cost, cumulative sums, a search per benchmark
     area = inputs.classes["area_10k_ha"].to_numpy()
     cost = inputs.classes["esv_yuan_per_ha_yr"].to_numpy()
-    prices = np.array(list(chain.cost_effectiveness.benchmarks.values()))
+    # the row-only chain has no cost-effectiveness stage: nothing to floor
+    prices = np.array(list(chain.cost_effectiveness.benchmarks.values())) if chain.cost_effectiveness else None
     start = time.perf_counter()
     for _ in rates:
         order = np.argsort(cost)
@@ -100,7 +101,7 @@ def _floors(inputs, chain) -> dict[str, float]:  # type: ignore[no-untyped-def]
         np.searchsorted(cumulative, chain.supply.plan_area_10k_ha)
     out["supply curve"] = time.perf_counter() - start
     start = time.perf_counter()
-    for _ in rates:
+    for _ in rates if prices is not None else ():
         np.searchsorted(np.sort(cost), prices)
     out["cost-effectiveness"] = time.perf_counter() - start
     return out
