@@ -77,6 +77,7 @@ __all__ = [
     "model_cache",
     "provenance",
     "resolve_key",
+    "row_summary",
     "restore_start",
     "run_sweep",
     "sample_points",
@@ -374,11 +375,35 @@ def pontryagin_columns(lu: Any, summary: dict[str, Any] | None = None) -> dict[s
     return row
 
 
+def _finite(value: float | None) -> float | None:
+    """As in the land-use JSON summary: a value that is not finite becomes None."""
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def row_summary(lu: Any) -> dict[str, Any]:
+    """The keys of ``lu.to_dict()`` a sweep row reads, with the same values, without the allocation records,
+    province shares and path summaries the rest of that summary builds (~5-10 ms a row);
+    tests/test_chain_caches.py holds them equal to ``to_dict``'s."""
+    analytic = lu.analytic_afforested_area_10k_ha
+    return {
+        "analytic_afforested_area_10k_ha": analytic,
+        "analytic_roots": [{"afforested_area_10k_ha": r.afforested_area_10k_ha, "stability": r.stability.value}
+                           for r in lu.roots],
+        "numeric_afforested_area_10k_ha": lu.numeric_afforested_area_10k_ha,
+        "classes_afforested_area_10k_ha": lu.classes_afforested_area_10k_ha,
+        "numeric_gap_to_analytic_pct": 100 * (lu.numeric_afforested_area_10k_ha / analytic - 1) if analytic > 0 else None,
+        "afforested_share_of_A0": lu.afforested_share_of_initial_area,
+        "pontryagin_max_residual": _finite(lu.pontryagin_max_residual),
+        "pontryagin": {rep: {"max_residual": _finite(c.max_residual)} for rep, c in lu.pontryagin.items()},
+        "shadow_prices": [{**p, "value": _finite(p["value"])} for p in lu.shadow_prices],
+    }
+
+
 def chain_outputs(chain: Any) -> dict[str, Any]:
     """One sweep row from a chain run: land use and its certificates, welfare by term, the planting path's speed,
     the carbon of the planned path and the cost of the plan's area (at the scenario's r_c)."""
     lu = chain.landuse
-    summary = lu.to_dict()
+    summary = row_summary(lu)
     rate = chain.carbon.scenario_rate
     costs = chain.supply.at(rate)
     row: dict[str, Any] = {

@@ -151,3 +151,18 @@ def run_sweep_again(out: Path, engine: str) -> None:
 
     run_sweep(load_scenario("baseline"), grid_points({"landuse.financial_discount_rate": [0.04, 0.05]}), out,
               workers=1, progress=False, engine=engine)
+
+
+@pytest.mark.parametrize("overrides", POINTS)
+def test_row_summary_equals_the_json_summary(overrides: dict[str, object]) -> None:
+    from afforest.chain.sweep import row_summary
+
+    lu = run_chain(load_scenario("baseline").with_overrides(overrides), engine="fast", until="landuse").landuse
+    full, row = lu.to_dict(), row_summary(lu)
+    for key, value in row.items():
+        if key == "analytic_roots":
+            assert value == [{k: r[k] for k in ("afforested_area_10k_ha", "stability")} for r in full[key]]
+        elif key == "pontryagin":
+            assert value == {rep: {"max_residual": c["max_residual"]} for rep, c in full[key].items()}
+        else:
+            assert value == full[key], key
