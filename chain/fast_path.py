@@ -287,7 +287,7 @@ def solve_landuse_stage(inputs: Inputs, engine: str = "auto", *, models: Any = N
     ``auto`` and ``fast`` run the fast path when the inputs are eligible; a fast solve that does not converge, or
     an ineligible scenario under ``auto``, runs the Pyomo models (``models`` if given, else built here) and says why
     in ``landuse_path_note``."""
-    from afforest.chain.landuse import build_models, solve_models
+    from afforest.chain.landuse import build_models, solve_models, welfare_terms
 
     chosen, note = resolve_engine(engine, inputs)
     if chosen == "fast":
@@ -299,21 +299,4 @@ def solve_landuse_stage(inputs: Inputs, engine: str = "auto", *, models: Any = N
     result = solve_models(inputs, models, tee=tee, allow_nonoptimal=allow_nonoptimal)
     result.landuse_path = "pyomo"
     result.landuse_path_note = note if engine != "pyomo" else ""
-    return result, _pyomo_welfare_terms(models), models
-
-
-def _pyomo_welfare_terms(models: Any) -> dict[str, dict[str, float]]:
-    """Each named welfare term of each solved Pyomo model, 10^8 yuan (as
-    :func:`afforest.chain.stages.welfare_terms`, which imports this module)."""
-    from afforest.model.landuse import welfare_term_values
-
-    out: dict[str, dict[str, float]] = {}
-    for rep in ("curves", "classes"):
-        model = getattr(models, rep, None)
-        if model is None:
-            continue
-        try:
-            out[rep] = {name: float(value) for name, value in welfare_term_values(model).items()}
-        except (ValueError, TypeError):  # a failed solve leaves variables without values
-            out[rep] = {}
-    return out
+    return result, welfare_terms(models), models

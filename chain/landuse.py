@@ -41,6 +41,7 @@ from afforest.model.landuse import (
     class_allocation,
     class_planting_path,
     planting_path,
+    welfare_term_values,
 )
 from afforest.model.costates import PontryaginCertificate, policy_shadow_prices, pontryagin_certificate, state_costates, unit_costates
 from afforest.model.problem import LandUseProblem
@@ -53,7 +54,7 @@ from afforest.solvers import SolveResult, SolverStatus, solve
 
 __all__ = [
     "Models", "TAIL_SCALING_DISCOUNT_FLOOR", "TAIL_SCALING_DISCOUNT_LIMIT", "TailScaling", "build_models", "update_models", "structure_key", "solve_landuse",
-    "solve_models", "tail_scaling_applies",
+    "solve_models", "tail_scaling_applies", "welfare_terms",
 ]
 
 
@@ -367,3 +368,17 @@ def _saddle_path(
         )
     return summary
 
+
+def welfare_terms(models: Any) -> dict[str, dict[str, float]]:
+    """Each named welfare term of each solved representation of ``models`` (a :class:`Models`), 10^8 yuan (PV); an
+    empty dict for a representation whose solve left variables without values."""
+    out: dict[str, dict[str, float]] = {}
+    for rep in ("curves", "classes"):
+        model = getattr(models, rep, None)
+        if model is None:
+            continue
+        try:
+            out[rep] = {name: float(value) for name, value in welfare_term_values(model).items()}
+        except (ValueError, TypeError):  # a failed solve leaves variables without values
+            out[rep] = {}
+    return out

@@ -532,19 +532,11 @@ def cost_effectiveness_stage(
 
 
 def welfare_terms(models: Any) -> dict[str, dict[str, float]]:
-    """Each named welfare term of each solved representation, 10^8 yuan (PV)."""
-    from afforest.model.landuse import welfare_term_values
+    """Each named welfare term of each solved representation, 10^8 yuan (PV): :func:`afforest.chain.landuse.welfare_terms`
+    (imported when called: this module stays light)."""
+    from afforest.chain.landuse import welfare_terms as terms
 
-    out: dict[str, dict[str, float]] = {}
-    for rep in ("curves", "classes"):
-        model = getattr(models, rep, None)
-        if model is None:
-            continue
-        try:
-            out[rep] = {name: float(value) for name, value in welfare_term_values(model).items()}
-        except (ValueError, TypeError):  # a failed solve leaves variables without values
-            out[rep] = {}
-    return out
+    return terms(models)
 
 
 DYNAMIC_SUPPLY_SHARES: tuple[float, ...] = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
