@@ -32,13 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bundle = load_bundle()
     params = bundle.landuse_parameters
+    r2_printed = cf.published_r2(bundle.published)
     classes = {
         cf.EsvSource.TABLE3.value: merit_order(bundle.afforestable_area, bundle.esv),
         cf.EsvSource.EQ6.value: merit_order(bundle.afforestable_area, esv_table()),
     }
     table = cf.candidate_table(
         classes, params.unconverted_esv_coefficients, params.afforested_esv_coefficients,
-        cf.PUBLISHED_R2_UNCONVERTED, cf.PUBLISHED_R2_AFFORESTED, degree=args.degree,
+        *r2_printed, degree=args.degree,
     )
     areas = []
     for row in table.itertuples():
@@ -50,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         table.to_csv(args.csv, index=False)
 
     print(f"Published: alpha = ({_coefficients(params.unconverted_esv_coefficients)}), R^2 = "
-          f"{cf.PUBLISHED_R2_UNCONVERTED}; beta = ({_coefficients(params.afforested_esv_coefficients)}), R^2 = "
-          f"{cf.PUBLISHED_R2_AFFORESTED}. Eq. 3 with them: "
+          f"{r2_printed[0]}; beta = ({_coefficients(params.afforested_esv_coefficients)}), R^2 = "
+          f"{r2_printed[1]}. Eq. 3 with them: "
           f"{float(long_run_afforested_area(params)[0]):.2f} x 10^4 ha.\n")
     print("### B'(A): 12 definitions (B' does not depend on the C' definition)\n")
     print("| position | weighting | ESV | alpha (fitted) | R^2 | curve gap % | coef. gap % | reproduces |")

@@ -59,15 +59,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     fit = cf.fit_curves(classes, args.degree, candidate)
     if not bundle.published_curves:  # the region publishes no alpha, beta: nothing to set the fit beside
         return _print_fit_only(args, bundle, fit, classes, figure)
+    r2_printed = cf.published_r2(bundle.published)
     published = {
         "unconverted_esv_coefficients": list(params.unconverted_esv_coefficients),
         "afforested_esv_coefficients": list(params.afforested_esv_coefficients),
-        "r2_unconverted": cf.PUBLISHED_R2_UNCONVERTED,
-        "r2_afforested": cf.PUBLISHED_R2_AFFORESTED,
+        "r2_unconverted": r2_printed[0],
+        "r2_afforested": r2_printed[1],
     }
     closeness = cf.compare_with_published(
         fit, params.unconverted_esv_coefficients, params.afforested_esv_coefficients,
-        cf.PUBLISHED_R2_UNCONVERTED, cf.PUBLISHED_R2_AFFORESTED,
+        *r2_printed,
     )
     fitted_params = params.replace(
         unconverted_esv_coefficients=fit.unconverted_esv_coefficients,
@@ -85,7 +86,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
         written = str(write_curve_fit_figure(
             fit, params.unconverted_esv_coefficients, params.afforested_esv_coefficients, figure,
-            published_r2=(cf.PUBLISHED_R2_UNCONVERTED, cf.PUBLISHED_R2_AFFORESTED),
+            published_r2=r2_printed,
         ))
     if args.json:
         print_json({

@@ -35,6 +35,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,8 +47,6 @@ __all__ = [
     "COEFFICIENT_UNIT",
     "DEFAULT_CANDIDATE",
     "DEFAULT_DEGREE",
-    "PUBLISHED_R2_AFFORESTED",
-    "PUBLISHED_R2_UNCONVERTED",
     "UNCONVERTED",
     "AfforestedValue",
     "CurveFit",
@@ -57,6 +56,8 @@ __all__ = [
     "Weighting",
     "candidate_named",
     "candidate_table",
+    "PUBLISHED_R2_KEYS",
+    "published_r2",
     "compare_with_published",
     "fit_curves",
     "printed_decimals",
@@ -74,10 +75,6 @@ REQUIRED_COLUMNS = ("land_type", "province", "area_10k_ha", "esv_yuan_per_ha_yr"
 """Columns of a classes table (the shape of :func:`afforest.model.merit_order.merit_order`; extra columns are ignored)."""
 _R2_DECIMALS = 2
 """The study prints R^2 to two decimals."""
-PUBLISHED_R2_UNCONVERTED = 0.96
-"""R^2 the study prints for its cubic B' (quoted in data/landuse_parameters.toml, unconverted_esv_coefficients)."""
-PUBLISHED_R2_AFFORESTED = 0.94
-"""R^2 the study prints for its cubic C' (quoted in data/landuse_parameters.toml, afforested_esv_coefficients)."""
 
 
 class Position(StrEnum):
@@ -449,3 +446,16 @@ def candidate_table(
     ).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
+
+
+PUBLISHED_R2_KEYS = ("esv_curve_r2_unconverted", "esv_curve_r2_afforested")
+"""Where a region's published figures (``published_results``) hold the R^2 of its B' and C'."""
+
+
+def published_r2(published: Mapping[str, Any]) -> tuple[float, float]:
+    """(R^2 of B', R^2 of C') from a region's published figures (``InputBundle.published``), as printed."""
+    missing = [key for key in PUBLISHED_R2_KEYS if key not in published]
+    if missing:
+        raise InputError("the region publishes ESV curves but not their R^2", file="published_results",
+                         field=missing[0])
+    return tuple(float(getattr(published[key], "value", published[key])) for key in PUBLISHED_R2_KEYS)  # type: ignore[return-value]

@@ -128,16 +128,18 @@ def study_classes_by_source(study_area, study_esv):
 def study_table(study_classes_by_source, study_params):
     return cf.candidate_table(study_classes_by_source, study_params.unconverted_esv_coefficients,
                               study_params.afforested_esv_coefficients,
-                              cf.PUBLISHED_R2_UNCONVERTED, cf.PUBLISHED_R2_AFFORESTED)
+                              *cf.published_r2(load_quantities(data_path("published_results.toml"))))
 
 
 @pytest.mark.unit
-def test_the_published_r2_constants_are_the_ones_quoted_with_the_coefficients():
+def test_the_published_r2_are_the_ones_quoted_with_the_coefficients():
+    published = cf.published_r2(load_quantities(data_path("published_results.toml")))
     quantities = load_quantities(data_path("landuse_parameters.toml"))
-    for name, r2 in (("unconverted_esv_coefficients", cf.PUBLISHED_R2_UNCONVERTED),
-                     ("afforested_esv_coefficients", cf.PUBLISHED_R2_AFFORESTED)):
+    for name, r2 in zip(("unconverted_esv_coefficients", "afforested_esv_coefficients"), published, strict=True):
         quoted = re.search(r"R\^2 = ([0-9.]+)", quantities[name].source)
         assert quoted is not None and float(quoted.group(1)) == r2
+    with pytest.raises(InputError, match="R\\^2"):
+        cf.published_r2({})
 
 
 @pytest.mark.unit
@@ -149,7 +151,7 @@ def test_the_default_candidate_reproduces_the_printed_b_prime(study_classes_by_s
     for ours, printed in zip(fit.unconverted_esv_coefficients, study_params.unconverted_esv_coefficients, strict=True):
         half_unit = 0.5 * 10.0 ** -cf.printed_decimals(printed)
         assert abs(ours - printed) <= half_unit
-    assert round(fit.r2_unconverted, 2) == cf.PUBLISHED_R2_UNCONVERTED
+    assert round(fit.r2_unconverted, 2) == cf.published_r2(load_quantities(data_path("published_results.toml")))[0]
     # the unrounded fit (regression values; docs/curve_fit.md)
     np.testing.assert_allclose(fit.unconverted_esv_coefficients,
                                [55202.678085, -268.01454872, 1.1218642969, -0.0015897994776], rtol=1e-8)
