@@ -38,7 +38,7 @@ from numpy.polynomial import polynomial as P
 from scipy.linalg import cho_solve
 
 from afforest.data import LandUseParameters
-from afforest.solvers.decomposition import solve_master
+from afforest.solvers.decomposition import plan_from_cumulative, solve_master
 from afforest.model.costates import AT_BOUND_SHARE, PontryaginCertificate, YUAN_PER_HA_PER_OBJECTIVE_UNIT_PER_10K_HA
 from afforest.model.problem import (
     YUAN_10K_IN_OBJECTIVE_UNIT,
@@ -335,23 +335,6 @@ def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray,
     return y, np.maximum(nu, 0.0), iterations, True, ""
 
 
-def _plan_from_cumulative(order: np.ndarray, bounds: np.ndarray, cumulative: np.ndarray, n_units: int) -> np.ndarray:
-    """Areas planted per unit and period: the sorted units fill [0, Z_0], (Z_0, Z_1], ... in order (as
-    afforest.solvers.decomposition does)."""
-    n = len(cumulative)
-    planted = np.zeros((n_units, n))
-    cumulative = np.maximum.accumulate(np.clip(cumulative, 0.0, bounds[-1]))
-    points = np.union1d(bounds, cumulative)
-    length = np.diff(points)
-    keep = length > 0
-    middle = (points[:-1] + points[1:])[keep] / 2
-    unit = np.searchsorted(bounds, middle) - 1
-    period = np.searchsorted(cumulative, middle)
-    somewhere = period < n
-    np.add.at(planted, (order[unit[somewhere]], period[somewhere]), length[keep][somewhere])
-    return planted
-
-
 def solve_classes_fast(problem: LandUseProblem, tau_eff_yuan_per_ha: float, cap_10k_ha_per_yr: float | None = None,
                        carbon_value_yuan_per_ha: float = 0.0) -> ClassesSolution:
     """The classes QP (module docstring) of ``problem`` (the classes at tau(0)) at the effective first-year cost
@@ -375,7 +358,7 @@ def solve_classes_fast(problem: LandUseProblem, tau_eff_yuan_per_ha: float, cap_
     cap_area = np.inf if cap_10k_ha_per_yr is None else float(cap_10k_ha_per_yr) * dt
     y, nu, iterations, converged, note = _capped_master(gamma, rate_cost, bounds, slopes, cap_area)
     cumulative = np.cumsum(y)
-    planted = _plan_from_cumulative(order, bounds, cumulative, len(areas)) if len(order) else np.zeros((len(areas), n))
+    planted = plan_from_cumulative(order, bounds, cumulative, len(areas)) if len(order) else np.zeros((len(areas), n))
     # a cumulative area a rounding past a class boundary gives the next class ~1e-14: nothing is planted there
     planted[planted <= _ROUND_OFF * 100 * max(float(bounds[-1]), 1.0)] = 0.0
     rates = planted.sum(axis=0) / dt

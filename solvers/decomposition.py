@@ -32,7 +32,7 @@ from afforest.model.cells.limits import check_memory
 from afforest.model.cells.plan import CellPlan
 from afforest.model.problem import LandUseProblem
 
-__all__ = ["solve_cells_decomposition", "MasterSolution"]
+__all__ = ["solve_cells_decomposition", "MasterSolution", "plan_from_cumulative", "solve_master"]
 
 _CHECK_EVERY = 25
 """Master iterations between two attempts at the exact polish."""
@@ -176,10 +176,10 @@ def solve_master(
     )
 
 
-def _plan_from_cumulative(
+def plan_from_cumulative(
     order: np.ndarray, bounds: np.ndarray, cumulative: np.ndarray, n_cells: int
 ) -> np.ndarray:
-    """Areas planted per cell and period: the sorted cells fill [0, Z_0], (Z_0, Z_1], ... in order."""
+    """Areas planted per cell (or class) and period: the sorted units fill [0, Z_0], (Z_0, Z_1], ... in order."""
     n_periods = len(cumulative)
     planted = np.zeros((n_cells, n_periods))
     cumulative = np.maximum.accumulate(np.clip(cumulative, 0.0, bounds[-1]))
@@ -215,7 +215,7 @@ def solve_cells_decomposition(problem: LandUseProblem, *, max_iterations: int = 
     built = time.perf_counter()
     master = solve_master(gamma, problem.rate_cost_10e8_yuan_per_10k_ha2, bounds, slopes, max_iterations)
     solved = time.perf_counter()
-    planted = _plan_from_cumulative(order, bounds, master.cumulative_10k_ha, problem.n_cells)
+    planted = plan_from_cumulative(order, bounds, master.cumulative_10k_ha, problem.n_cells)
     done = time.perf_counter()
     return CellPlan(
         problem,
