@@ -1,133 +1,111 @@
-"""Benchmark: what one evaluation of a sensitivity analysis costs, stage by stage, and evaluations per second of the
-whole chain through the analysis's own evaluator (afforest.chain.sensitivity.ChainEvaluator -> run_sweep).
+"""Benchmark of issue 14: evaluations per second of the whole chain in a sensitivity analysis, the per-stage cost of
+one evaluation beside its floor, a full Sobol' run timed end to end, and the same indices from a Dask LocalCluster.
 
-Run: `.venv/bin/python bench/sensitivity.py [--scenario sensitivity] [--samples 4] [--workers 1,2] [--repeat 5]`,
-or `--ishigami 64,256,1024,4096,16384` for the convergence table of docs/sensitivity.md (no chain, seconds).
+Run (docs/sensitivity.md, "Speed", records the runs):
 
-1. Per-stage cost: on one process with the models built once (as a sweep worker keeps them), ``--repeat`` points of
-   the scenario's Sobol' design are evaluated by the steps of ``afforest.chain.sweep.solve_point`` timed one by one:
-   the scenario with the point's overrides (pydantic validation), the resolved inputs, the models updated and reset
-   to their start, the land-use solves (curves NLP by Ipopt, classes QP by HiGHS, certified), the ESV table, the
-   carbon accounts, the supply curve, the cost-effectiveness table and the sweep row; medians are printed.
-2. Throughput: the Sobol' design of N = ``--samples`` (N(k + 2) chains plus 2k + 1 one-at-a-time runs) evaluated by
-   ``ChainEvaluator`` on each number of local workers in ``--workers``, wall time and evaluations per second
-   (start-up of the pool and the first build of each worker's models included: what a user waits for).
+    .venv/bin/python bench/sensitivity.py [--scenario sensitivity] [--repeat 10] [--samples 16] [--workers 1,2]
+    .venv/bin/python bench/sensitivity.py --full 1024 [--workers 2]         # the 10 240-evaluation analysis, timed
+    .venv/bin/python bench/sensitivity.py --dask 64                         # local processes against a LocalCluster
+    .venv/bin/python bench/sensitivity.py --ishigami 64,256,1024,4096,16384 # convergence of the Ishigami indices
 
-No result is checked here (tests/test_sensitivity.py does that); the numbers depend on the machine and its load.
+1. Default: the per-stage table of ``bench/fast_path.py`` (one process, one BLAS thread, the row-only chain as a
+   sweep worker runs it, median of ``--repeat`` design points, each stage beside its floor; engine ``auto``, as the
+   analysis runs) and the throughput of :class:`afforest.chain.sensitivity.ChainEvaluator` on each number of local
+   workers in ``--workers`` (Sobol' N = ``--samples``; pool start-up and each worker's first build included).
+2. ``--full N``: ``afforest sensitivity``'s own code path (:func:`afforest.chain.sensitivity.analyse_scenario` then
+   :func:`afforest.chain.sensitivity_output.write`, into a temporary folder) at Sobol' N on ``--workers`` local
+   processes (the last count given): wall time of the design, the evaluations, the indices and the files, and
+   evaluations per second over the whole command. Issue 14's target: N = 1024 (10 240 design evaluations plus the
+   one-at-a-time runs) in under two minutes on this 2-core machine, i.e. at least 80 evaluations/s.
+3. ``--dask N``: the same analysis on local processes and on a ``distributed.LocalCluster`` (as many worker
+   processes, one thread each), then the largest difference between the two ``indices`` tables (S1, ST and their
+   bootstrap half-widths): the chains do not depend on the worker and the bootstrap is seeded, so it is 0.
+4. ``--ishigami N1,N2,...``: the Sobol' indices of the Ishigami function with their half-widths as N grows.
+
+Nothing is checked here (tests/test_sensitivity.py and tests/test_fast_path.py do that); the numbers depend on the
+machine and its load, so compare ratios within one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
-import pyomo.environ as pyo
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one thread, as a sweep worker
+    os.environ.setdefault(_var, "1")
 
-from afforest.chain.bundle import load_bundle
-from afforest.chain.inputs import resolve_inputs
-from afforest.chain.landuse import build_models, solve_models, update_models
-from afforest.chain.sensitivity import ChainEvaluator, build_design, evaluate_design
-from afforest.chain.stages import (
-    POLICY_CARBON_PRICE_BENCHMARK,
-    ChainResult,
-    carbon_stage,
-    cost_effectiveness_stage,
-    esv_stage,
-    supply_curve_stage,
-    welfare_terms,
-)
-from afforest.chain.sweep import chain_outputs, resolve_key
-from afforest.scenarios import load_scenario
+import math  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from afforest.chain.sensitivity import ISHIGAMI_INDICES, analyse, analyse_scenario, ishigami  # noqa: E402
+from afforest.chain.sensitivity_output import write  # noqa: E402
+from afforest.scenarios import UniformInput, load_scenario  # noqa: E402
+
+INDEX_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
+"""The columns of a Sobol' ``indices`` table compared between two runs of the same analysis."""
 
 
-def _stages(scenario_name: str, samples: int, repeat: int) -> None:
-    base = load_scenario(scenario_name)
-    spec = base.sensitivity
-    design = build_design(spec.inputs, "sobol", samples, seed=spec.seed)
-    keys = {k: resolve_key(k) for k in design.keys}
-    bundle = load_bundle(base.inputs.afforestable_area_file)
-    models = build_models(resolve_inputs(base, bundle))
-    start_values = [(var, var.value) for model in (models.curves, models.classes)
-                    for var in model.component_data_objects(pyo.Var, descend_into=True)]
-    from afforest.solvers import clear_warm_start
-
-    times: dict[str, list[float]] = {}
-
-    def lap(name: str, since: float) -> float:
-        now = time.perf_counter()
-        times.setdefault(name, []).append(now - since)
-        return now
-
-    rows = design.values[design.keys].head(repeat + 1)
-    for n, (_, row) in enumerate(rows.iterrows()):
-        t = time.perf_counter()
-        scenario = base.with_overrides({keys[k]: (float(v) if not isinstance(v, str) else v) for k, v in row.items()})
-        t = lap("scenario (validate overrides)", t)
-        inputs = resolve_inputs(scenario, bundle)
-        t = lap("inputs (resolve)", t)
-        update_models(models, inputs)
-        for var, value in start_values:
-            var.set_value(value, skip_validation=True)
-        clear_warm_start(models.classes)
-        t = lap("models (update, reset start)", t)
-        esv = esv_stage(inputs)
-        t = lap("ESV table", t)
-        landuse = solve_models(inputs, models)
-        times.setdefault("  of which curves NLP (Ipopt)", []).append(landuse.curves_solver.wall_time_s)
-        times.setdefault("  of which classes QP (HiGHS)", []).append(landuse.classes_solver.wall_time_s)
-        t = lap("land use (solve both, certify)", t)
-        result = ChainResult(scenario=scenario, inputs=inputs, esv=esv, landuse=landuse,
-                             welfare_terms_10e8_yuan=welfare_terms(models), bundle=bundle)
-        t = lap("welfare terms", t)
-        rate = float(scenario.carbon.carbon_discount_rate or 0.0)
-        result.carbon = carbon_stage(landuse, bundle, tuple(sorted({*bundle.carbon_discount_rates, rate})), rate)
-        t = lap("carbon", t)
-        result.supply = supply_curve_stage(inputs.classes, inputs.params.financial_discount_rate,
-                                           landuse.headline_afforested_area_10k_ha, result.carbon, bundle)
-        t = lap("supply curve", t)
-        price = scenario.policy.carbon_price_yuan_per_t_co2
-        extra = {POLICY_CARBON_PRICE_BENCHMARK: price} if price > 0 else {}
-        result.cost_effectiveness = cost_effectiveness_stage(result.supply, bundle, extra)
-        t = lap("cost-effectiveness", t)
-        chain_outputs(result)
-        lap("sweep row", t)
-        if n == 0:  # the first point pays for imports and first loads: not counted
-            times = {}
-    order = list(times)
-    total = sum(statistics.median(times[k]) for k in order if not k.startswith("  "))
-    print(f"one evaluation of {scenario_name!r}, models re-used, median of {repeat} design points (1 process):")
-    for name in order:
-        median = statistics.median(times[name])
-        share = "" if name.startswith("  ") else f"{100 * median / total:5.1f} %"
-        print(f"  {name:<34} {1e3 * median:9.1f} ms  {share}")
-    print(f"  {'total':<34} {1e3 * total:9.1f} ms  -> {1 / total:.2f} evaluations/s on one core")
-
-
-def _throughput(scenario_name: str, samples: int, workers: list[int]) -> None:
+def full_run(scenario_name: str, samples: int, workers: int) -> None:
+    """``afforest sensitivity SCENARIO --samples N --workers W --output TMP``, timed (module docstring, part 2)."""
     scenario = load_scenario(scenario_name)
-    design = build_design(scenario.sensitivity.inputs, "sobol", samples, seed=scenario.sensitivity.seed)
-    k = len(design.keys)
-    print(f"\nwhole chain through ChainEvaluator: Sobol' N = {samples}, k = {k}: {len(design.values)} evaluations "
-          f"({len(design.unit)} design + {2 * k + 1} one-at-a-time), {os.cpu_count()} cores on this machine")
-    for count in workers:
+    with tempfile.TemporaryDirectory(prefix="afforest-bench-sa-") as folder:
         start = time.perf_counter()
-        table = evaluate_design(design, ChainEvaluator(scenario, workers=count, progress=False))
+        result = analyse_scenario(scenario, method="sobol", samples=samples, output=Path(folder) / "sa",
+                                  workers=workers, progress=False)
+        analysed = time.perf_counter()
+        write(result, scenario, Path(folder) / "sa")
         wall = time.perf_counter() - start
-        failed = int((table["status"] == "failed").sum())
-        print(f"  {count} worker{'s' if count > 1 else ' '}: {wall:7.1f} s, {len(table) / wall:5.2f} evaluations/s"
-              f" ({failed} failed)")
+    table = result.evaluations
+    count = len(table)
+    ran = table["landuse_path"].value_counts().to_dict() if "landuse_path" in table else {}
+    statuses = table["status"].value_counts().to_dict() if "status" in table else {}
+    print(f"afforest sensitivity {scenario_name} --samples {samples} --workers {workers}: {count} evaluations "
+          f"({len(result.design.unit)} design + {count - len(result.design.unit)} one-at-a-time), "
+          f"{os.cpu_count()} cores on this machine")
+    print(f"  design, evaluations and indices: {analysed - start:7.1f} s")
+    print(f"  files and figures:               {wall - (analysed - start):7.1f} s")
+    print(f"  whole command:                   {wall:7.1f} s -> {count / wall:6.1f} evaluations/s "
+          f"(statuses {statuses}; land use ran on {ran})")
+
+
+def dask_against_local(scenario_name: str, samples: int, workers: int) -> None:
+    """The same analysis on local processes and on a LocalCluster; the largest difference of their indices."""
+    import distributed
+
+    scenario = load_scenario(scenario_name)
+    tables: dict[str, pd.DataFrame] = {}
+    with tempfile.TemporaryDirectory(prefix="afforest-bench-dask-") as folder:
+        start = time.perf_counter()
+        local = analyse_scenario(scenario, method="sobol", samples=samples, output=Path(folder) / "local",
+                                 workers=workers, progress=False)
+        print(f"local processes ({workers}): {len(local.evaluations)} evaluations in "
+              f"{time.perf_counter() - start:.1f} s")
+        tables["local"] = local.indices
+        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            start = time.perf_counter()
+            remote = analyse_scenario(scenario, method="sobol", samples=samples, output=Path(folder) / "dask",
+                                      scheduler=cluster.scheduler_address, progress=False)
+            print(f"Dask LocalCluster ({workers} worker processes, scheduler {cluster.scheduler_address}): "
+                  f"{len(remote.evaluations)} evaluations in {time.perf_counter() - start:.1f} s")
+        tables["dask"] = remote.indices
+    keys = ["output", "input"]
+    merged = tables["local"].merge(tables["dask"], on=keys, suffixes=("_local", "_dask"))
+    print(f"indices compared: {len(merged)} (output, input) pairs of {len(tables['local'])} and {len(tables['dask'])}")
+    for column in INDEX_COLUMNS:
+        gap = (merged[f"{column}_local"] - merged[f"{column}_dask"]).abs()
+        both_nan = merged[f"{column}_local"].isna() & merged[f"{column}_dask"].isna()
+        print(f"  largest |local - dask| of {column:<8}: {gap[~both_nan].max():.3g} "
+              f"(NaN on both: {int(both_nan.sum())}, NaN on one: {int(gap.isna().sum() - both_nan.sum())})")
 
 
 def ishigami_convergence(samples: list[int]) -> None:
     """Sobol' indices of the Ishigami function (a = 7, b = 0.1) and their 95 % bootstrap half-widths as N grows,
     through :func:`afforest.chain.sensitivity.analyse` (the table of docs/sensitivity.md)."""
-    import math
-
-    from afforest.chain.sensitivity import ISHIGAMI_INDICES, analyse, ishigami
-    from afforest.scenarios import UniformInput
-
     inputs = {f"x{i}": UniformInput(distribution="uniform", lo=-math.pi, hi=math.pi) for i in (1, 2, 3)}
     print("| N | evaluations | " + " | ".join(f"{s}(x{i}) +- conf" for s in ("S1", "ST") for i in (1, 2, 3)) + " |")
     print("|---" * 8 + "|")
@@ -142,16 +120,25 @@ def ishigami_convergence(samples: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="sensitivity", help="scenario with a [sensitivity] section")
-    parser.add_argument("--samples", type=int, default=4, help="Sobol' N of the throughput run (a power of 2)")
-    parser.add_argument("--workers", default="1,2", help="comma-separated local worker counts of the throughput run")
-    parser.add_argument("--repeat", type=int, default=5, help="points of the per-stage timing")
+    parser.add_argument("--repeat", type=int, default=10, help="design points of the per-stage timing")
+    parser.add_argument("--samples", type=int, default=16, help="Sobol' N of the throughput run (a power of 2)")
+    parser.add_argument("--workers", default="1,2", help="comma-separated local worker counts")
+    parser.add_argument("--full", type=int, metavar="N", help="time the whole analysis at Sobol' N (the last --workers)")
+    parser.add_argument("--dask", type=int, metavar="N", help="Sobol' N on local processes and on a LocalCluster")
     parser.add_argument("--ishigami", metavar="N1,N2,...", help="only print the Ishigami convergence table at these N")
     args = parser.parse_args()
+    workers = [int(w) for w in args.workers.split(",") if w]
     if args.ishigami:
         ishigami_convergence([int(n) for n in args.ishigami.split(",")])
-        return
-    _stages(args.scenario, args.samples, args.repeat)
-    _throughput(args.scenario, args.samples, [int(w) for w in args.workers.split(",") if w])
+    elif args.full:
+        full_run(args.scenario, args.full, workers[-1])
+    elif args.dask:
+        dask_against_local(args.scenario, args.dask, workers[-1])
+    else:
+        from fast_path import stages, throughput  # bench/fast_path.py, beside this script
+
+        stages(args.scenario, args.repeat, ["auto"])
+        throughput(args.scenario, args.samples, workers, ["auto"])
 
 
 if __name__ == "__main__":
