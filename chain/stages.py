@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from afforest.chain.bundle import InputBundle, load_bundle
 from afforest.chain.inputs import Inputs, bundle_for, resolve_inputs
 from afforest.chain.results import LandUseResult, path_summary
+from afforest.chain.row_stages import CARBON_PRICE_BENCHMARK, CarbonTotals, SupplyTotals, carbon_totals, supply_totals
 from afforest.errors import InputError
 from afforest.model.carbon import (
     cohort_sink,
@@ -48,6 +50,7 @@ from afforest.scenarios import Scenario, load_scenario
 
 __all__ = [
     "PLANTINGS",
+    "CARBON_PRICE_BENCHMARK",
     "CarbonStage",
     "ChainResult",
     "CostEffectivenessStage",
@@ -68,8 +71,8 @@ PLANTINGS: dict[str, str] = {
     "year0": "the study's assumption: the whole headline area planted in year 0",
 }
 """Planting assumptions whose carbon the chain accounts, by name (the ``planting`` column of the carbon tables)."""
-CARBON_PRICE_BENCHMARK = "carbon_price"
-"""Name of the carbon-market benchmark beside the power-sector options in the cost-effectiveness table."""
+PLANTED_THRESHOLD_10K_HA = 1e-6
+"""Below this final area nothing is planted and a path has no milestones (path_summary's threshold: 0.01 ha)."""
 POLICY_CARBON_PRICE_BENCHMARK = "policy_carbon_price"
 """Name of the scenario's own carbon price (``policy.carbon_price_yuan_per_t_co2``) when it sets one."""
 
@@ -162,6 +165,11 @@ class SupplyCurveStage:
                              field="carbon_discount_rate", value=rate)
         return {k: float(v) for k, v in rows.iloc[0].items()}
 
+    def cost_effective_area_10k_ha(self, rate: float, price_yuan_per_t_co2: float) -> float:
+        """Area of the classes whose marginal cost at r_c is at most the price (the cost-effectiveness table's)."""
+        self.at(rate)
+        return cost_summary(cost_effective(self.curves[rate], price_yuan_per_t_co2))["area_10k_ha"]
+
     def table(self) -> pd.DataFrame:
         """Every curve in one tidy table (column ``carbon_discount_rate``)."""
         return pd.concat([c.assign(carbon_discount_rate=r) for r, c in self.curves.items()], ignore_index=True)
@@ -198,8 +206,9 @@ class ChainResult:
     landuse: LandUseResult
     welfare_terms_10e8_yuan: dict[str, dict[str, float]]
     """Representation -> named welfare term -> value at the optimum, 10^8 yuan (PV)."""
-    carbon: CarbonStage | None = None
-    supply: SupplyCurveStage | None = None
+    carbon: CarbonStage | CarbonTotals | None = None
+    """The carbon stage: its tables, or (``run_chain(tables=False)``) the totals a sweep row reads."""
+    supply: SupplyCurveStage | SupplyTotals | None = None
     cost_effectiveness: CostEffectivenessStage | None = None
     bundle: InputBundle | None = field(default=None, repr=False)
 
@@ -224,17 +233,24 @@ class ChainResult:
         return self._supply.at(self._carbon.scenario_rate)["average_cost_yuan_per_t_co2"]
 
     def years_to_share(self) -> dict[str, float | None]:
-        """Years to 50 % and 90 % of each program's long-run area (``curves`` and ``classes`` planting paths)."""
+        """Years to 50 % and 90 % of each program's long-run area (``curves`` and ``classes`` planting paths):
+        :func:`~afforest.chain.results.path_summary`'s milestones, on the paths' arrays (a sweep row asks it of
+        every point; tests/test_chain_caches.py holds the two equal)."""
         step = float(self.scenario.numerics.step_yr)
         out: dict[str, float | None] = {}
         for rep, path in (("curves", self.landuse.curves_path), ("classes", self.landuse.classes_path)):
-            summary = path_summary(path, step)
+            area = path["afforested_area_10k_ha"].to_numpy()
+            start = path["period_start_yr"].to_numpy()
+            final = float(area[-1])
             for pct in (50, 90):
-                out[f"years_to_{pct}pct_{rep}"] = summary[f"years_to_{pct}pct"]
+                reached = np.flatnonzero(area >= pct / 100 * final)
+                out[f"years_to_{pct}pct_{rep}"] = (float(start[reached[0]] + step)
+                                                   if final > PLANTED_THRESHOLD_10K_HA and reached.size else None)
         return out
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers, JSON-ready (units in the keys)."""
+        self._check_tables()
         out: dict[str, Any] = {
             "scenario": self.scenario.name,
             "scenario_hash": self.scenario.digest(),
@@ -291,6 +307,7 @@ class ChainResult:
     # -- tables --------------------------------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every stage's result as a tidy table, by name (units in the column names)."""
+        self._check_tables()
         lu = self.landuse
         paths = pd.concat(
             [lu.curves_path.assign(representation="curves"), lu.classes_path.assign(representation="classes")],
@@ -377,14 +394,18 @@ class ChainResult:
 
         return plot_supply_curve(self)
 
+    def _check_tables(self) -> None:
+        if isinstance(self.carbon, CarbonTotals) or isinstance(self.supply, SupplyTotals):
+            raise InputError("this chain ran without its tables (a sweep row's); run it with tables=True", field="tables")
+
     @property
-    def _carbon(self) -> CarbonStage:
+    def _carbon(self) -> CarbonStage | CarbonTotals:
         if self.carbon is None:
             raise InputError("this chain stopped before the carbon stage; run it with a later until", field="until")
         return self.carbon
 
     @property
-    def _supply(self) -> SupplyCurveStage:
+    def _supply(self) -> SupplyCurveStage | SupplyTotals:
         if self.supply is None:
             raise InputError("this chain stopped before the supply-curve stage; run it with a later until", field="until")
         return self.supply
@@ -632,8 +653,9 @@ def run_chain(
     short of an optimum raises :class:`~afforest.errors.SolverError` unless ``allow_nonoptimal``. ``engine``: what
     solves the land-use programs, ``pyomo`` (the reference, default), ``fast`` or ``auto``
     (:mod:`afforest.chain.fast_path`; ``result.landuse.landuse_path`` says which ran). ``tables=False``: only
-    what a sweep row reads (:func:`afforest.chain.sweep.chain_outputs`), with the same values: carbon and the supply
-    curve at the scenario's r_c alone, the planned path alone, no cost-effectiveness stage.
+    what a sweep row reads (:func:`afforest.chain.sweep.chain_outputs`), with the same values: the totals of the
+    planned path's carbon and of the supply curve at each r_c (:mod:`afforest.chain.row_stages`, arrays, no
+    tables), no cost-effectiveness table (a row asks the supply curve its cost-effective areas).
     """
     from afforest.chain.fast_path import solve_landuse_stage
 
@@ -658,15 +680,15 @@ def run_chain(
     if until == "landuse":
         return result
     scenario_rate = float(scenario.carbon.carbon_discount_rate or 0.0)
+    rates = tuple(sorted({*bundle.carbon_discount_rates, scenario_rate}))
     if tables:
-        rates = tuple(sorted({*bundle.carbon_discount_rates, scenario_rate}))
         result.carbon = carbon_stage(landuse, bundle, rates, scenario_rate)
     else:
-        result.carbon = carbon_stage(landuse, bundle, (scenario_rate,), scenario_rate, plantings=("planned_path",),
-                                     by_class=False)
+        result.carbon = carbon_totals(landuse, bundle, rates, scenario_rate)
     if until == "carbon":
         return result
-    result.supply = supply_curve_stage(
+    supply = supply_curve_stage if tables else supply_totals
+    result.supply = supply(
         inputs.classes, inputs.params.financial_discount_rate, landuse.headline_afforested_area_10k_ha, result.carbon, bundle,
         scenario.carbon.parameters(bundle.carbon_parameters),
     )

@@ -8,8 +8,12 @@ persistent session per model, so only the changes are sent). Models never cross 
 receive the scenario as JSON and send back one flat row. Locally the points run on a process pool (one
 solver thread per worker); with ``scheduler`` they run on a Dask distributed cluster instead.
 
-Finished rows are appended (and fsync'd) to ``progress.jsonl`` in the output folder, so an interrupted
-sweep continues where it stopped; the folder, its manifest, lock and atomically written results live in
+Finished rows are appended to ``progress.jsonl`` in the output folder, so an interrupted sweep continues where
+it stopped. Each row is flushed to the operating system as it arrives (a killed sweep, even by SIGKILL, keeps every
+finished row: the kernel holds what was written), and fsync'd at most every :data:`FSYNC_INTERVAL_S` and when the
+sweep ends (an fsync costs 0.4-4 ms on this kind of disk, a third of the parent's time at 80 points/s); only a
+crash of the machine itself can lose the rows of that last interval, which a resumed run solves again (a line cut
+there is skipped by the reader); the folder, its manifest, lock and atomically written results live in
 :mod:`afforest.chain.sweep_output`, the figures in :mod:`afforest.plots.sweep`. Pool workers die with the sweep (``PR_SET_PDEATHSIG`` on
 Linux, and a thread watching the parent everywhere); Ctrl-C or SIGTERM stops the workers, keeps every finished
 point and raises :class:`SweepInterrupted`. Every point starts Ipopt from the models' build-time values and
@@ -84,12 +88,16 @@ __all__ = [
     "solve_point",
     "status_counts",
     "sweep_identity",
+    "without_designs",
 ]
 
 WORKER_MEMORY_BYTES = 256 * 2**20
 """Resident memory of one local worker after it has built and solved both models: 238 MB measured on the study's
 baseline (two workers of a killed sweep, docs/bad-input-catalogue.md row D12), rounded up."""
 _SECTIONS = ("landuse", "carbon", "policy", "numerics", "classes")
+FSYNC_INTERVAL_S = 0.5
+"""Longest time between two fsyncs of progress.jsonl (module docstring): at most this much finished work is exposed
+to a crash of the machine, never to a kill of the sweep."""
 
 
 def resolve_key(key: str) -> str:
@@ -118,6 +126,15 @@ def resolve_key(key: str) -> str:
         if len(owners) == 1:
             return f"{owners[0]}.{key}"
     raise InputError("not a sweepable scenario parameter (e.g. landuse.financial_discount_rate)", field="--set", value=key)
+
+
+def without_designs(scenario: Scenario) -> Scenario:
+    """``scenario`` without its ``[sweep]`` and ``[sensitivity]`` sections, which describe designs over scenarios (its
+    digest leaves them out, and no stage reads them): what a sweep's points are built from, so that no point
+    validates a design again (two thirds of a point's validation on the shipped sensitivity analysis)."""
+    from afforest.scenarios import SensitivitySection, SweepSection
+
+    return scenario.model_copy(update={"sweep": SweepSection(), "sensitivity": SensitivitySection()})
 
 
 def grid_points(values: Mapping[str, Sequence[Any]]) -> list[SweepPoint]:
@@ -401,7 +418,10 @@ def row_summary(lu: Any) -> dict[str, Any]:
 
 def chain_outputs(chain: Any) -> dict[str, Any]:
     """One sweep row from a chain run: land use and its certificates, welfare by term, the planting path's speed,
-    the carbon of the planned path and the cost of the plan's area (at the scenario's r_c)."""
+    the carbon of the planned path and of the plan's area and the plan's costs (at the scenario's r_c, and under
+    names that say the rate at each of the bundle's ``carbon_discount_rates``), and the cost-effective area against
+    each power-sector abatement option and the carbon market's price at each of those rates
+    (:mod:`afforest.scenarios.outputs` names the columns)."""
     lu = chain.landuse
     summary = row_summary(lu)
     rate = chain.carbon.scenario_rate
@@ -440,6 +460,28 @@ def chain_outputs(chain: Any) -> dict[str, Any]:
     row["saddle_path_max_gap_10k_ha"] = lu.saddle_path.get("saddle_path_max_gap_10k_ha")
     row["planned_path_planted_10k_ha"] = chain.carbon.planted_area_10k_ha("planned_path")
     row["planned_path_sink_mt_co2"] = chain.carbon.total_mt_co2("planned_path", rate)
+    row.update(rate_columns(chain))
+    return row
+
+
+def rate_columns(chain: Any) -> dict[str, float]:
+    """The row's columns at each of the bundle's carbon discount rates (0 and 5 % in the study): the carbon of the
+    desirable area and of the planned path, the average and the last hectare's marginal cost, and the cost-effective
+    area against each benchmark (:func:`afforest.chain.row_stages.power_benchmarks`)."""
+    from afforest.chain.row_stages import power_benchmarks
+    from afforest.scenarios.outputs import cost_effective_area_column, rate_column
+
+    row: dict[str, float] = {}
+    rates = chain.bundle.carbon_discount_rates
+    for rate in rates:
+        costs = chain.supply.at(rate)
+        row[rate_column("desirable_carbon", rate, "mt_co2")] = costs["carbon_mt_co2"]
+        row[rate_column("planned_path_sink", rate, "mt_co2")] = chain.carbon.total_mt_co2("planned_path", rate)
+        row[rate_column("average_carbon_cost", rate, "yuan_per_t_co2")] = costs["average_cost_yuan_per_t_co2"]
+        row[rate_column("max_marginal_cost", rate, "yuan_per_t_co2")] = costs["max_marginal_cost_yuan_per_t_co2"]
+    for benchmark, price in power_benchmarks(chain.bundle).items():
+        for rate in rates:
+            row[cost_effective_area_column(benchmark, rate)] = chain.supply.cost_effective_area_10k_ha(rate, price)
     return row
 
 
@@ -616,10 +658,11 @@ def run_sweep(
     ``fast`` (:mod:`afforest.chain.fast_path`); the column ``landuse_path`` says which ran.
     """
     base = load_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario
-    base_json = base.model_dump_json()
+    solved = without_designs(base)
+    base_json = solved.model_dump_json()
     if not points:
         raise InputError("no points to solve", field="points")
-    digests = point_digests(base, points)  # refuse bad overrides before anything is solved
+    digests = point_digests(solved, points)  # refuse bad overrides before anything is solved
     from afforest.chain.fast_path import ENGINES
 
     if engine not in ENGINES:
@@ -678,14 +721,17 @@ def _run(
         signal.signal(signal.SIGTERM, _raise_stop)
     bar = tqdm(total=len(points), initial=len(done), disable=not progress, file=sys.stderr, unit="point")
     stopped: int | None = None
+    synced = time.monotonic()
     try:
         try:
             for row in iterator:
                 rows[int(row["point_id"])] = row
                 if log is not None:
                     log.write(json.dumps(row, default=str) + "\n")
-                    log.flush()
-                    os.fsync(log.fileno())
+                    log.flush()  # in the kernel's hands: a kill of this process loses nothing
+                    if time.monotonic() - synced >= FSYNC_INTERVAL_S:
+                        os.fsync(log.fileno())
+                        synced = time.monotonic()
                 bar.update(1)
         except KeyboardInterrupt:
             stopped = signal.SIGINT
@@ -701,6 +747,8 @@ def _run(
             iterator.close()  # ends the workers if the loop did not run to the end
             bar.close()
             if log is not None:
+                log.flush()
+                os.fsync(log.fileno())
                 log.close()
         if stopped is not None:
             kept = sum(1 for r in rows.values() if r.get("status") in KEPT_STATUSES)

@@ -65,6 +65,9 @@ __all__ = [
     "check_buffer_share",
     "per_hectare_sink",
     "per_hectare_totals",
+    "per_hectare_arrays",
+    "validated_cohorts",
+    "before_horizon",
     "biomass_carbon_t_c_per_ha",
     "single_cohort",
     "cohorts_from_rates",
@@ -367,7 +370,7 @@ def _steps(horizon_yr: float, step_yr: float) -> int:
     return int(round(n))
 
 
-def _per_hectare_arrays(
+def per_hectare_arrays(
     params: CarbonParameters, rate: float, step_yr: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(undiscounted, discounted) sink per planted ha, t CO2, shape (pool, age step), pools in POOLS order."""
@@ -419,7 +422,7 @@ def per_hectare_sink(params: CarbonParameters, carbon_discount_rate: float = 0.0
     ``discounted_sink_t_co2_per_ha`` (discounted to the planting date at ``carbon_discount_rate``).
     """
     rate = check_discount_rate(carbon_discount_rate)
-    undiscounted, discounted = _per_hectare_arrays(params, rate, step_yr)
+    undiscounted, discounted = per_hectare_arrays(params, rate, step_yr)
     n = undiscounted.shape[1]
     ages = np.arange(n) * step_yr
     return pd.DataFrame(
@@ -437,7 +440,7 @@ def per_hectare_totals(params: CarbonParameters, carbon_discount_rate: float = 0
     """Sink per planted hectare accumulated over the horizon, discounted at r_c, by pool (t CO2/ha)."""
     rate = check_discount_rate(carbon_discount_rate)
     steps = max(1, math.ceil(params.horizon_yr - _GRID_TOLERANCE))  # about one year each: the quadrature's accuracy
-    _, discounted = _per_hectare_arrays(params, rate, params.horizon_yr / steps)
+    _, discounted = per_hectare_arrays(params, rate, params.horizon_yr / steps)
     return pd.Series(discounted.sum(axis=1), index=pd.Index([p.value for p in POOLS], name="pool"), name="t_co2_per_ha")
 
 
@@ -473,8 +476,13 @@ def cohorts_from_rates(path: pd.DataFrame, step_yr: float) -> pd.DataFrame:
 def split_at_horizon(path: pd.DataFrame, horizon_yr: float) -> tuple[pd.DataFrame, float]:
     """Cohorts planted before the horizon, and the area planted at or after it (10^4 ha), which stores
     nothing inside the accounts. Use it on a dynamic program's path, which runs past the carbon horizon."""
-    inside = path["period_start_yr"] < horizon_yr - _GRID_TOLERANCE
+    inside = before_horizon(path["period_start_yr"].to_numpy(dtype=float), horizon_yr)
     return path[inside].reset_index(drop=True), float(path.loc[~inside, "planted_area_10k_ha"].sum())
+
+
+def before_horizon(start_yr: NDArray[np.float64], horizon_yr: float) -> NDArray[np.bool_]:
+    """Which cohorts, planted at ``start_yr``, grow inside the accounts (the rest store nothing)."""
+    return start_yr < horizon_yr - _GRID_TOLERANCE
 
 
 def _validated_path(
@@ -484,8 +492,14 @@ def _validated_path(
     for column in ("period_start_yr", "planted_area_10k_ha", *by):
         if column not in path.columns:
             raise InputError("planting path lacks a column", field=column)
-    start = path["period_start_yr"].to_numpy(dtype=float)
-    area = path["planted_area_10k_ha"].to_numpy(dtype=float)
+    return validated_cohorts(path["period_start_yr"].to_numpy(dtype=float),
+                             path["planted_area_10k_ha"].to_numpy(dtype=float), horizon_yr, step_yr)
+
+
+def validated_cohorts(start: NDArray[np.float64], area: NDArray[np.float64], horizon_yr: float,
+                      step_yr: float) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Period index and area of cohorts planted at ``start`` (yr) with ``area`` (10^4 ha), after the checks that make
+    the convolution meaningful (:func:`cohort_sink`'s, which a table-free caller repeats on arrays)."""
     bad = ~np.isfinite(area) | (area < 0)
     if bad.any():
         i = int(np.argmax(bad))
@@ -539,7 +553,7 @@ def cohort_sink(
     planted = np.zeros((len(keys), n))
     np.add.at(planted, (group, period), area)
 
-    undiscounted, discounted = _per_hectare_arrays(params, rate, step_yr)
+    undiscounted, discounted = per_hectare_arrays(params, rate, step_yr)
     lag = np.arange(n)[:, None] - np.arange(n)[None, :]  # t - s
     valid = lag >= 0
     lag = np.where(valid, lag, 0)

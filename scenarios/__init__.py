@@ -466,18 +466,7 @@ NORMAL_TRUNCATION_SD = 4.0
 """A normal input without ``lo``/``hi`` is truncated at mean -+ this many sd (99.994 % of its mass), so that every
 sampled value is finite and its support can be held against the parameter's valid range."""
 
-SENSITIVITY_OUTPUTS: dict[str, str] = {
-    "analytic_afforested_area_10k_ha": "desirable area, analytic steady state of Eq. 3 (10^4 ha)",
-    "numeric_afforested_area_10k_ha": "desirable area, curves NLP (Ipopt) (10^4 ha)",
-    "classes_afforested_area_10k_ha": "desirable area, classes QP (HiGHS) (10^4 ha)",
-    "desirable_carbon_mt_co2": "carbon of the desirable area by 2060 at the point's r_c (Mt CO2)",
-    "planned_path_sink_mt_co2": "carbon of the planned planting path by 2060 at the point's r_c (Mt CO2)",
-    "average_carbon_cost_yuan_per_t_co2": "average cost of the desirable area's carbon (yuan/t CO2)",
-    "min_marginal_cost_yuan_per_t_co2": "lowest marginal cost on the supply curve (yuan/t CO2)",
-    "max_marginal_cost_yuan_per_t_co2": "marginal cost of the last hectare of the desirable area (yuan/t CO2)",
-}
-"""Sweep-row columns (:func:`afforest.chain.sweep.chain_outputs`) a sensitivity analysis may study, with their
-meaning and unit; the default set is all of them."""
+from afforest.scenarios.outputs import SENSITIVITY_OUTPUTS  # noqa: E402  (the catalogue: its own module)
 
 
 class _Distribution(_Section):

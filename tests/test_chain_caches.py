@@ -3,10 +3,12 @@ answers as computing everything afresh; a changed key is never served a stale va
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,8 +20,18 @@ from afforest.chain.inputs import (
     equivalent_factor_esv,
     resolve_inputs,
 )
-from afforest.chain.stages import run_chain
+from afforest.chain.results import path_summary
+from afforest.chain.row_stages import clear_row_caches, power_benchmarks, supply_totals
+from afforest.chain.stages import cost_effectiveness_stage, run_chain, supply_curve_stage
 from afforest.chain.sweep import chain_outputs, load_results
+from afforest.model.carbon import RichardsGrowth, cohort_sink, cumulative_sink, per_hectare_totals
+from afforest.model.carbon_schedule import (
+    clear_carbon_caches,
+    per_hectare_pool_totals_t_co2,
+    planted_sink_mt_co2,
+    planting_schedule_t_co2_per_ha,
+)
+from afforest.scenarios.outputs import cost_effective_area_column, rate_column
 from afforest.model.esv import EquivalentFactorInputs, esv_table
 from afforest.model.merit_order import landuse_classes
 from afforest.model.steady_state import clear_roots_cache, long_run_afforested_area, steady_state_roots
@@ -114,14 +126,92 @@ POINTS = [
 def test_row_only_chain_equals_full_chain(overrides: dict[str, object], region: str | None) -> None:
     scenario = load_scenario("baseline")
     scenario = (scenario if region is None else scenario.with_region(region)).with_overrides(overrides)
-    full = chain_outputs(run_chain(scenario, engine="fast"))
+    chain = run_chain(scenario, engine="fast")
+    full = chain_outputs(chain)
+    # the new columns are the full chain's own tables' numbers: the cost-effectiveness table, the carbon table
+    for rate in chain.bundle.carbon_discount_rates:
+        table = chain.cost_effectiveness.table
+        for benchmark, price in power_benchmarks(chain.bundle).items():
+            ce = table[(table["carbon_discount_rate"] == rate) & (table["benchmark"] == benchmark)]
+            assert float(ce["price_yuan_per_t_co2"].iloc[0]) == price
+            assert full[cost_effective_area_column(benchmark, rate)] == float(ce["area_10k_ha"].iloc[0])
+        assert full[rate_column("planned_path_sink", rate, "mt_co2")] == chain.carbon.total_mt_co2("planned_path", rate)
+        assert full[rate_column("desirable_carbon", rate, "mt_co2")] == chain.supply.at(rate)["carbon_mt_co2"]
+    for rep, path in (("curves", chain.landuse.curves_path), ("classes", chain.landuse.classes_path)):
+        summary = path_summary(path, float(scenario.numerics.step_yr))  # the row's milestones, computed on arrays
+        assert [full[f"years_to_{pct}pct_{rep}"] for pct in (50, 90)] == [summary[f"years_to_{pct}pct"] for pct in (50, 90)]
     clear_input_caches()
     clear_roots_cache()
-    row = chain_outputs(run_chain(scenario, engine="fast", tables=False))
-    assert row.keys() == full.keys()
-    different = {k: (row[k], full[k]) for k in row if k not in ("curves_solve_s", "classes_solve_s")
-                 and not _same(row[k], full[k])}
-    assert not different
+    clear_row_caches()
+    rows = [chain_outputs(run_chain(scenario, engine="fast", tables=False)) for _ in range(2)]  # fresh, then cached
+    for row in rows:
+        assert row.keys() == full.keys()
+        different = {k: (row[k], full[k]) for k in row if k not in ("curves_solve_s", "classes_solve_s")
+                     and not _same(row[k], full[k])}
+        assert not different
+
+
+def test_row_only_chain_has_no_tables() -> None:
+    chain = run_chain(load_scenario("baseline"), engine="fast", tables=False)
+    with pytest.raises(InputError, match="tables=True"):
+        chain.tables()
+    with pytest.raises(InputError, match="planned_path alone"):
+        chain.carbon.total_mt_co2("year0", 0.0)
+    with pytest.raises(InputError, match="no carbon at this r_c"):
+        chain.carbon.total_mt_co2("planned_path", 0.02)
+
+
+def test_carbon_schedules_cached_equal_fresh_and_keyed_by_value() -> None:
+    """The per-hectare schedule and totals: a cached answer equals a fresh one, a changed parameter, rate or step is
+    never served the cached value, and a caller's change to a returned array does not reach the cache."""
+    params = load_bundle().carbon_parameters
+    clear_carbon_caches()
+    totals = per_hectare_pool_totals_t_co2(params, 0.05)
+    assert totals.tolist() == per_hectare_totals(params, 0.05).tolist()
+    totals[:] = -1.0
+    assert per_hectare_pool_totals_t_co2(params, 0.05).tolist() == per_hectare_totals(params, 0.05).tolist()
+    first = planting_schedule_t_co2_per_ha(params, 0.05, 1.0)
+    first[:] = 0.0
+    second = planting_schedule_t_co2_per_ha(params, 0.05, 1.0)
+    assert (second > 0).all()
+    for changed, rate, step in ((params.replace(survival_rate=0.5 * params.survival_rate), 0.05, 1.0),
+                                (params.replace(growth=RichardsGrowth(200.0, 0.05, 2.0)), 0.05, 1.0),
+                                (params, 0.0, 1.0), (params, 0.05, 0.5)):
+        cached = planting_schedule_t_co2_per_ha(changed, rate, step)
+        clear_carbon_caches()
+        assert cached.tolist() == planting_schedule_t_co2_per_ha(changed, rate, step).tolist()
+        assert cached.size != second.size or not np.allclose(cached, second)
+    # the schedule's dot product is cohort_sink's total over the horizon
+    path = pd.DataFrame({"period_start_yr": [0.0, 3.0, 17.0], "planted_area_10k_ha": [2.0, 5.0, 1.5]})
+    sink = cumulative_sink(cohort_sink(path, params, 0.05), params.horizon_yr)
+    total = planted_sink_mt_co2(path["period_start_yr"].to_numpy(), path["planted_area_10k_ha"].to_numpy(), params,
+                                (0.05,), 1.0)[0.05]
+    assert _same(total, float(sink["discounted_sink_mt_co2"].sum()))
+
+
+def test_supply_and_benchmarks_keyed_by_the_data() -> None:
+    """Changed direct costs or power technologies (same bundle otherwise) are not served the cached present value or
+    prices: the row-only supply curve and benchmarks follow the full stages on the changed data."""
+    bundle = load_bundle()
+    chain = run_chain(load_scenario("baseline"), engine="fast", tables=False, bundle=bundle)
+    base = chain.supply.at(0.0)
+    costs = bundle.direct_costs.copy()
+    costs["cost_yuan_per_ha_yr"] = 1.3 * costs["cost_yuan_per_ha_yr"]
+    technologies = bundle.power_technologies.copy()
+    technologies["generation_cost_yuan_per_mwh"] = 2.0 * technologies["generation_cost_yuan_per_mwh"]
+    changed = dataclasses.replace(bundle, direct_costs=costs, power_technologies=technologies)
+    inputs, lu = chain.inputs, chain.landuse
+    full = supply_curve_stage(inputs.classes, inputs.params.financial_discount_rate, lu.headline_afforested_area_10k_ha,
+                              run_chain(load_scenario("baseline"), engine="fast", until="carbon", bundle=changed).carbon,
+                              changed)
+    fast = supply_totals(inputs.classes, inputs.params.financial_discount_rate, lu.headline_afforested_area_10k_ha,
+                         chain.carbon, changed)
+    for rate in (0.0, 0.05):
+        assert all(_same(fast.at(rate)[k], v) for k, v in full.at(rate).items())
+    assert fast.at(0.0)["average_cost_yuan_per_t_co2"] != base["average_cost_yuan_per_t_co2"]
+    ce = cost_effectiveness_stage(full, changed)
+    assert power_benchmarks(changed) == {k: v for k, v in ce.benchmarks.items()}
+    assert power_benchmarks(changed) != power_benchmarks(bundle)
 
 
 def test_engine_is_part_of_the_sweep_identity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,6 +62,21 @@ ADDED_SWEEP_KEYS = frozenset(
         # issue 14: which engine solved the land use, "pyomo" or "fast" (this golden sweep runs on pyomo, the
         # default of run_sweep: the fast path agrees to ~1e-6, not to the 1e-9 of these files)
         "landuse_path",
+        # issue 14's sensitivity outputs at each of the study's r_c (0 and 5 %, whatever the point's own): carbon of
+        # the desirable area and of the planned path by 2060 (Mt CO2), the average and the last hectare's marginal
+        # cost (yuan/t CO2), and the area cheaper than each power-sector abatement option and the carbon market's
+        # price (10^4 ha; the cost-effectiveness stage's)
+        *(
+            f"{stem}_{tag}_{unit}"
+            for tag in ("rc0", "rc5")
+            for stem, unit in (("desirable_carbon", "mt_co2"), ("planned_path_sink", "mt_co2"),
+                               ("average_carbon_cost", "yuan_per_t_co2"), ("max_marginal_cost", "yuan_per_t_co2"))
+        ),
+        *(
+            f"cost_effective_area_{benchmark}_{tag}_10k_ha"
+            for benchmark in ("cut_thermal", "solar_pv", "onshore_wind", "carbon_price")
+            for tag in ("rc0", "rc5")
+        ),
     }
 )
 """Sweep columns added after the files were stored (issue 10: the chain's sweep rows gain what a scenario

@@ -308,3 +308,27 @@ hi = 1.0
     for name in ("indices.csv", "oat.csv", "evaluations.csv", "sensitivity.json", "sensitivity_morris.png",
                  "sensitivity_tornado.png"):
         assert (out / name).exists(), name
+
+
+@pytest.mark.unit
+def test_the_output_catalogue_names_the_rows_columns_of_every_shipped_region():
+    """Every catalogued output is a column of a sweep row, on the default region and the example one: the catalogue's
+    rates and benchmarks are the shipped data's (a change of data that renames a column fails here)."""
+    from afforest.chain.bundle import load_bundle
+    from afforest.chain.row_stages import power_benchmarks
+    from afforest.chain.stages import run_chain
+    from afforest.chain.sweep import chain_outputs
+    from afforest.scenarios.outputs import (CATALOGUE_BENCHMARKS, CATALOGUE_CARBON_RATES, SENSITIVITY_OUTPUTS,
+                                            benchmark_slug, rate_tag)
+
+    assert [rate_tag(r) for r in (0.0, 0.05, 0.025)] == ["rc0", "rc5", "rc2p5"]
+    assert benchmark_slug("Solar PV (utility)") == "solar_pv_utility"
+    assert load_scenario("sensitivity").sensitivity.outputs == list(SENSITIVITY_OUTPUTS)  # the default: every output
+    for region in (None, "example_basin"):
+        bundle = load_bundle(None, region)
+        assert bundle.carbon_discount_rates == CATALOGUE_CARBON_RATES
+        assert [benchmark_slug(b) for b in power_benchmarks(bundle)] == list(CATALOGUE_BENCHMARKS)
+        scenario = load_scenario("baseline") if region is None else load_scenario("baseline").with_region(region)
+        row = chain_outputs(run_chain(scenario, engine="fast", tables=False))
+        assert set(SENSITIVITY_OUTPUTS) <= set(row)
+        assert all(isinstance(row[name], float) for name in SENSITIVITY_OUTPUTS)
