@@ -22,9 +22,10 @@ cumulative areas of the units sorted by value, solved and polished exactly by
 :func:`~afforest.solvers.decomposition.solve_master`). A planting cap bounds the yearly areas Y_k <= cap dt; where
 it binds it does so on the first K periods (the desired rate falls along a path), so those plant cap dt each and the
 rest is the same master over the units left, from period K (:func:`_capped_master`, which checks the cap's
-multipliers are >= 0). The region's costate is -(tau0_eff + 2 tau1 R_k) - p_k where it plants; the units' duals
-are one point of the dual set (:func:`_unit_duals`), so that the certificate checks the planting conditions of
-every unit and the costate equation between the periods a unit plants.
+multipliers are >= 0; each sub-master's active-set search starts from the nearest solved K's path). The region's
+costate is -(tau0_eff + 2 tau1 R_k) - p_k where it plants; the units' duals are one point of the dual set
+(:func:`_unit_duals`), so that the certificate checks the planting conditions of every unit and the costate equation
+between the periods a unit plants.
 """
 
 from __future__ import annotations
@@ -261,21 +262,22 @@ class ClassesSolution:
 
 
 def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray, slopes: np.ndarray,
-                   cap_area: float) -> tuple[np.ndarray, np.ndarray, int, bool, str]:
+                   cap_area: float, method: str = "active_set") -> tuple[np.ndarray, np.ndarray, int, bool, str]:
     """Yearly areas Y of the master problem with 0 <= Y_k <= ``cap_area`` and the cap's multipliers nu_k.
 
     Without a binding cap this is :func:`afforest.solvers.decomposition.solve_master` (exact, polished). A cap binds on
     the first K periods (the desired rate falls along the path): they plant cap_area each, and the rest is the same
     master over the units left from K cap_area on, from period K. K is the least count for which the rest keeps
     below the cap; nu_k = dW/dY_k (>= 0 is checked) follows from the rest's stationarity in period K. Another
-    binding pattern is reported as not converged (the caller then runs the Pyomo model)."""
+    binding pattern is reported as not converged (the caller then runs the Pyomo model). ``method`` is the masters'
+    (:data:`afforest.solvers.decomposition.MASTER_METHODS`); each sub-master starts from the nearest solved K's path."""
     n = len(gamma)
     total = float(bounds[-1])
     slack = _MASTER_SLACK * max(total, 1.0)
     iterations = 0
     if len(bounds) == 1:
         return np.zeros(n), np.zeros(n), 0, True, ""
-    master = solve_master(gamma, rate_cost, bounds, slopes)
+    master = solve_master(gamma, rate_cost, bounds, slopes, method=method)
     iterations += master.iterations
     y = np.diff(np.concatenate([[0.0], master.cumulative_10k_ha]))
     if not np.isfinite(cap_area) or float(y.max()) <= cap_area + slack:
@@ -283,6 +285,9 @@ def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray,
     # The least K for which the rest keeps below the cap, by bisection on [K0, N] (K0: the uncapped path's leading
     # periods above the cap; K = N, every period at the cap, always fits); the multipliers' signs verify the answer.
     solved: dict[int, tuple[np.ndarray, float | None]] = {}
+    # cumulative areas of the whole path for each K solved so far (K = 0: the uncapped master): the nearest one,
+    # shifted, starts the next sub-master's active-set search (a guess only: the answer is the verified polish)
+    paths: dict[int, np.ndarray] = {0: master.cumulative_10k_ha}
 
     def rest_from(k: int) -> tuple[np.ndarray, float | None]:
         nonlocal iterations
@@ -295,8 +300,11 @@ def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray,
                 sub_bounds = np.concatenate([[0.0], bounds[keep] - start])
                 first = int(np.argmax(keep))  # the unit holding position `start`
                 sub_slopes = np.concatenate([[np.inf], slopes[first:first + len(sub_bounds) - 1], [-np.inf]])
-                sub = solve_master(gamma[k:], rate_cost[k:], sub_bounds, sub_slopes)
+                nearest = paths[min(paths, key=lambda solved_k: abs(solved_k - k))]
+                sub = solve_master(gamma[k:], rate_cost[k:], sub_bounds, sub_slopes, method=method,
+                                   start=nearest[k:] - start)
                 iterations += sub.iterations
+                paths[k] = np.concatenate([np.arange(1, k + 1) * cap_area, start + sub.cumulative_10k_ha])
                 rest = np.diff(np.concatenate([[0.0], sub.cumulative_10k_ha]))
                 solved[k] = (rest, 2 * rate_cost[k] * rest[0] if rest[0] > slack else None)
         return solved[k]
@@ -336,9 +344,10 @@ def _capped_master(gamma: np.ndarray, rate_cost: np.ndarray, bounds: np.ndarray,
 
 
 def solve_classes_fast(problem: LandUseProblem, tau_eff_yuan_per_ha: float, cap_10k_ha_per_yr: float | None = None,
-                       carbon_value_yuan_per_ha: float = 0.0) -> ClassesSolution:
+                       carbon_value_yuan_per_ha: float = 0.0, master_method: str = "active_set") -> ClassesSolution:
     """The classes QP (module docstring) of ``problem`` (the classes at tau(0)) at the effective first-year cost
-    ``tau_eff_yuan_per_ha`` (tau(0) net of the carbon value, ``carbon_value_yuan_per_ha``)."""
+    ``tau_eff_yuan_per_ha`` (tau(0) net of the carbon value, ``carbon_value_yuan_per_ha``). ``master_method``: how
+    the masters are searched (:data:`afforest.solvers.decomposition.MASTER_METHODS`; the same verified optimum)."""
     grid, params = problem.grid, problem.params
     n, dt = grid.periods, float(grid.step_yr)
     tau1, tau_eff = params.planting_cost_slope_yuan_per_ha_per_10k_ha_yr, float(tau_eff_yuan_per_ha)
@@ -356,7 +365,7 @@ def solve_classes_fast(problem: LandUseProblem, tau_eff_yuan_per_ha: float, cap_
     gamma = _S * (d - np.append(d[1:], 0.0))
     rate_cost = _S * d * tau1 / dt
     cap_area = np.inf if cap_10k_ha_per_yr is None else float(cap_10k_ha_per_yr) * dt
-    y, nu, iterations, converged, note = _capped_master(gamma, rate_cost, bounds, slopes, cap_area)
+    y, nu, iterations, converged, note = _capped_master(gamma, rate_cost, bounds, slopes, cap_area, master_method)
     cumulative = np.cumsum(y)
     planted = plan_from_cumulative(order, bounds, cumulative, len(areas)) if len(order) else np.zeros((len(areas), n))
     # a cumulative area a rounding past a class boundary gives the next class ~1e-14: nothing is planted there
