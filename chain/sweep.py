@@ -392,6 +392,19 @@ def pontryagin_columns(lu: Any, summary: dict[str, Any] | None = None) -> dict[s
     return row
 
 
+CARBON_TARGET_CONSTRAINT = "carbon_target.carbon_target"
+"""The carbon target's constraint (switch ``carbon_target``, afforest.model.carbon_policy): its shadow price is minus
+the marginal cost of carbon, yuan (PV at t = 0) per t CO2."""
+
+
+def carbon_target_columns(prices: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """``carbon_target_marginal_cost_<rep>_yuan_per_t_co2``: the marginal cost of carbon of each program whose carbon
+    target binds (minus the constraint's shadow price, as ``shadow_price_max_<rep>_carbon_target_carbon_target``);
+    no column where no target binds."""
+    return {f"carbon_target_marginal_cost_{p['representation']}_yuan_per_t_co2": -float(p["value"])
+            for p in prices if p["constraint"] == CARBON_TARGET_CONSTRAINT and p["value"] is not None}
+
+
 def _finite(value: float | None) -> float | None:
     """As in the land-use JSON summary: a value that is not finite becomes None."""
     return None if value is None or not math.isfinite(value) else float(value)
@@ -456,6 +469,7 @@ def chain_outputs(chain: Any) -> dict[str, Any]:
             row[welfare_key(representation, term)] = value
     row.update({k: (float(v) if v is not None else None) for k, v in chain.years_to_share().items()})
     row.update(pontryagin_columns(lu, summary))
+    row.update(carbon_target_columns(summary["shadow_prices"]))
     row["saddle_eigenvalue_per_yr"] = lu.saddle_path.get("saddle_eigenvalue_per_yr")
     row["saddle_path_max_gap_10k_ha"] = lu.saddle_path.get("saddle_path_max_gap_10k_ha")
     row["planned_path_planted_10k_ha"] = chain.carbon.planted_area_10k_ha("planned_path")

@@ -275,3 +275,29 @@ def test_a_point_after_an_extreme_one_gives_what_afforest_solve_gives():
         assert row.status == expected.status
         assert row.numeric_afforested_area_10k_ha == expected.numeric_afforested_area_10k_ha
         assert row.classes_afforested_area_10k_ha == expected.classes_afforested_area_10k_ha
+
+
+@pytest.mark.unit
+def test_carbon_target_marginal_cost_columns_only_where_a_target_binds() -> None:
+    from afforest.chain.sweep import carbon_target_columns
+
+    prices = [
+        {"representation": "curves", "constraint": "carbon_target.carbon_target", "index": None, "value": -993.5},
+        {"representation": "classes", "constraint": "carbon_target.carbon_target", "index": None, "value": None},
+        {"representation": "classes", "constraint": "planting_cap.annual_planting_cap", "index": 3, "value": -2.0},
+    ]
+    assert carbon_target_columns(prices) == {"carbon_target_marginal_cost_curves_yuan_per_t_co2": 993.5}
+    assert carbon_target_columns(prices[2:]) == {}
+
+
+@pytest.mark.unit
+def test_points_are_built_without_the_design_sections() -> None:
+    """A sweep's points carry no [sweep]/[sensitivity] design (not part of the scenario: same digest)."""
+    from afforest.chain.sweep import without_designs
+
+    shipped = load_scenario("sensitivity")
+    bare = without_designs(shipped)
+    assert bare.digest() == shipped.digest() and bare.name == shipped.name
+    assert not bare.sensitivity.inputs and shipped.sensitivity.inputs
+    assert bare.with_overrides({"landuse.financial_discount_rate": 0.04}).digest() == \
+        shipped.with_overrides({"landuse.financial_discount_rate": 0.04}).digest()
