@@ -282,6 +282,8 @@ step_yr = 2.0
 [sensitivity]
 method = "morris"
 samples = 2
+# three outputs (the default is all 24: their figures alone would take ~10 s here), two of issue 14's per-rate ones
+outputs = ["analytic_afforested_area_10k_ha", "desirable_carbon_rc5_mt_co2", "cost_effective_area_solar_pv_rc0_10k_ha"]
 [sensitivity.inputs."landuse.financial_discount_rate"]
 distribution = "uniform"
 lo = 0.04
@@ -297,6 +299,8 @@ hi = 1.0
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["evaluations"] == 11 and first["failures"]["failed_evaluations"] == 0
+    assert {r["output"] for r in first["indices"]} == {"analytic_afforested_area_10k_ha", "desirable_carbon_rc5_mt_co2",
+                                                        "cost_effective_area_solar_pv_rc0_10k_ha"}
     area = {r["input"]: r for r in first["indices"] if r["output"] == "analytic_afforested_area_10k_ha"}
     assert area["landuse.opportunity_cost_share"]["mu_star"] > 0 and area["landuse.financial_discount_rate"]["mu_star"] > 0
     rows = pd.read_parquet(out / "results.parquet")
