@@ -13,6 +13,7 @@ content), never by an object's identity; every call hands out a copy.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
@@ -49,28 +50,33 @@ MT_PER_10K_T = 1e-2
 
 _T = TypeVar("_T")
 _CACHES: dict[str, OrderedDict[Hashable, Any]] = {}
+_LOCK = threading.Lock()
 
 
 def clear_carbon_caches() -> None:
     """Forget every cached schedule, total and growth (tests; a long-lived process after changing data in place)."""
-    for cache in _CACHES.values():
-        cache.clear()
+    with _LOCK:
+        for cache in _CACHES.values():
+            cache.clear()
 
 
 def cached_by_value(name: str, key: Hashable, compute: Callable[[], _T]) -> _T:
     """``compute()`` once per ``key`` in cache ``name``; an unhashable key (a caller's own growth class) is computed
     every time."""
-    cache = _CACHES.setdefault(name, OrderedDict())
     try:
-        value = cache[key]
-    except KeyError:
-        value = cache[key] = compute()
-        while len(cache) > CACHE_ENTRIES:
-            cache.popitem(last=False)
+        hash(key)
     except TypeError:
         return compute()
-    else:
-        cache.move_to_end(key)
+    with _LOCK:
+        cache = _CACHES.setdefault(name, OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = compute()
+    with _LOCK:  # a worker's threads (Dask) share the caches
+        cache[key] = value
+        while len(cache) > CACHE_ENTRIES:
+            cache.popitem(last=False)
     return value
 
 
