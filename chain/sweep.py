@@ -5,9 +5,9 @@ Each point is the base scenario with a few ``section.field`` overrides, run thro
 planting path's speed, the carbon of the planned path and of the plan's area, the plan's costs and the
 cost-effective area against each abatement benchmark (at the point's r_c and at each of the study's). A worker
 process keeps the models it built, keyed by :func:`afforest.chain.landuse.structure_key`, and re-solves by assigning
-mutable params (HiGHS keeps a persistent session per model, so only the changes are sent). Models never cross process boundaries: workers
-receive the scenario as JSON and send back one flat row. Locally the points run on a process pool (one
-solver thread per worker); with ``scheduler`` they run on a Dask distributed cluster instead.
+mutable params (HiGHS keeps a persistent session per model, so only the changes are sent). Models never cross
+process boundaries: workers receive the scenario as JSON and send back one flat row. Locally the points run on a
+process pool (one solver thread per worker); with ``scheduler`` they run on a Dask distributed cluster instead.
 
 Finished rows are appended to ``progress.jsonl`` in the output folder, so an interrupted sweep continues where
 it stopped. Each row is flushed to the operating system as it arrives (a killed sweep, even by SIGKILL, keeps every
