@@ -41,7 +41,8 @@ from afforest.model.supply_curve import (
     load_power_technologies,
 )
 
-__all__ = ["InputBundle", "load_bundle", "clear_bundle_cache", "region_fitted_curves", "COEFFICIENT_NAMES"]
+__all__ = ["InputBundle", "load_bundle", "clear_bundle_cache", "region_fitted_curves", "COEFFICIENT_NAMES", "StatKey",
+           "stat_key"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +86,18 @@ class InputBundle:
 def _file_key(path: Path) -> tuple[str, int, int]:
     stat = os.stat(path)
     return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+StatKey = tuple[str, int, int, int, int]
+"""(path as given, device, inode, size in bytes, modification time in ns) of a file."""
+
+
+def stat_key(path: str | os.PathLike[str]) -> StatKey:
+    """Which file ``path`` names (device and inode, after symlinks) and which version of it (size, mtime): a cache key
+    as exact as a resolved path's, at the price of one ``stat`` (resolving a path costs a system call per part)."""
+    name = os.fspath(path)
+    stat = os.stat(name)
+    return (name, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 COEFFICIENT_NAMES = ("unconverted_esv_coefficients", "afforested_esv_coefficients")
@@ -134,7 +147,7 @@ def _landuse_parameters(region: Region, costs: pd.DataFrame, area: pd.DataFrame,
 
 
 @lru_cache(maxsize=8)
-def _cached_bundle(area_key: tuple[str, int, int] | None, data_keys: tuple[tuple[str, int, int], ...],
+def _cached_bundle(area_key: tuple[str, int, int] | None, data_keys: tuple[StatKey, ...],
                    region_key: str | None = None) -> InputBundle:
     region = load_region(region_key)
     direct_costs = load_direct_costs(region.file("direct_costs"))
@@ -164,12 +177,15 @@ def _cached_bundle(area_key: tuple[str, int, int] | None, data_keys: tuple[tuple
     )
 
 
-def _package_data_keys(region: Region | None = None) -> tuple[tuple[str, int, int], ...]:
-    folder = data_path("published_results.toml").parent
-    paths = [p for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".toml")]
+def _package_data_keys(region: Region | None = None) -> tuple[StatKey, ...]:
+    """:func:`stat_key` of every table of the package's data folder and of the region's manifest and files."""
+    folder = os.fspath(data_path("published_results.toml").parent)
+    with os.scandir(folder) as entries:
+        names = sorted(entry.name for entry in entries if os.path.splitext(entry.name)[1] in (".csv", ".toml"))
+    paths: list[str | Path] = [os.path.join(folder, name) for name in names]
     if region is not None:
         paths += [region.manifest_file, *sorted(region.files.values())]
-    return tuple(_file_key(p) for p in paths)
+    return tuple(stat_key(p) for p in paths)
 
 
 def load_bundle(afforestable_area_file: str | Path | None = None, region: str | Path | Region | None = None

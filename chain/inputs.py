@@ -9,6 +9,7 @@ classes model too large for this machine.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from afforest.chain.bundle import InputBundle, load_bundle, region_fitted_curves
+from afforest.chain.bundle import InputBundle, StatKey, load_bundle, region_fitted_curves, stat_key
 from afforest.data import LandUseParameters, check_area_against_initial_area
 from afforest.errors import InputError
 from afforest.model.cells.limits import available_memory_bytes, memory_estimate_bytes
@@ -168,21 +169,25 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
     )
     area = bundle.afforestable_area
     if scenario.landuse.esv_source == "equivalent_factors":
-        esv = equivalent_factor_esv(files.equivalent_factors_file, files.standard_equivalent_file, bundle)
+        # the cached table itself, not a copy: nothing below changes it (the merit order builds new frames)
+        esv_key, esv = _equivalent_factor_esv_entry(files.equivalent_factors_file, files.standard_equivalent_file,
+                                                    bundle)
     else:
-        esv = bundle.esv
+        esv_key, esv = None, bundle.esv
     if curves_mode(scenario, bundle) == "fitted":
-        params = fitted_parameters(params, area, esv, scenario)
+        curves = _fitted_curves(area, esv, _frame_key(esv) if esv_key is None else esv_key)
+        params = _with_fitted_curves(params, area, curves, scenario)
     check_area_against_initial_area(area, params.initial_area_10k_ha, file=files.afforestable_area_file)
     transforms = registered_input_transforms()
     for transform in transforms:
         if transform.stage == "afforestable_area":
             area = transform.transform_area(area, scenario)
-    positive = area.loc[area["area_10k_ha"] > 0, "area_10k_ha"].to_numpy()
+    areas_10k_ha = area["area_10k_ha"].to_numpy()
+    positive = areas_10k_ha[areas_10k_ha > 0]
     cap = scenario.classes.max_class_area_10k_ha
     check_model_size(scenario, int(np.ceil(positive / cap).sum()) if cap else len(positive), grid.periods)
-    classes = cached_landuse_classes(area, esv, params, scenario.classes.post_planting_rule,
-                                     scenario.classes.max_class_area_10k_ha)
+    classes = _classes_for_keys(area, _frame_key(area), esv, _frame_key(esv) if esv_key is None else esv_key, params,
+                                scenario.classes.post_planting_rule, scenario.classes.max_class_area_10k_ha)
     for transform in transforms:
         if transform.stage == "classes":
             params, classes = transform.transform_classes(params, classes, scenario)
@@ -202,35 +207,52 @@ INPUT_CACHE_SIZE = 16
 each) and nothing else these tables depend on, so 16 holds every combination with room for a few regions."""
 _esv_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 _classes_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+_curves_cache: OrderedDict[tuple[Any, ...], tuple[tuple[float, ...], tuple[float, ...]]] = OrderedDict()
 
 
-def _file_signature(path: str | Path | None) -> tuple[str, int, int] | None:
-    """(resolved path, mtime in ns, size in bytes) of a file, so an edited file is never served from a cache."""
+MISSING_FILE_STAT = -1
+"""Device, inode, size and mtime of a file that cannot be read in its :func:`_file_signature` (its loader raises)."""
+
+
+def _file_signature(path: str | Path | None) -> StatKey | None:
+    """:func:`afforest.chain.bundle.stat_key` of a file (which file, which version), so an edited file is never
+    served from a cache."""
     if path is None:
         return None
-    file = Path(path).resolve()
     try:
-        stat = file.stat()
+        return stat_key(path)
     except OSError:
-        return (str(file), -1, -1)  # the loader raises its own named error
-    return (str(file), stat.st_mtime_ns, stat.st_size)
+        return (os.fspath(path), *(MISSING_FILE_STAT,) * 4)  # the loader raises its own named error
 
 
 def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
-    """A frame's content as a hashable value (columns, then rows): small tables only (the area and ESV tables)."""
-    return (tuple(frame.columns), tuple(frame.itertuples(index=False, name=None)))
+    """A frame's content as a hashable value, column by column (name, dtype, values; the index is not read): small
+    tables only (the area and ESV tables). Numbers are compared by their bytes, so equal keys mean equal tables."""
+    if not frame.columns.is_unique:  # a column name no longer names one column: compare the rows
+        return ("rows", tuple(frame.columns), tuple(map(str, frame.dtypes)), tuple(frame.itertuples(index=False, name=None)))
+    key: list[Any] = ["table"]
+    for name in frame.columns:
+        column = frame[name]
+        values = column.to_numpy()
+        dtype: Any = str(column.dtype)
+        if isinstance(column.dtype, pd.CategoricalDtype):  # its categories' order sorts it
+            dtype = (dtype, tuple(column.dtype.categories), column.dtype.ordered)
+        key.append((name, dtype, values.tobytes() if values.dtype.kind in "biuf" else tuple(values.tolist())))
+    return tuple(key)
 
 
-def _remember(cache: OrderedDict[tuple[Any, ...], pd.DataFrame], key: tuple[Any, ...], frame: pd.DataFrame) -> None:
+def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], frame: Any) -> None:
     cache[key] = frame
     while len(cache) > INPUT_CACHE_SIZE:
         cache.popitem(last=False)
 
 
 def clear_input_caches() -> None:
-    """Forget the cached ESV tables and merit-order classes (tests compare cached and uncached answers)."""
+    """Forget the cached ESV tables, merit-order classes and fitted curves (tests compare cached and uncached
+    answers)."""
     _esv_cache.clear()
     _classes_cache.clear()
+    _curves_cache.clear()
 
 
 def equivalent_factor_esv(
@@ -239,12 +261,20 @@ def equivalent_factor_esv(
     """Eq. 6's ESV table (:func:`afforest.model.esv.esv_table`) from the scenario's own files or the bundle's
     region's, cached per process by the files' paths, modification times and sizes (every file of the region
     and its manifest); a copy is returned, so a caller may change it."""
+    return _equivalent_factor_esv_entry(equivalent_factors_file, standard_equivalent_file, bundle)[1].copy()
+
+
+def _equivalent_factor_esv_entry(
+    equivalent_factors_file: str | Path | None, standard_equivalent_file: str | Path | None, bundle: InputBundle
+) -> tuple[tuple[Any, ...], pd.DataFrame]:
+    """(key, the cached table itself) of :func:`equivalent_factor_esv`: callers must not change the table."""
     region = bundle.region
     region_key: tuple[Any, ...] = ()
     if region is not None:
         region_key = (region.name, _file_signature(region.manifest_file),
                       tuple(sorted((name, _file_signature(path)) for name, path in region.files.items())))
-    key = (_file_signature(equivalent_factors_file), _file_signature(standard_equivalent_file), region_key)
+    key = ("equivalent_factors", _file_signature(equivalent_factors_file), _file_signature(standard_equivalent_file),
+           region_key)
     esv = _esv_cache.get(key)
     if esv is None:
         equivalents, standard_values = EquivalentFactorInputs(
@@ -256,7 +286,7 @@ def equivalent_factor_esv(
         _remember(_esv_cache, key, esv)
     else:
         _esv_cache.move_to_end(key)
-    return esv.copy()
+    return key, esv
 
 
 def cached_landuse_classes(
@@ -264,7 +294,16 @@ def cached_landuse_classes(
 ) -> pd.DataFrame:
     """:func:`afforest.model.merit_order.landuse_classes`, cached per process by the content of ``area`` and
     ``esv``, the rule, the class size and C'(z)'s coefficients (the only parameters it reads); a copy is returned."""
-    key = (_frame_key(area), _frame_key(esv), str(rule), max_class_area_10k_ha, params.afforested_esv_coefficients)
+    return _classes_for_keys(area, _frame_key(area), esv, _frame_key(esv), params, rule, max_class_area_10k_ha)
+
+
+def _classes_for_keys(
+    area: pd.DataFrame, area_key: tuple[Any, ...], esv: pd.DataFrame, esv_key: tuple[Any, ...],
+    params: LandUseParameters, rule: Any, max_class_area_10k_ha: float | None,
+) -> pd.DataFrame:
+    """:func:`cached_landuse_classes` with the tables' keys given: the content (:func:`_frame_key`), or for a table
+    of the ESV cache, that cache's key (the files it was computed from)."""
+    key = (area_key, esv_key, str(rule), max_class_area_10k_ha, params.afforested_esv_coefficients)
     classes = _classes_cache.get(key)
     if classes is None:
         classes = landuse_classes(area, esv, params, rule=rule, max_class_area_10k_ha=max_class_area_10k_ha)
@@ -272,6 +311,20 @@ def cached_landuse_classes(
     else:
         _classes_cache.move_to_end(key)
     return classes.copy()
+
+
+def _fitted_curves(area: pd.DataFrame, esv: pd.DataFrame, esv_key: tuple[Any, ...]
+                   ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """:func:`afforest.chain.bundle.region_fitted_curves` (a least-squares fit, tens of ms), cached per process by
+    the area table's content and the ESV table's key (as in :func:`_classes_for_keys`); tuples, so never changed."""
+    key = (_frame_key(area), esv_key)
+    curves = _curves_cache.get(key)
+    if curves is None:
+        curves = region_fitted_curves(area, esv)
+        _remember(_curves_cache, key, curves)
+    else:
+        _curves_cache.move_to_end(key)
+    return curves
 
 
 def scenario_bundle(scenario: Scenario) -> InputBundle:
@@ -286,7 +339,9 @@ def bundle_for(scenario: Scenario, bundle: InputBundle | None) -> InputBundle:
         from afforest.data.region import region_dir
 
         held = bundle.region.directory if bundle.region is not None else region_dir(None)
-        if held.resolve() == region_dir(scenario.inputs.region).resolve():
+        wanted = region_dir(scenario.inputs.region)
+        # the same spelling is the same folder; only different spellings need resolving (a system call per part)
+        if held == wanted or held.resolve() == wanted.resolve():
             return bundle
     return scenario_bundle(scenario)
 
@@ -311,7 +366,13 @@ def fitted_parameters(params: LandUseParameters, area: pd.DataFrame, esv: pd.Dat
     """``params`` with alpha, beta fitted from the classes of ``area`` and ``esv`` (the scenario's own land), and A0 the
     area table's total unless the scenario sets ``landuse.initial_area_10k_ha``: Eq. 3, the curves model and the classes
     model then describe the same land."""
-    alpha, beta = region_fitted_curves(area, esv)
+    return _with_fitted_curves(params, area, region_fitted_curves(area, esv), scenario)
+
+
+def _with_fitted_curves(params: LandUseParameters, area: pd.DataFrame,
+                        curves: tuple[tuple[float, ...], tuple[float, ...]], scenario: Scenario) -> LandUseParameters:
+    """:func:`fitted_parameters` with the curves (alpha, beta) given."""
+    alpha, beta = curves
     changes: dict[str, Any] = {"unconverted_esv_coefficients": alpha, "afforested_esv_coefficients": beta}
     if scenario.landuse.initial_area_10k_ha is None:
         changes["initial_area_10k_ha"] = float(area["area_10k_ha"].sum())

@@ -9,6 +9,7 @@ naming the file, the line, the column and the value.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 import os
@@ -78,9 +79,15 @@ FOREST_LAND_TYPE: str = _BUNDLED["land_types"]["planted"]
 _HALF_LAST_DIGIT_10K_HA = 0.005
 
 
+@functools.lru_cache(maxsize=1)
+def _data_folder() -> Any:
+    """``afforest/data`` as importlib finds it (the package's place does not change while the process runs)."""
+    return files("afforest.data")
+
+
 def data_path(name: str) -> Path:
     """Path of a file shipped in ``afforest/data``."""
-    return Path(str(files("afforest.data").joinpath(name)))
+    return Path(str(_data_folder().joinpath(name)))
 
 
 def _bound(name: str) -> float:

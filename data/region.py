@@ -180,7 +180,9 @@ class Region:
 
     @property
     def is_default(self) -> bool:
-        return self.directory.resolve() == bundled_region_dir(DEFAULT_REGION).resolve()
+        default = bundled_region_dir(DEFAULT_REGION)
+        # the same spelling is the same folder; only different spellings need resolving (a system call per part)
+        return self.directory == default or self.directory.resolve() == default.resolve()
 
 
 def bundled_region_dir(name: str) -> Path:

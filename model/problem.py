@@ -213,21 +213,9 @@ class LandUseProblem:
         missing = [c for c in CLASS_COLUMNS if c not in classes.columns]
         if missing:
             raise InputError(f"classes table lacks columns {missing}", field="classes")
-        if (classes["area_10k_ha"] <= 0).any() or classes[list(CLASS_COLUMNS[4:])].isna().any().any():
-            raise InputError("classes need positive areas and finite ESVs", field="classes")
-        ordered = classes.sort_values(["rank", "slice"])
-        units = pd.DataFrame(
-            {
-                "land_type": ordered["land_type"].to_numpy(),
-                "province": ordered["province"].to_numpy(),
-                "slice": ordered["slice"].astype(int).to_numpy(),
-                "area_10k_ha": ordered["area_10k_ha"].astype(float).to_numpy(),
-                "esv_yuan_per_ha_yr": ordered["esv_yuan_per_ha_yr"].astype(float).to_numpy(),
-                "afforested_esv_yuan_per_ha_yr": ordered["afforested_esv_yuan_per_ha_yr"].astype(float).to_numpy(),
-                "planting_cost_yuan_per_ha": np.full(len(ordered), float(params.planting_cost_intercept_yuan_per_ha)),
-                "carbon_t_co2_per_ha": np.full(len(ordered), np.nan),
-            }
-        )
+        units = _class_units(classes, float(params.planting_cost_intercept_yuan_per_ha))
+        if units is None:
+            units = _class_units_by_pandas(classes, float(params.planting_cost_intercept_yuan_per_ha))
         return cls(units, "classes", params, grid, float(carbon_price_yuan_per_t_co2),
                    discount_weights(params.financial_discount_rate, grid))
 
@@ -366,3 +354,56 @@ class LandUseProblem:
                 value=y.shape,
             )
         return y
+
+
+# ------------------------------------------------------------------------------ units of a classes table
+_CLASS_NUMBER_COLUMNS = CLASS_COLUMNS[4:]
+"""The columns of a classes table that must be positive (the area) or known (all three)."""
+
+
+def _class_units(classes: pd.DataFrame, planting_cost_yuan_per_ha: float) -> pd.DataFrame | None:
+    """:meth:`LandUseProblem.from_classes`'s units table on the arrays (a sweep builds one per point): the same
+    table as :func:`_class_units_by_pandas`, for the classes tables ``landuse_classes`` makes (int64 rank and
+    slice, float64 numbers); None for any other dtypes, which that function handles."""
+    if not classes.columns.is_unique:
+        return None
+    values = {name: classes[name].to_numpy() for name in CLASS_COLUMNS}
+    if values["rank"].dtype != np.int64 or values["slice"].dtype != np.int64 or any(
+        values[name].dtype != np.float64 for name in _CLASS_NUMBER_COLUMNS
+    ):
+        return None
+    if (values["area_10k_ha"] <= 0).any() or any(np.isnan(values[name]).any() for name in _CLASS_NUMBER_COLUMNS):
+        raise InputError("classes need positive areas and finite ESVs", field="classes")
+    order = np.lexsort((values["slice"], values["rank"]))  # stable, like sort_values(["rank", "slice"])
+    n = len(order)
+    return pd.DataFrame(
+        {
+            "land_type": values["land_type"][order],
+            "province": values["province"][order],
+            "slice": values["slice"][order],
+            "area_10k_ha": values["area_10k_ha"][order],
+            "esv_yuan_per_ha_yr": values["esv_yuan_per_ha_yr"][order],
+            "afforested_esv_yuan_per_ha_yr": values["afforested_esv_yuan_per_ha_yr"][order],
+            "planting_cost_yuan_per_ha": np.full(n, planting_cost_yuan_per_ha),
+            "carbon_t_co2_per_ha": np.full(n, np.nan),
+        }
+    )
+
+
+def _class_units_by_pandas(classes: pd.DataFrame, planting_cost_yuan_per_ha: float) -> pd.DataFrame:
+    """:meth:`LandUseProblem.from_classes`'s units table for a classes table of any dtypes."""
+    if (classes["area_10k_ha"] <= 0).any() or classes[list(_CLASS_NUMBER_COLUMNS)].isna().any().any():
+        raise InputError("classes need positive areas and finite ESVs", field="classes")
+    ordered = classes.sort_values(["rank", "slice"])
+    return pd.DataFrame(
+        {
+            "land_type": ordered["land_type"].to_numpy(),
+            "province": ordered["province"].to_numpy(),
+            "slice": ordered["slice"].astype(int).to_numpy(),
+            "area_10k_ha": ordered["area_10k_ha"].astype(float).to_numpy(),
+            "esv_yuan_per_ha_yr": ordered["esv_yuan_per_ha_yr"].astype(float).to_numpy(),
+            "afforested_esv_yuan_per_ha_yr": ordered["afforested_esv_yuan_per_ha_yr"].astype(float).to_numpy(),
+            "planting_cost_yuan_per_ha": np.full(len(ordered), planting_cost_yuan_per_ha),
+            "carbon_t_co2_per_ha": np.full(len(ordered), np.nan),
+        }
+    )
