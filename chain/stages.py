@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +85,17 @@ POLICY_CARBON_PRICE_BENCHMARK = "policy_carbon_price"
 class EsvStage:
     """Stage 2: the ESV per hectare that the land-use classes use, and the merit-order classes themselves."""
 
-    table: pd.DataFrame
-    """One row per class (land type x province): ``esv_yuan_per_ha_yr`` of the current use and
-    ``afforested_esv_yuan_per_ha_yr`` after planting, yuan/(ha yr)."""
     classes: pd.DataFrame
     """Merit-order classes after the scenario's exclusions and opportunity-cost share (ranked by ESV)."""
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per class (land type x province): ``esv_yuan_per_ha_yr`` of the current use and
+        ``afforested_esv_yuan_per_ha_yr`` after planting, yuan/(ha yr). Built when first read (a sweep row never
+        reads it)."""
+        columns = [c for c in ("rank", "slice", "land_type", "province", "area_10k_ha", "esv_yuan_per_ha_yr",
+                               "afforested_esv_yuan_per_ha_yr") if c in self.classes.columns]
+        return self.classes[columns].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -416,9 +423,7 @@ class ChainResult:
 
 def esv_stage(inputs: Inputs) -> EsvStage:
     """The per-hectare ESV of every class as the land-use models see it (after the scenario's switches)."""
-    columns = [c for c in ("rank", "slice", "land_type", "province", "area_10k_ha", "esv_yuan_per_ha_yr",
-                           "afforested_esv_yuan_per_ha_yr") if c in inputs.classes.columns]
-    return EsvStage(table=inputs.classes[columns].reset_index(drop=True), classes=inputs.classes)
+    return EsvStage(classes=inputs.classes)
 
 
 def carbon_stage(landuse: LandUseResult, bundle: InputBundle, rates: tuple[float, ...], scenario_rate: float,
