@@ -108,7 +108,19 @@ def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, b
     carbon = scenario.carbon.parameters((bundle or scenario_bundle(scenario)).carbon_parameters)
     # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
     # is valued at the financial rate, whatever r_c the carbon report uses.
-    return float(per_hectare_totals(carbon, financial_discount_rate).sum())
+    key = (carbon, financial_discount_rate)  # frozen dataclasses of numbers: a key by value
+    try:
+        pv = _carbon_pv_cache.get(key)
+    except TypeError:  # a growth curve of the user's that cannot be hashed: not cached
+        return float(per_hectare_totals(carbon, financial_discount_rate).sum())
+    if pv is None:
+        pv = float(per_hectare_totals(carbon, financial_discount_rate).sum())
+        _carbon_pv_cache[key] = pv
+        while len(_carbon_pv_cache) > CARBON_PV_CACHE_SIZE:
+            _carbon_pv_cache.popitem(last=False)
+    else:
+        _carbon_pv_cache.move_to_end(key)
+    return pv
 
 
 def load_carbon_price_series(path: str | Path) -> pd.Series:
@@ -208,6 +220,10 @@ each) and nothing else these tables depend on, so 16 holds every combination wit
 _esv_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 _classes_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 _curves_cache: OrderedDict[tuple[Any, ...], tuple[tuple[float, ...], tuple[float, ...]]] = OrderedDict()
+CARBON_PV_CACHE_SIZE = 256
+"""Entries of the cache of :func:`carbon_pv_t_co2_per_ha` (a float each, ~0.6 ms to compute): a grid sweep
+repeats each discount rate across its other keys; a Sobol design never does and only pays the lookup."""
+_carbon_pv_cache: OrderedDict[tuple[Any, float], float] = OrderedDict()
 
 
 MISSING_FILE_STAT = -1
@@ -229,7 +245,8 @@ def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
     """A frame's content as a hashable value, column by column (name, dtype, values; the index is not read): small
     tables only (the area and ESV tables). Numbers are compared by their bytes, so equal keys mean equal tables."""
     if not frame.columns.is_unique:  # a column name no longer names one column: compare the rows
-        return ("rows", tuple(frame.columns), tuple(map(str, frame.dtypes)), tuple(frame.itertuples(index=False, name=None)))
+        return ("rows", tuple(frame.columns), tuple(map(str, frame.dtypes)),
+                tuple(frame.itertuples(index=False, name=None)))
     key: list[Any] = ["table"]
     for name in frame.columns:
         column = frame[name]
@@ -248,11 +265,12 @@ def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], fr
 
 
 def clear_input_caches() -> None:
-    """Forget the cached ESV tables, merit-order classes and fitted curves (tests compare cached and uncached
-    answers)."""
+    """Forget the cached ESV tables, merit-order classes, fitted curves and carbon values (tests compare cached
+    and uncached answers)."""
     _esv_cache.clear()
     _classes_cache.clear()
     _curves_cache.clear()
+    _carbon_pv_cache.clear()
 
 
 def equivalent_factor_esv(

@@ -28,6 +28,7 @@ from afforest.chain.inputs import (
     scenario_bundle,
 )
 from afforest.data import data_path
+from afforest.model.carbon import per_hectare_totals
 from afforest.model.esv import EquivalentFactorInputs, esv_table
 from afforest.model.formulations import exclude_provinces
 from afforest.model.merit_order import landuse_classes
@@ -44,6 +45,8 @@ POINTS: list[tuple[str | None, dict[str, Any]]] = [
     (None, {"classes.post_planting_rule": "province_forest_esv"}),
     (None, {"policy.carbon_price_yuan_per_t_co2": 60.0}),
     (None, {"policy.carbon_price_yuan_per_t_co2": 60.0, "policy.carbon_price_growth_rate_per_yr": 0.02}),
+    (None, {"policy.carbon_price_yuan_per_t_co2": 60.0, "landuse.financial_discount_rate": 0.04}),
+    (None, {"policy.carbon_price_yuan_per_t_co2": 60.0, "carbon.loss_hazard_per_yr": 0.01}),
     (None, {"policy.annual_planting_cap_10k_ha_per_yr": 12.0}),
     (None, {"classes.max_class_area_10k_ha": 40.0}),
     (None, {"policy.excluded_provinces": ["Gansu"]}),
@@ -103,9 +106,16 @@ def test_resolved_inputs_equal_fresh_whatever_was_resolved_before() -> None:
     _assert_same_inputs(resolve_inputs(scenarios[-1]), first[-1])
     # the points do differ where their keys say they should: a cache that ignored one would fail above
     assert first[1].params != first[0].params and first[2].params != first[0].params
-    for i in (3, 4, 5, 6, 10, 11, 12):
+    for i in (3, 4, 5, 6, 12, 13, 14):
         assert not first[i].classes.equals(first[0].classes)
     assert first[7].carbon_pv_t_co2_per_ha > 0 and first[8].switch_extra and not first[7].switch_extra
+    carbon_values = [first[i].carbon_pv_t_co2_per_ha for i in (7, 9, 10)]  # r and the carbon section are keys
+    assert len(set(carbon_values)) == 3
+    for i in (9, 10):
+        scenario = scenarios[i]
+        carbon = scenario.carbon.parameters(scenario_bundle(scenario).carbon_parameters)
+        rate = first[i].params.financial_discount_rate
+        assert first[i].carbon_pv_t_co2_per_ha == float(per_hectare_totals(carbon, rate).sum())
 
 
 @pytest.mark.unit
@@ -181,7 +191,8 @@ def test_units_from_classes_equal_the_pandas_construction(case: str) -> None:
 @pytest.mark.unit
 def test_from_classes_still_refuses_bad_classes() -> None:
     inputs = resolve_inputs(_scenario(None, {}))
-    for column, value in (("area_10k_ha", 0.0), ("esv_yuan_per_ha_yr", np.nan), ("afforested_esv_yuan_per_ha_yr", np.nan)):
+    for column, value in (("area_10k_ha", 0.0), ("esv_yuan_per_ha_yr", np.nan),
+                          ("afforested_esv_yuan_per_ha_yr", np.nan)):
         bad = inputs.classes.copy()
         bad.loc[3, column] = value
         with pytest.raises(Exception, match="classes need positive areas"):
