@@ -38,16 +38,17 @@ Units: areas in 10^4 ha, rates in 10^4 ha/yr, ESV in yuan/(ha yr), costs and lam
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from afforest.data import LandUseParameters
 from afforest.errors import InputError
+from afforest.model.manifold_ode import integrate_manifold
 from afforest.model.steady_state import Stability, net_marginal_gain, steady_state_roots
 from numpy.typing import ArrayLike, NDArray
-from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "SaddlePath",
     "StartOutcome",
     "canonical_rhs",
+    "clear_paths_cache",
     "ContinuationTarget",
     "continuation_is_concave",
     "continuation_premium",
@@ -118,6 +120,29 @@ def canonical_rhs(
     return rhs
 
 
+def _backward_rhs(params: LandUseParameters, tau0: float) -> Callable[[float, float], tuple[float, float]]:
+    """-f of :func:`canonical_rhs` (the system in backward time) on floats, (A, R) -> (dA/ds, dR/ds), bit for bit:
+    g by Horner's rule in the same operations and order as ``Polynomial.__call__`` (whose default domain maps x to
+    0 + 1 x = x), several times cheaper per call than the array polynomial (the integration makes ~800 calls)."""
+    g = _net_gain(params, tau0)
+    r, tau1 = params.financial_discount_rate, _tau1(params)
+    two_tau1 = 2.0 * tau1
+    if not (np.array_equal(g.domain, g.window) and np.array_equal(g.domain, [-1.0, 1.0])):
+        def general(area: float, rate: float) -> tuple[float, float]:
+            return rate, -(r * rate - float(g(area)) / two_tau1)
+
+        return general
+    lead, *rest = [float(c) for c in g.coef[::-1]]  # highest degree first
+
+    def backward(area: float, rate: float) -> tuple[float, float]:
+        value = lead + area * 0
+        for c in rest:
+            value = c + value * area
+        return rate, -(r * rate - value / two_tau1)
+
+    return backward
+
+
 def saddle_eigenvalue_per_yr(params: LandUseParameters, net_gain_slope: float) -> float:
     """Stable eigenvalue mu = (r - sqrt(r^2 + 2 g'(A*) / tau1)) / 2 of the linearised system, 1/yr (< 0 iff g' > 0).
 
@@ -135,7 +160,7 @@ def saddle_eigenvalue_per_yr(params: LandUseParameters, net_gain_slope: float) -
 class SaddlePath:
     """The stable manifold of one saddle-path stable root, on the side A > A* where R > 0.
 
-    ``manifold`` is the solve_ivp solution in backward time s (s = 0 at A* + step; A rises with s), so the
+    ``manifold`` is the DOP853 dense output (:mod:`afforest.model.manifold_ode`) in backward time s (s = 0 at A* + step; A rises with s), so the
     forward time from a start on the manifold to a point on it is s(start) - s(point).
     """
 
@@ -158,12 +183,22 @@ class SaddlePath:
     planting_cost_intercept_yuan_per_ha: float
     planting_cost_slope_yuan_per_ha_per_10k_ha_yr: float
     manifold: Any
-    """scipy OdeSolution of (A, R) in backward time s, yr."""
+    """The dense output of (A, R) in backward time s, yr, called like scipy's OdeSolution
+    (:class:`afforest.model.manifold_ode.ManifoldSolution`)."""
     end_time_yr: float
     """s at ``upper_end_10k_ha``."""
+    backward_times: dict[float, float] = field(default_factory=dict, compare=False, repr=False)
+    """A -> s already found by :meth:`_backward_time_of` (its root-finding is the same for the same A: the value and
+    the time path from one start ask for it twice)."""
 
     def _backward_time_of(self, area_10k_ha: float) -> float:
         """s at which the manifold passes A (A* + step <= A <= upper end)."""
+        known = self.backward_times.get(area_10k_ha)
+        if known is None:
+            known = self.backward_times[area_10k_ha] = self._find_backward_time(area_10k_ha)
+        return known
+
+    def _find_backward_time(self, area_10k_ha: float) -> float:
         if area_10k_ha <= self.steady_state_10k_ha + self.step_10k_ha:
             gap = area_10k_ha - self.steady_state_10k_ha
             return float(np.log(gap / self.step_10k_ha) / -self.saddle_eigenvalue_per_yr) if gap > 0 else -np.inf
@@ -210,6 +245,14 @@ class SaddlePath:
 
     def time_path(self, start_area_10k_ha: float, time_yr: ArrayLike) -> pd.DataFrame:
         """The optimal path from a start on the manifold: A(t), R(t) and lambda(t) at the given times (yr >= 0)."""
+        t = np.asarray(time_yr, float)
+        area, rate = self.time_path_arrays(start_area_10k_ha, t)
+        return pd.DataFrame({"time_yr": t, "unconverted_area_10k_ha": area, "planting_rate_10k_ha_per_yr": rate,
+                             "costate_yuan_per_ha": self.costate_yuan_per_ha(rate)})
+
+    def time_path_arrays(self, start_area_10k_ha: float,
+                         time_yr: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(A(t), R(t)) of :meth:`time_path`, without the table."""
         if not self.covers(start_area_10k_ha):
             raise InputError(f"is not on this manifold (A* = {self.steady_state_10k_ha:.6g}, upper end "
                              f"{self.upper_end_10k_ha:.6g})", field="start_area_10k_ha", value=start_area_10k_ha)
@@ -227,8 +270,7 @@ class SaddlePath:
         if s_start > 0 and inside.any():
             y = self.manifold(s[inside])
             area[inside], rate[inside] = y[0], y[1]
-        return pd.DataFrame({"time_yr": t, "unconverted_area_10k_ha": area, "planting_rate_10k_ha_per_yr": rate,
-                             "costate_yuan_per_ha": self.costate_yuan_per_ha(rate)})
+        return area, rate
 
     def linear_time_path(self, start_area_10k_ha: float, time_yr: ArrayLike) -> pd.DataFrame:
         """The linear approximation A(t) = A* + (A(0) - A*) e^{mu t}, R(t) = -mu (A(0) - A*) e^{mu t}."""
@@ -244,36 +286,23 @@ def _trace_manifold(params: LandUseParameters, tau0: float, root_10k_ha: float, 
     tau1 = _tau1(params)
     scale = params.initial_area_10k_ha
     step = MANIFOLD_START_OFFSET_FRACTION * scale
-    forward = canonical_rhs(params, tau0)
-
-    def backward(s: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
-        return -forward(s, y)
-
-    def reaches_upper(_s: float, y: NDArray[np.float64]) -> float:
-        return y[0] - upper_10k_ha
-
-    def rate_vanishes(_s: float, y: NDArray[np.float64]) -> float:
-        return y[1]
-
-    reaches_upper.terminal, reaches_upper.direction = True, 1  # type: ignore[attr-defined]
-    rate_vanishes.terminal, rate_vanishes.direction = True, -1  # type: ignore[attr-defined]
+    backward = _backward_rhs(params, tau0)
     if upper_10k_ha <= root_10k_ha + step:
         raise InputError("must lie above the root plus the manifold's start step", field="upper_10k_ha", value=upper_10k_ha)
-    sol = solve_ivp(backward, (0.0, MAX_MANIFOLD_TIME_CONSTANTS / -mu), [root_10k_ha + step, -mu * step],
-                    method="DOP853", rtol=MANIFOLD_RTOL, atol=MANIFOLD_ATOL_FRACTION * scale,
-                    events=(reaches_upper, rate_vanishes), dense_output=True)
+    sol = integrate_manifold(backward, (root_10k_ha + step, -mu * step), MAX_MANIFOLD_TIME_CONSTANTS / -mu,
+                             upper_10k_ha, MANIFOLD_RTOL, MANIFOLD_ATOL_FRACTION * scale)
     if not sol.success:
         raise InputError(f"the stable manifold could not be traced: {sol.message}", field="steady_state_10k_ha",
                          value=root_10k_ha)
-    hit_upper, hit_zero = (len(e) > 0 for e in sol.t_events)
-    end = float(sol.t[-1])
-    y_end = sol.sol(end)
+    hit_upper, hit_zero = (len(e) > 0 for e in sol.event_times)
+    end = sol.end_time
+    y_end = sol.solution(end)
     return SaddlePath(
         steady_state_10k_ha=root_10k_ha, saddle_eigenvalue_per_yr=mu, unstable_eigenvalue_per_yr=params.financial_discount_rate - mu,
         costate_eigenvector_yuan_per_ha_per_10k_ha=2.0 * tau1 * mu, net_gain_slope=slope, step_10k_ha=step,
         upper_end_10k_ha=upper_10k_ha if hit_upper else float(y_end[0]), ends_at_zero_rate=hit_zero and not hit_upper,
         planting_cost_intercept_yuan_per_ha=tau0, planting_cost_slope_yuan_per_ha_per_10k_ha_yr=tau1,
-        manifold=sol.sol, end_time_yr=end,
+        manifold=sol.solution, end_time_yr=end,
     )
 
 
@@ -283,9 +312,30 @@ def saddle_paths(params: LandUseParameters, planting_cost_intercept_yuan_per_ha:
     to ``upper_10k_ha`` (default A0) or to where its R falls back to zero."""
     tau0 = _tau0(params, planting_cost_intercept_yuan_per_ha)
     upper = params.initial_area_10k_ha if upper_10k_ha is None else float(upper_10k_ha)
-    roots = steady_state_roots(params, planting_cost_intercept_yuan_per_ha=tau0)
-    return [_trace_manifold(params, tau0, root.unconverted_area_10k_ha, root.net_gain_slope, upper)
-            for root in roots if root.stability is Stability.SADDLE and root.unconverted_area_10k_ha < upper]
+    key = (params, tau0, upper)
+    cached = _paths_cache.get(key)
+    if cached is None:
+        roots = steady_state_roots(params, planting_cost_intercept_yuan_per_ha=tau0)
+        cached = tuple(_trace_manifold(params, tau0, root.unconverted_area_10k_ha, root.net_gain_slope, upper)
+                       for root in roots if root.stability is Stability.SADDLE and root.unconverted_area_10k_ha < upper)
+        _paths_cache[key] = cached
+        while len(_paths_cache) > PATHS_CACHE_SIZE:
+            _paths_cache.popitem(last=False)
+    else:
+        _paths_cache.move_to_end(key)
+    return list(cached)
+
+
+PATHS_CACHE_SIZE = 16
+"""Entries of :func:`saddle_paths`' per-process cache, keyed by value (the frozen parameters, tau(0), the upper
+end): the manifolds are the same for the same ODE, and a sensitivity design repeats the curves' parameters
+whenever only inputs they do not read change (the classes' ESV, carbon). 16 manifolds are ~1 MB."""
+_paths_cache: OrderedDict[tuple[LandUseParameters, float, float], tuple[SaddlePath, ...]] = OrderedDict()
+
+
+def clear_paths_cache() -> None:
+    """Forget the cached manifolds (tests compare cached and uncached answers)."""
+    _paths_cache.clear()
 
 
 def rest_value_10k_yuan(params: LandUseParameters, area_10k_ha: float) -> float:
@@ -423,12 +473,17 @@ def indifference_start(paths: list[SaddlePath]) -> float | None:
 class PathGap:
     """Gap between a numerical path and the manifold's path from the same start, per period and at most."""
 
-    table: pd.DataFrame
-    """Per period: ``period_start_yr``, ``period_end_yr``, numerical and exact area at the period's end, the
-    numerical rate and the exact average rate over the period, and their differences (``area_gap_10k_ha``,
-    ``rate_gap_10k_ha_per_yr``)."""
+    columns: dict[str, NDArray[np.float64]]
+    """The columns of :attr:`table`, which is built from them when read (the chain reads only the maxima)."""
     max_area_gap_10k_ha: float
     max_rate_gap_10k_ha_per_yr: float
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Per period: ``period_start_yr``, ``period_end_yr``, numerical and exact area at the period's end, the
+        numerical rate and the exact average rate over the period, and their differences (``area_gap_10k_ha``,
+        ``rate_gap_10k_ha_per_yr``)."""
+        return pd.DataFrame(self.columns)
 
 
 _PATH_COLUMNS = ("period_start_yr", "planting_rate_10k_ha_per_yr", "unconverted_area_10k_ha")
@@ -454,19 +509,25 @@ def saddle_path_gap(path_table: pd.DataFrame, saddle: SaddlePath | None, start_a
     if saddle is None:
         a_start = a_end = np.full(start.size, start_area_10k_ha)
     else:
-        both = saddle.time_path(start_area_10k_ha, np.r_[start, end[-1]])["unconverted_area_10k_ha"].to_numpy()
+        both = saddle.time_path_arrays(start_area_10k_ha, np.r_[start, end[-1]])[0]
         a_start, a_end = both[:-1], both[1:]
     exact_rate = (a_start - a_end) / step_yr
     num_area = path_table["unconverted_area_10k_ha"].to_numpy(float)
     num_rate = path_table["planting_rate_10k_ha_per_yr"].to_numpy(float)
-    table = pd.DataFrame({
+    columns = {
         "period_start_yr": start, "period_end_yr": end,
         "unconverted_area_10k_ha": num_area, "exact_unconverted_area_10k_ha": a_end,
         "planting_rate_10k_ha_per_yr": num_rate, "exact_average_rate_10k_ha_per_yr": exact_rate,
         "area_gap_10k_ha": num_area - a_end, "rate_gap_10k_ha_per_yr": num_rate - exact_rate,
-    })
-    return PathGap(table=table, max_area_gap_10k_ha=float(np.abs(table["area_gap_10k_ha"]).max()),
-                   max_rate_gap_10k_ha_per_yr=float(np.abs(table["rate_gap_10k_ha_per_yr"]).max()))
+    }
+    return PathGap(columns=columns, max_area_gap_10k_ha=_max_abs(columns["area_gap_10k_ha"]),
+                   max_rate_gap_10k_ha_per_yr=_max_abs(columns["rate_gap_10k_ha_per_yr"]))
+
+
+def _max_abs(values: NDArray[np.float64]) -> float:
+    """max |x| skipping NaN, NaN when nothing is left (as ``pandas.Series.abs().max()``)."""
+    finite = np.abs(values[~np.isnan(values)])
+    return float(finite.max()) if finite.size else float("nan")
 
 
 def saddle_path_summary(params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None,

@@ -268,3 +268,54 @@ def test_the_phase_diagram_is_written(tmp_path, case):
     assert out.exists() and out.stat().st_size > 10_000
     with pytest.raises(InputError, match="area_range_10k_ha"):
         write_phase_diagram(params, tmp_path / "bad.png", area_range_10k_ha=(0.0, start + 1.0))
+
+
+@pytest.mark.unit
+def test_the_float_integration_is_scipys_dop853_to_its_tolerance():
+    """model/manifold_ode.py runs scipy's DOP853 on floats: against ``solve_ivp(method="DOP853")`` on the same ODE at
+    the same tolerances, the time path from A0, the policy, the Skiba point and the events agree far inside the
+    closed-form tolerance (they differ by rounding: numpy sums a stage with BLAS, which moves the rounding-level
+    error estimate of a step, hence the step sizes, not the accuracy)."""
+    from scipy.integrate import solve_ivp
+
+    from afforest.model import saddle_path as module
+    from afforest.model.manifold_ode import ManifoldIntegration
+
+    def scipy_integration(rhs, y0, t_bound, upper, rtol, atol):
+        def reaches_upper(_s, y):
+            return y[0] - upper
+
+        def rate_vanishes(_s, y):
+            return y[1]
+
+        reaches_upper.terminal, reaches_upper.direction = True, 1
+        rate_vanishes.terminal, rate_vanishes.direction = True, -1
+        sol = solve_ivp(lambda _s, y: np.array(rhs(float(y[0]), float(y[1]))), (0.0, t_bound), list(y0),
+                        method="DOP853", rtol=rtol, atol=atol, events=(reaches_upper, rate_vanishes), dense_output=True)
+        return ManifoldIntegration(sol.success, sol.message, sol.sol, float(sol.t[-1]),
+                                   tuple(list(e) for e in sol.t_events))
+
+    def traced():
+        module.clear_paths_cache()
+        cases = [linear_problem(MID), linear_problem(SLOW), three_root_problem()]
+        return [module.saddle_paths(params) for params in cases]
+
+    ours = traced()
+    original = module.integrate_manifold
+    module.integrate_manifold = scipy_integration
+    try:
+        reference = traced()
+    finally:
+        module.integrate_manifold = original
+        module.clear_paths_cache()
+    t = np.linspace(0.0, 100.0, 101)
+    for mine, theirs in zip(ours, reference):
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs):
+            assert (a.ends_at_zero_rate, a.steady_state_10k_ha) == (b.ends_at_zero_rate, b.steady_state_10k_ha)
+            assert a.upper_end_10k_ha == pytest.approx(b.upper_end_10k_ha, rel=1e-13)
+            area = np.linspace(a.steady_state_10k_ha, a.upper_end_10k_ha, 41)
+            assert np.max(np.abs(a.policy(area) - b.policy(area))) < 1e-10
+            start = a.upper_end_10k_ha * (1 - 1e-9)
+            gap = np.abs(a.time_path(start, t)["unconverted_area_10k_ha"] - b.time_path(start, t)["unconverted_area_10k_ha"])
+            assert np.max(gap) < CLOSED_FORM_TOL_10K_HA  # each is within ~1e-9 of the closed form (linear cases)
