@@ -15,6 +15,7 @@ is eligible and Pyomo otherwise. The result says which ran (``LandUseResult.land
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import time
 from typing import Any
 
@@ -24,7 +25,7 @@ import pandas as pd
 import afforest
 from afforest.chain.certify import PONTRYAGIN_RESIDUAL_LIMIT, certify, hurdle_rate, tail_restart
 from afforest.chain.inputs import Inputs
-from afforest.chain.results import Check, LandUseResult
+from afforest.chain.results import Check, Deferred, LandUseResult
 from afforest.errors import InputError
 from afforest.model.fast_landuse import array_certificate, solve_classes_fast, solve_curves_fast
 from afforest.model.formulations import registered_input_transforms, registered_switches, switch_values
@@ -167,9 +168,6 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
                          classes.region_costate_cv_yuan_per_ha, d)
     units = problem.units
     afforested_by_unit = cumulative[:, -1] if n else np.zeros(len(areas))
-    allocation = pd.DataFrame({"land_type": units["land_type"], "province": units["province"], "area_10k_ha": afforested_by_unit})
-    allocation = allocation.groupby(["land_type", "province"], as_index=False, sort=False)["area_10k_ha"].sum()
-    allocation = allocation[allocation["area_10k_ha"] > 1e-6].reset_index(drop=True)  # class_allocation's threshold
     unit_index, period_index = np.nonzero(classes.planted_10k_ha > 1e-9)  # class_planting_path's threshold
     planting = pd.DataFrame(
         {
@@ -181,16 +179,6 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
         }
     )
     unit_pv = classes.unit_duals / YUAN_10K_IN_OBJECTIVE_UNIT
-    classes_costates = pd.DataFrame(
-        {
-            "land_type": np.repeat(units["land_type"].to_numpy(), n),
-            "province": np.repeat(units["province"].to_numpy(), n),
-            "slice": np.repeat(units["slice"].to_numpy(), n),
-            "period_start_yr": np.tile(starts, len(areas)),
-            "costate_pv_yuan_per_ha": unit_pv.ravel(),
-            "costate_cv_yuan_per_ha": (unit_pv / d).ravel(),
-        }
-    )
     s = YUAN_10K_IN_OBJECTIVE_UNIT
     alpha, beta = np.asarray(params.unconverted_esv_coefficients), np.asarray(params.afforested_esv_coefficients)
     a = curves.states_10k_ha
@@ -225,8 +213,8 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
         classes_afforested_area_10k_ha=float(afforested_by_unit.sum()),
         curves_path=curves_path,
         classes_path=classes_path,
-        allocation=fill_merit_order(inputs.classes, min(analytic, float(inputs.classes["area_10k_ha"].sum()))),
-        classes_allocation=allocation,
+        allocation=Deferred(_merit_order_allocation(inputs.classes, analytic)),
+        classes_allocation=Deferred(_classes_allocation(units, afforested_by_unit)),
         classes_planting=planting,
         curves_solver=_solve_result("projected-newton", ProblemClass.NLP, curves_s, objective["curves"],
                                     curves.iterations, True),
@@ -236,12 +224,49 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
         effective_planting_cost_yuan_per_ha=tau_eff,
         pontryagin=certificates,
         shadow_prices=shadow_prices,
-        classes_costates=classes_costates,
+        classes_costates=Deferred(_classes_costates(units, starts, unit_pv, d)),
         saddle_path=_saddle_path(inputs, curves_path, shadow_prices),
         landuse_path="fast",
     )
     result.checks = [_fast_path_check()] + certify(inputs, result, {})
     return result, welfare, ""
+
+
+def _merit_order_allocation(classes: pd.DataFrame, analytic_10k_ha: float) -> Callable[[], pd.DataFrame]:
+    """Builds ``LandUseResult.allocation`` when read: the analytic area filled into the merit order."""
+    table = classes[["land_type", "province", "z_start_10k_ha", "area_10k_ha"]]  # copy-on-write: a snapshot
+    return lambda: fill_merit_order(table, min(analytic_10k_ha, float(table["area_10k_ha"].sum())))
+
+
+def _classes_allocation(units: pd.DataFrame, afforested_by_unit: np.ndarray) -> Callable[[], pd.DataFrame]:
+    """Builds ``LandUseResult.classes_allocation`` when read: the area afforested by the horizon per land type and
+    province, as :func:`afforest.model.landuse.class_allocation` gives it."""
+    land_type, province = units["land_type"], units["province"]
+
+    def build() -> pd.DataFrame:
+        allocation = pd.DataFrame({"land_type": land_type, "province": province, "area_10k_ha": afforested_by_unit})
+        allocation = allocation.groupby(["land_type", "province"], as_index=False, sort=False)["area_10k_ha"].sum()
+        return allocation[allocation["area_10k_ha"] > 1e-6].reset_index(drop=True)  # class_allocation's threshold
+
+    return build
+
+
+def _classes_costates(units: pd.DataFrame, starts: np.ndarray, unit_pv: np.ndarray,
+                      discount: np.ndarray) -> Callable[[], pd.DataFrame]:
+    """Builds ``LandUseResult.classes_costates`` when read: the costate per class and period, present and current
+    value (:func:`afforest.model.costates.unit_costates`)."""
+    land_type, province, slices = (units[c].to_numpy() for c in ("land_type", "province", "slice"))
+    n = starts.size
+    return lambda: pd.DataFrame(
+        {
+            "land_type": np.repeat(land_type, n),
+            "province": np.repeat(province, n),
+            "slice": np.repeat(slices, n),
+            "period_start_yr": np.tile(starts, len(land_type)),
+            "costate_pv_yuan_per_ha": unit_pv.ravel(),
+            "costate_cv_yuan_per_ha": (unit_pv / discount).ravel(),
+        }
+    )
 
 
 def _fast_path_check() -> Check:

@@ -66,10 +66,20 @@ class SteadyStateRoot:
 
 
 def net_marginal_gain(params: LandUseParameters) -> np.polynomial.Polynomial:
-    """P(A) = C'(A0 - A) - B'(A), yuan/(ha yr), as a polynomial in A (10^4 ha)."""
-    a0 = params.initial_area_10k_ha
-    c_of_a = params.afforested_marginal_esv(np.polynomial.Polynomial([a0, -1.0]))
-    return c_of_a - params.unconverted_marginal_esv
+    """P(A) = C'(A0 - A) - B'(A), yuan/(ha yr), as a polynomial in A (10^4 ha).
+
+    Cached per process by value (the frozen parameters; a copy is returned): an evaluation composes it ~5 times."""
+    cached = _gain_cache.get(params)
+    if cached is None:
+        a0 = params.initial_area_10k_ha
+        c_of_a = params.afforested_marginal_esv(np.polynomial.Polynomial([a0, -1.0]))
+        cached = c_of_a - params.unconverted_marginal_esv
+        _gain_cache[params] = cached
+        while len(_gain_cache) > ROOTS_CACHE_SIZE:
+            _gain_cache.popitem(last=False)
+    else:
+        _gain_cache.move_to_end(params)
+    return cached.copy()
 
 
 def _breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
@@ -89,10 +99,46 @@ def _breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
     return np.array([0.0, *sorted(set(critical)), a0])
 
 
+def _horner(coefficients: list[float], x: float) -> float:
+    """sum_i c_i x^i (lowest degree first) as ``numpy.polynomial.polynomial.polyval`` computes it, same operations in
+    the same order (so the same bits), on Python floats: ~20 times cheaper for one point."""
+    value = coefficients[-1] + x * 0
+    for c in coefficients[-2::-1]:
+        value = c + value * x
+    return value
+
+
+def _bisect_scalar(p: np.polynomial.Polynomial, lo: float, hi: float, f_lo: float, target: float,
+                   width_tol: float) -> float:
+    """The vectorised bisection of :func:`_solve` for one shift, on Python floats: the same midpoints, signs and
+    stopping rule, hence the same root to the bit (tests/test_steady_state.py holds them equal)."""
+    coefficients = [float(c) for c in p.coef]
+    a, b, fa = float(lo), float(hi), f_lo
+    for _ in range(200):
+        mid = 0.5 * (a + b)
+        f_mid = _horner(coefficients, mid) - target
+        if (f_mid > 0) == (fa > 0) and (f_mid < 0) == (fa < 0):  # np.sign(f_mid) == np.sign(fa), NaN included
+            a, fa = mid, f_mid
+        else:
+            b = mid
+        if b - a <= width_tol:
+            break
+    return 0.5 * (a + b)
+
+
+def _default_window(p: np.polynomial.Polynomial) -> bool:
+    """True when ``p(x)`` maps x to itself (domain = window = [-1, 1]), so Horner's rule on x is ``p(x)``."""
+    return bool(np.array_equal(p.domain, p.window) and np.array_equal(p.domain, [-1.0, 1.0]))
+
+
 def _solve(
-    p: np.polynomial.Polynomial, a0: float, shift: NDArray[np.float64]
+    p: np.polynomial.Polynomial, a0: float, shift: NDArray[np.float64], scalar: bool = True
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Roots of P(A) = shift for each shift: (n, k) arrays of roots and slopes, NaN where absent."""
+    """Roots of P(A) = shift for each shift: (n, k) arrays of roots and slopes, NaN where absent.
+
+    One shift (``scalar``, the chain's case) is bisected on Python floats (:func:`_bisect_scalar`), bit for bit
+    the array bisection."""
+    scalar = scalar and _default_window(p)
     edges = _breakpoints(p, a0)
     scale = max(float(np.max(np.abs(p(np.linspace(0.0, a0, 65))))), float(np.max(np.abs(shift), initial=0.0)), 1.0)
     atol = 64 * np.finfo(float).eps * scale
@@ -105,7 +151,9 @@ def _solve(
         at_lo = np.abs(f_lo) <= atol
         at_hi = (np.abs(f_hi) <= atol) & (j == k - 1)
         crossing = ~at_lo & ~(np.abs(f_hi) <= atol) & (np.sign(f_lo) != np.sign(f_hi))
-        if crossing.any():
+        if crossing.any() and n == 1 and scalar:
+            roots[0, j] = _bisect_scalar(p, lo, hi, float(f_lo[0]), float(shift[0]), 4 * np.finfo(float).eps * max(a0, 1.0))
+        elif crossing.any():
             a = np.full(int(crossing.sum()), lo)
             b = np.full_like(a, hi)
             fa = f_lo[crossing]
@@ -177,6 +225,7 @@ ROOTS_CACHE_SIZE = 64
 tau(0) (the scenario's, the hurdle-adjusted one of the checks, the saddle path's), so 64 spans ~20 evaluations."""
 _roots_cache: OrderedDict[tuple[LandUseParameters, float | None], tuple[SteadyStateRoot, ...]] = OrderedDict()
 _long_run_cache: OrderedDict[tuple[LandUseParameters, float | None], NDArray[np.float64]] = OrderedDict()
+_gain_cache: OrderedDict[LandUseParameters, np.polynomial.Polynomial] = OrderedDict()
 
 
 def steady_state_roots(
@@ -203,19 +252,21 @@ def clear_roots_cache() -> None:
     """Forget the cached roots and long-run areas (tests compare cached and uncached answers)."""
     _roots_cache.clear()
     _long_run_cache.clear()
+    _gain_cache.clear()
 
 
 def _steady_state_roots(params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None) -> list[SteadyStateRoot]:
-    table = steady_state_sweep(params, planting_cost_intercept_yuan_per_ha=planting_cost_intercept_yuan_per_ha)
+    """The rows of :func:`steady_state_sweep` for one point, from its arrays (no table)."""
+    sweep = _sweep_arrays(params, None, planting_cost_intercept_yuan_per_ha)
     return [
         SteadyStateRoot(
-            unconverted_area_10k_ha=float(row.unconverted_area_10k_ha),
-            afforested_area_10k_ha=float(row.afforested_area_10k_ha),
-            stability=Stability(row.stability),
-            net_gain_slope=float(row.net_gain_slope),
-            reached=bool(row.reached),
+            unconverted_area_10k_ha=float(sweep["unconverted_area_10k_ha"][i]),
+            afforested_area_10k_ha=float(sweep["afforested_area_10k_ha"][i]),
+            stability=Stability(sweep["stability"][i]),
+            net_gain_slope=float(sweep["net_gain_slope"][i]),
+            reached=bool(sweep["reached"][i]),
         )
-        for row in table.itertuples()
+        for i in range(sweep["point"].size)
     ]
 
 
@@ -231,6 +282,17 @@ def steady_state_sweep(
     ``net_gain_slope``, ``reached``. Points without a root in [0, A0] have no rows; see
     :func:`long_run_afforested_area` for the long-run state including corners.
     """
+    sweep = _sweep_arrays(params, financial_discount_rate, planting_cost_intercept_yuan_per_ha)
+    sweep["stability"] = pd.Categorical(sweep["stability"], categories=[s.value for s in Stability])
+    return pd.DataFrame(sweep)
+
+
+def _sweep_arrays(
+    params: LandUseParameters,
+    financial_discount_rate: ArrayLike | None,
+    planting_cost_intercept_yuan_per_ha: ArrayLike | None,
+) -> dict[str, NDArray]:
+    """The columns of :func:`steady_state_sweep` as arrays (``stability`` as strings)."""
     rate, tau0, shift = _shift(params, financial_discount_rate, planting_cost_intercept_yuan_per_ha)
     p = net_marginal_gain(params)
     a0 = params.initial_area_10k_ha
@@ -252,19 +314,17 @@ def steady_state_sweep(
         starts = np.r_[True, point[1:] != point[:-1]]
         group_start = np.maximum.accumulate(np.where(starts, np.arange(point.size), 0))
         root_index = np.arange(point.size) - group_start
-    return pd.DataFrame(
-        {
-            "point": point,
-            "financial_discount_rate": rate[point],
-            "planting_cost_intercept_yuan_per_ha": tau0[point],
-            "root_index": root_index,
-            "unconverted_area_10k_ha": values,
-            "afforested_area_10k_ha": a0 - values,
-            "stability": pd.Categorical(stability, categories=[s.value for s in Stability]),
-            "net_gain_slope": slope_values,
-            "reached": column == reached[point],
-        }
-    )
+    return {
+        "point": point,
+        "financial_discount_rate": rate[point],
+        "planting_cost_intercept_yuan_per_ha": tau0[point],
+        "root_index": root_index,
+        "unconverted_area_10k_ha": values,
+        "afforested_area_10k_ha": a0 - values,
+        "stability": stability,
+        "net_gain_slope": slope_values,
+        "reached": column == reached[point],
+    }
 
 
 def long_run_afforested_area(
