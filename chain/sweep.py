@@ -483,20 +483,28 @@ def rate_columns(chain: Any) -> dict[str, float]:
     """The row's columns at each of the bundle's carbon discount rates (0 and 5 % in the study): the carbon of the
     desirable area and of the planned path, the average and the last hectare's marginal cost, and the cost-effective
     area against each benchmark (:func:`afforest.chain.row_stages.power_benchmarks`)."""
-    from afforest.chain.row_stages import power_benchmarks
+    from afforest.chain.row_stages import carbon_totals, power_benchmarks, supply_totals
     from afforest.scenarios.outputs import cost_effective_area_column, rate_column
 
     row: dict[str, float] = {}
     rates = chain.bundle.carbon_discount_rates
+    carbon, supply = chain.carbon, chain.supply
+    if not all(r in carbon.carbon_discount_rates and r in supply.curves for r in rates):
+        # stages a caller assembled at fewer rates (run_chain accounts them all): the row-only stages, same numbers
+        carbon = carbon_totals(chain.landuse, chain.bundle, tuple(sorted({*rates, carbon.scenario_rate})),
+                               carbon.scenario_rate)
+        supply = supply_totals(chain.inputs.classes, chain.inputs.params.financial_discount_rate,
+                               chain.landuse.headline_afforested_area_10k_ha, carbon, chain.bundle,
+                               chain.scenario.carbon.parameters(chain.bundle.carbon_parameters))
     for rate in rates:
-        costs = chain.supply.at(rate)
+        costs = supply.at(rate)
         row[rate_column("desirable_carbon", rate, "mt_co2")] = costs["carbon_mt_co2"]
-        row[rate_column("planned_path_sink", rate, "mt_co2")] = chain.carbon.total_mt_co2("planned_path", rate)
+        row[rate_column("planned_path_sink", rate, "mt_co2")] = carbon.total_mt_co2("planned_path", rate)
         row[rate_column("average_carbon_cost", rate, "yuan_per_t_co2")] = costs["average_cost_yuan_per_t_co2"]
         row[rate_column("max_marginal_cost", rate, "yuan_per_t_co2")] = costs["max_marginal_cost_yuan_per_t_co2"]
     for benchmark, price in power_benchmarks(chain.bundle).items():
         for rate in rates:
-            row[cost_effective_area_column(benchmark, rate)] = chain.supply.cost_effective_area_10k_ha(rate, price)
+            row[cost_effective_area_column(benchmark, rate)] = supply.cost_effective_area_10k_ha(rate, price)
     return row
 
 

@@ -256,3 +256,19 @@ def test_row_summary_equals_the_json_summary(overrides: dict[str, object]) -> No
             assert value == {rep: {"max_residual": c["max_residual"]} for rep, c in full[key].items()}
         else:
             assert value == full[key], key
+
+
+def test_a_row_of_stages_assembled_at_the_scenarios_rate_alone() -> None:
+    """A caller's own stages at the scenario's r_c alone (bench/fast_path.py's way): the row computes the other rates'
+    columns with the row-only stages, and equals run_chain's row."""
+    from afforest.chain.stages import carbon_stage
+
+    scenario = load_scenario("baseline").with_overrides({"carbon.carbon_discount_rate": 0.03})
+    chain = run_chain(scenario, engine="fast", tables=False)
+    expected = chain_outputs(chain)
+    chain.carbon = carbon_stage(chain.landuse, chain.bundle, (0.03,), 0.03, plantings=("planned_path",), by_class=False)
+    chain.supply = supply_curve_stage(chain.inputs.classes, chain.inputs.params.financial_discount_rate,
+                                      chain.landuse.headline_afforested_area_10k_ha, chain.carbon, chain.bundle)
+    row = chain_outputs(chain)
+    assert row.keys() == expected.keys()
+    assert all(_same(row[k], expected[k]) for k in row if not k.endswith("_solve_s"))
