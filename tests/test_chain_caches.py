@@ -272,3 +272,17 @@ def test_a_row_of_stages_assembled_at_the_scenarios_rate_alone() -> None:
     row = chain_outputs(chain)
     assert row.keys() == expected.keys()
     assert all(_same(row[k], expected[k]) for k in row if not k.endswith("_solve_s"))
+
+
+def test_zone_growths_keyed_by_the_tables_content() -> None:
+    from afforest.model.carbon import growth_of
+    from afforest.model.carbon_schedule import growths_of
+
+    bundle = load_bundle(None, "example_basin")
+    table, default = bundle.growth_by_zone, bundle.carbon_parameters.growth
+    keys = [("scrubland", "lower_basin"), ("grassland", "upper_basin"), ("grassland", "nowhere")]
+    assert growths_of(table, default, keys) == [growth_of(table, default, *k) for k in keys]
+    changed = table.copy()
+    changed["richards_rate_per_yr"] = 0.5 * changed["richards_rate_per_yr"]
+    assert growths_of(changed, default, keys) == [growth_of(changed, default, *k) for k in keys]
+    assert growths_of(changed, default, keys)[:2] != growths_of(table, default, keys)[:2]
