@@ -56,12 +56,11 @@ PLANNED_PATH = "planned_path"
 MT_PER_10K_T = 1e-2
 """10^4 ha x t/ha = 0.01 Mt (as model/supply_curve.py)."""
 YUAN_PER_10E8_YUAN = 1e8
-YUAN_PER_YUAN_PER_HA_10K_HA = 1e4
-"""10^4 ha x yuan/ha = 10^4 yuan (cost_summary's conversion, in its order: x 1e4 / 1e8)."""
+HA_PER_10K_HA = 1e4
+"""ha in 10^4 ha: 10^4 ha x yuan/ha = 10^4 yuan (cost_summary's conversion, in its order: x 1e4 / 1e8)."""
 T_PER_MT = 1e6
 AREA_SLACK = 1e-12
 """fill_supply_curve accepts an area up to the curve's total times (1 + this): rounding of the sum."""
-
 
 
 def clear_row_caches() -> None:
@@ -156,7 +155,7 @@ class SupplyCurve:
         taken = taken[kept]
         if not taken.size:
             return empty_summary()
-        pv_10e8 = float((taken * self.pv_cost_yuan_per_ha[kept]).sum()) * YUAN_PER_YUAN_PER_HA_10K_HA / YUAN_PER_10E8_YUAN
+        pv_10e8 = float((taken * self.pv_cost_yuan_per_ha[kept]).sum()) * HA_PER_10K_HA / YUAN_PER_10E8_YUAN
         carbon = float((MT_PER_10K_T * taken * self.carbon_t_co2_per_ha[kept]).sum())
         marginal = self.marginal_cost_yuan_per_t_co2[kept]
         return {
