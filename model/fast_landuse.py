@@ -36,7 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial import polynomial as P
-from scipy.linalg import cho_solve
+from scipy.linalg.lapack import dpotrs
 
 from afforest.data import LandUseParameters
 from afforest.solvers.decomposition import plan_from_cumulative, solve_master
@@ -123,13 +123,16 @@ def box_newton(evaluate: Evaluate, x0: np.ndarray, lo: np.ndarray, hi: np.ndarra
             scale = float(np.max(np.abs(np.diag(hff)), initial=1.0))
             while True:  # Levenberg: shift until the free block is positive definite (a non-concave stretch)
                 try:
-                    chol = np.linalg.cholesky(hff + shift * np.eye(hff.shape[0]))
+                    chol = np.linalg.cholesky(hff + shift * np.eye(hff.shape[0]) if shift else hff)
                     break
                 except np.linalg.LinAlgError:
                     shift = max(2 * shift, _LEVENBERG_START * scale)
                     if not shift <= _LEVENBERG_LIMIT * scale:
                         return NewtonResult(x, g, iteration, False)
-            step[free] = -cho_solve((chol, True), g[free])
+            solved, info = dpotrs(chol, g[free], lower=1)  # scipy's cho_solve without its wrapper's checks
+            if info != 0:
+                return NewtonResult(x, g, iteration, False)
+            step[free] = -solved
         alpha = 1.0
         while True:
             trial = np.clip(x + alpha * step, lo, hi)
@@ -142,6 +145,15 @@ def box_newton(evaluate: Evaluate, x0: np.ndarray, lo: np.ndarray, hi: np.ndarra
         x, phi, g, h = trial, phi_t, g_t, h_t
     projected = x - np.clip(x - g, lo, hi)
     return NewtonResult(x, g, max_iterations, bool(np.max(np.abs(projected), initial=0.0) <= tol))
+
+
+def _polyval(x: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """numpy.polynomial.polynomial.polyval(x, coefficients) for a float coefficient array, by the same Horner steps
+    (so the same numbers) without its argument handling (~10 us a call, ~50 calls per solve)."""
+    value = coefficients[-1] + x * 0
+    for i in range(2, len(coefficients) + 1):
+        value = coefficients[-i] + value * x
+    return value
 
 
 @lru_cache(maxsize=16)
@@ -203,14 +215,14 @@ def solve_curves_fast(params: LandUseParameters, grid: TimeGrid, tau_eff_yuan_pe
     def evaluate(r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         a = states(r)
         z = a0 - a
-        flow = P.polyval(a, b_int) + P.polyval(z, c_int)  # yuan/yr per 10^4 ha... x s: objective units/yr
-        slope = P.polyval(a, alpha) - P.polyval(z, beta)
-        curvature = P.polyval(a, a1) + P.polyval(z, b1)
+        flow = _polyval(a, b_int) + _polyval(z, c_int)  # yuan/yr per 10^4 ha... x s: objective units/yr
+        slope = _polyval(a, alpha) - _polyval(z, beta)
+        curvature = _polyval(a, a1) + _polyval(z, b1)
         phi = -(float(big_omega @ flow) - dt * float(d @ (tau * r + tau1 * r * r))) / dt
         suffix = np.cumsum((big_omega * slope)[::-1])[::-1][1:]  # sum_{j>k} Omega_j F'(A_j) / s
         grad = suffix + d * (tau + 2 * tau1 * r)
         curv = np.cumsum((big_omega * curvature)[::-1])[::-1][1:]
-        hess = -dt * curv[index]
+        hess = (-dt * curv)[index]
         hess[np.diag_indices(n)] += 2 * tau1 * d
         return phi, grad, hess
 
@@ -221,13 +233,13 @@ def solve_curves_fast(params: LandUseParameters, grid: TimeGrid, tau_eff_yuan_pe
     r = np.maximum(result.x, 0.0)
     a = states(r)
     z = a0 - a
-    slope = _S * (P.polyval(a, alpha) - P.polyval(z, beta))
+    slope = _S * (_polyval(a, alpha) - _polyval(z, beta))
     y = np.cumsum((big_omega * slope)[::-1])[::-1][1:]
     at_cap = np.isfinite(cap) & (r >= cap - tol)
     planting = y * _PER_HA / d + tau + 2 * tau1 * r  # G_k without the cap's multiplier
     cap_mult = np.where(at_cap, np.maximum(-planting, 0.0), 0.0)
-    unconverted = _S * P.polyval(a, b_int)
-    afforested = _S * P.polyval(z, c_int)
+    unconverted = _S * _polyval(a, b_int)
+    afforested = _S * _polyval(z, c_int)
     terms = {
         "esv_unconverted_pv": float(omega @ unconverted),
         "esv_afforested_pv": float(omega @ afforested),
@@ -401,25 +413,30 @@ def _unit_duals(problem: LandUseProblem, planted: np.ndarray, region_pv: np.ndar
     max(y_{k+1} + Omega_{k+1} F'_c, the region's) (so that the unit's planting condition holds as >= 0)."""
     n_units, n = planted.shape
     slope = -_S * problem.esv_gain_yuan_per_ha_yr  # F'_c
-    y = np.zeros((n_units, n))
+    if n == 0:
+        return np.zeros((n_units, 0))
     planting = planted > 0
+    planted_somewhere = planting.any(axis=1)
+    first = np.where(planted_somewhere, np.argmax(planting, axis=1), n)
+    last = np.where(planted_somewhere, n - 1 - np.argmax(planting[:, ::-1], axis=1), -1)
     last_weight = omega[n] + terminal
-    for c in range(n_units):
-        where = np.flatnonzero(planting[c])
-        if where.size == 0:
-            y[c, n - 1] = last_weight * slope[c]
-            for k in range(n - 1, 0, -1):
-                y[c, k - 1] = y[c, k] + omega[k] * slope[c]
-            continue
-        first, last = int(where[0]), int(where[-1])
-        y[c, first:last + 1] = region_pv[first:last + 1]
-        if last < n - 1:
-            y[c, n - 1] = max(last_weight * slope[c], region_pv[n - 1])
-            for k in range(n - 1, last + 1, -1):
-                y[c, k - 1] = max(y[c, k] + omega[k] * slope[c], region_pv[k - 1])
-        for k in range(first, 0, -1):
-            y[c, k - 1] = y[c, k] + omega[k] * slope[c]
-    return y
+    # one backward pass over the periods for all units at once (per unit and period the same operations as a loop
+    # over the units, so the same numbers): planting periods take the region's, the others follow the costate
+    # equation, floored at the region's after the last planting
+    end_value = last_weight * slope
+    period = np.arange(n)[:, None]  # periods x units below: each step of the pass works on one contiguous row
+    inside = (period >= first) & (period <= last)
+    after_last = planted_somewhere & (period > last)
+    step = omega[:n, None] * slope  # row k: Omega_k F'_c
+    floor = np.broadcast_to(region_pv[:, None], (n, n_units))
+    out = np.empty((n, n_units))
+    out[n - 1] = np.where(inside[n - 1], region_pv[n - 1],
+                          np.where(after_last[n - 1], np.maximum(end_value, region_pv[n - 1]), end_value))
+    for k in range(n - 1, 0, -1):
+        carried = out[k] + step[k]
+        out[k - 1] = np.where(inside[k - 1], floor[k - 1],
+                              np.where(after_last[k - 1], np.maximum(carried, floor[k - 1]), carried))
+    return np.ascontiguousarray(out.T)
 
 
 # ---------------------------------------------------------------------------------------------- certificate

@@ -1,4 +1,5 @@
-"""The decomposition's master by the active-set iteration against the proximal gradient method.
+"""The decomposition's master by the active-set iteration against the proximal gradient method; the classes' unit
+duals against their per-unit recursions.
 
 Both end in the same verified polish (afforest.solvers.decomposition), so they must give the same cumulative areas:
 on random masters (long horizons and steep discounting included, where H is badly conditioned), on the classes QP of
@@ -19,7 +20,8 @@ from afforest.chain.sensitivity import build_design
 from afforest.chain.sweep import resolve_key
 from afforest.model.cells import cell_problem, load_cell_spreads, synthetic_cells
 from afforest.model.fast_landuse import solve_classes_fast
-from afforest.model.problem import LandUseProblem, TimeGrid
+from afforest.model.costates import YUAN_PER_HA_PER_OBJECTIVE_UNIT_PER_10K_HA
+from afforest.model.problem import YUAN_10K_IN_OBJECTIVE_UNIT, Discounting, LandUseProblem, TimeGrid, discount_weights
 from afforest.scenarios import load_scenario
 from afforest.solvers.decomposition import solve_master
 
@@ -117,3 +119,46 @@ def test_classes_fast_path_is_the_same_with_either_master_method():
                 assert fast.welfare_terms_10e8_yuan[term] == pytest.approx(value, rel=SAME, abs=SAME)
             compared += 1
     assert compared == 12
+
+
+def _unit_duals_by_loop(problem: LandUseProblem, planted: np.ndarray, region_pv: np.ndarray) -> np.ndarray:
+    """The units' duals by the per-unit recursions of afforest.model.fast_landuse's docstring, one unit at a time."""
+    grid = problem.grid
+    n = grid.periods
+    w = discount_weights(problem.params.financial_discount_rate, grid)
+    omega = np.zeros(n + 1)
+    if grid.discounting is Discounting.INTEGRATED:
+        omega[1:] = w.flow_yr
+    else:
+        omega[:n] = w.flow_yr
+    slope = -YUAN_10K_IN_OBJECTIVE_UNIT * problem.esv_gain_yuan_per_ha_yr
+    last_weight = omega[n] + w.terminal_yr
+    y = np.zeros(planted.shape)
+    for c in range(planted.shape[0]):
+        where = np.flatnonzero(planted[c] > 0)
+        if where.size == 0:
+            y[c, n - 1] = last_weight * slope[c]
+            for k in range(n - 1, 0, -1):
+                y[c, k - 1] = y[c, k] + omega[k] * slope[c]
+            continue
+        first, last = int(where[0]), int(where[-1])
+        y[c, first:last + 1] = region_pv[first:last + 1]
+        if last < n - 1:
+            y[c, n - 1] = max(last_weight * slope[c], region_pv[n - 1])
+            for k in range(n - 1, last + 1, -1):
+                y[c, k - 1] = max(y[c, k] + omega[k] * slope[c], region_pv[k - 1])
+        for k in range(first, 0, -1):
+            y[c, k - 1] = y[c, k] + omega[k] * slope[c]
+    return y
+
+
+def test_the_units_duals_follow_the_per_unit_recursions():
+    """The vectorised backward pass gives, unit by unit, the recursions' numbers (uncapped and capped plans: units
+    planted over several periods, once, or never)."""
+    for problem, tau_eff, carbon_value in _design_problems(2):
+        d = discount_weights(problem.params.financial_discount_rate, problem.grid).cost
+        for cap in (None, 2.0):
+            solution = solve_classes_fast(problem, tau_eff, cap, carbon_value)
+            region_pv = solution.region_costate_cv_yuan_per_ha * d / YUAN_PER_HA_PER_OBJECTIVE_UNIT_PER_10K_HA
+            expected = _unit_duals_by_loop(problem, solution.planted_10k_ha, region_pv)
+            np.testing.assert_array_equal(solution.unit_duals, expected)
