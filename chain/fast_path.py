@@ -234,7 +234,7 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
 
 def _merit_order_allocation(classes: pd.DataFrame, analytic_10k_ha: float) -> Callable[[], pd.DataFrame]:
     """Builds ``LandUseResult.allocation`` when read: the analytic area filled into the merit order."""
-    table = classes[["land_type", "province", "z_start_10k_ha", "area_10k_ha"]]  # copy-on-write: a snapshot
+    table = classes.copy(deep=False)  # copy-on-write: a snapshot at no cost, safe from a later change to the inputs
     return lambda: fill_merit_order(table, min(analytic_10k_ha, float(table["area_10k_ha"].sum())))
 
 

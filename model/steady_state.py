@@ -83,6 +83,22 @@ def net_marginal_gain(params: LandUseParameters) -> np.polynomial.Polynomial:
 
 
 def _breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
+    """0, the critical points of P inside (0, A0), and A0: P is monotone between neighbours (cached by value for a
+    polynomial of the default window: an evaluation asks for them at ~3 shifts of one P)."""
+    if not _default_window(p):
+        return _find_breakpoints(p, a0)
+    key = (tuple(p.coef.tolist()), float(a0))
+    cached = _breakpoints_cache.get(key)
+    if cached is None:
+        cached = _breakpoints_cache[key] = _find_breakpoints(p, a0)
+        while len(_breakpoints_cache) > ROOTS_CACHE_SIZE:
+            _breakpoints_cache.popitem(last=False)
+    else:
+        _breakpoints_cache.move_to_end(key)
+    return cached.copy()
+
+
+def _find_breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
     """0, the critical points of P inside (0, A0), and A0: P is monotone between neighbours.
 
     Leading coefficients too small to matter on [0, A0] (|c_i| A0^i below 1e-14 of the largest term) are
@@ -137,8 +153,25 @@ def _solve(
     """Roots of P(A) = shift for each shift: (n, k) arrays of roots and slopes, NaN where absent.
 
     One shift (``scalar``, the chain's case) is bisected on Python floats (:func:`_bisect_scalar`), bit for bit
-    the array bisection."""
+    the array bisection, and cached by value (the polynomial, A0, the shift): the long run and the roots of one
+    evaluation solve the same equation."""
     scalar = scalar and _default_window(p)
+    if not (scalar and shift.size == 1):
+        return _solve_uncached(p, a0, shift, scalar)
+    key = (tuple(p.coef.tolist()), float(a0), float(shift[0]))
+    cached = _solve_cache.get(key)
+    if cached is None:
+        cached = _solve_cache[key] = _solve_uncached(p, a0, shift, scalar)
+        while len(_solve_cache) > ROOTS_CACHE_SIZE:
+            _solve_cache.popitem(last=False)
+    else:
+        _solve_cache.move_to_end(key)
+    return cached[0].copy(), cached[1].copy()
+
+
+def _solve_uncached(
+    p: np.polynomial.Polynomial, a0: float, shift: NDArray[np.float64], scalar: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     edges = _breakpoints(p, a0)
     scale = max(float(np.max(np.abs(p(np.linspace(0.0, a0, 65))))), float(np.max(np.abs(shift), initial=0.0)), 1.0)
     atol = 64 * np.finfo(float).eps * scale
@@ -226,6 +259,8 @@ tau(0) (the scenario's, the hurdle-adjusted one of the checks, the saddle path's
 _roots_cache: OrderedDict[tuple[LandUseParameters, float | None], tuple[SteadyStateRoot, ...]] = OrderedDict()
 _long_run_cache: OrderedDict[tuple[LandUseParameters, float | None], NDArray[np.float64]] = OrderedDict()
 _gain_cache: OrderedDict[LandUseParameters, np.polynomial.Polynomial] = OrderedDict()
+_solve_cache: OrderedDict[tuple[tuple[float, ...], float, float], tuple[NDArray[np.float64], NDArray[np.float64]]] = OrderedDict()
+_breakpoints_cache: OrderedDict[tuple[tuple[float, ...], float], NDArray[np.float64]] = OrderedDict()
 
 
 def steady_state_roots(
@@ -253,6 +288,8 @@ def clear_roots_cache() -> None:
     _roots_cache.clear()
     _long_run_cache.clear()
     _gain_cache.clear()
+    _solve_cache.clear()
+    _breakpoints_cache.clear()
 
 
 def _steady_state_roots(params: LandUseParameters, planting_cost_intercept_yuan_per_ha: float | None) -> list[SteadyStateRoot]:
