@@ -301,3 +301,29 @@ def test_points_are_built_without_the_design_sections() -> None:
     assert not bare.sensitivity.inputs and shipped.sensitivity.inputs
     assert bare.with_overrides({"landuse.financial_discount_rate": 0.04}).digest() == \
         shipped.with_overrides({"landuse.financial_discount_rate": 0.04}).digest()
+
+
+@pytest.mark.unit
+def test_progress_rows_are_flushed_each_and_fsynced_at_most_every_interval(tmp_path, monkeypatch) -> None:
+    """The driver's write policy (chain/sweep.py docstring): every row reaches progress.jsonl as it arrives, while
+    fsync runs at most once per FSYNC_INTERVAL_S plus once at the end."""
+    import os
+
+    import afforest.chain.sweep as sweep
+
+    synced: list[int] = []
+    lines_at_row: list[int] = []
+    progress = tmp_path / "out" / sweep.PROGRESS_FILE
+
+    def fake_point(base_json, point, reuse=True, allow_nonoptimal=False, engine="pyomo"):  # type: ignore[no-untyped-def]
+        lines_at_row.append(progress.read_text().count("\n") if progress.exists() else 0)
+        scenario = sweep.Scenario.model_validate_json(base_json).with_overrides(point.overrides)
+        return {"point_id": point.point_id, "status": "ok", "scenario_hash": scenario.digest(), "x": 1.0}
+
+    monkeypatch.setattr(sweep, "solve_point", fake_point)
+    monkeypatch.setattr(sweep.os, "fsync", lambda fd: synced.append(os.fstat(fd).st_ino))  # which file
+    monkeypatch.setattr(sweep, "FSYNC_INTERVAL_S", 3600.0)
+    points = sweep.grid_points({"landuse.financial_discount_rate": [0.03 + 0.001 * i for i in range(12)]})
+    sweep.run_sweep(load_scenario("baseline"), points, tmp_path / "out", workers=1, progress=False)
+    assert lines_at_row == list(range(12))  # each earlier row was in the file before the next point started
+    assert synced.count(progress.stat().st_ino) == 1  # the interval never elapsed: only the final fsync
