@@ -221,14 +221,15 @@ def supply_totals(classes: Any, financial_discount_rate: float, plan_area_10k_ha
     by_zone = bundle.growth_by_zone is not None and carbon_parameters is not None
     if by_zone:
         keys = [(str(a), str(b)) for a, b in zip(classes["land_type"], classes["province"])]
-        growths = growths_of(bundle.growth_by_zone, carbon_parameters.growth, keys)
-        owns = {g: carbon_parameters.replace(growth=g) for g in dict.fromkeys(growths)}  # as per_hectare_totals_by_class
+        unique = list(dict.fromkeys(keys))  # one growth per (land type, province), as per_hectare_totals_by_class
+        owns = {key: carbon_parameters.replace(growth=growth)
+                for key, growth in zip(unique, growths_of(bundle.growth_by_zone, carbon_parameters.growth, unique))}
     curves, summaries = {}, {}
     plan = min(plan_area_10k_ha, float(area.sum()))
     for rate in carbon.carbon_discount_rates:
         if by_zone:
-            totals = {g: float(per_hectare_pool_totals_t_co2(own, rate).sum()) for g, own in owns.items()}
-            per_ha = np.array([totals[g] for g in growths])
+            totals = {key: float(per_hectare_pool_totals_t_co2(own, rate).sum()) for key, own in owns.items()}
+            per_ha = np.array([totals[key] for key in keys])
         else:
             per_ha = np.full(area.size, carbon.per_hectare_total_t_co2(rate))
         if not (np.isfinite(per_ha).all() and (per_ha > 0).all()):

@@ -130,18 +130,18 @@ def planted_sink_mt_co2(start_yr: NDArray[np.float64], area_10k_ha: NDArray[np.f
     period, area = validated_cohorts(start_yr, area_10k_ha, params.horizon_yr, step_yr)
     n = int(round(params.horizon_yr / step_yr))
     if groups is None or growth_table is None:
-        planted = {params: np.bincount(period, weights=area, minlength=n)}
-    else:
+        planted = [(params, np.bincount(period, weights=area, minlength=n))]
+    else:  # one (parameters, cohorts) pair per group, as zone_cohort_sink
         index: dict[tuple[str, str], list[int]] = {}
         for i, key in enumerate(groups):
             index.setdefault((str(key[0]), str(key[1])), []).append(i)
-        planted = {}
+        planted = []
         for key, growth in zip(index, growths_of(growth_table, params.growth, list(index))):
             rows = np.asarray(index[key])
             own = cached_by_value("replaced", (params, growth), lambda growth=growth: params.replace(growth=growth))
-            planted[own] = planted.get(own, 0.0) + np.bincount(period[rows], weights=area[rows], minlength=n)
+            planted.append((own, np.bincount(period[rows], weights=area[rows], minlength=n)))
     return {
         rate: float(sum(MT_PER_10K_T * float(weights @ planting_schedule_t_co2_per_ha(own, rate, step_yr))
-                        for own, weights in planted.items()))
+                        for own, weights in planted))
         for rate in rates
     }

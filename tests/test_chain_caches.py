@@ -286,3 +286,23 @@ def test_zone_growths_keyed_by_the_tables_content() -> None:
     changed["richards_rate_per_yr"] = 0.5 * changed["richards_rate_per_yr"]
     assert growths_of(changed, default, keys) == [growth_of(changed, default, *k) for k in keys]
     assert growths_of(changed, default, keys)[:2] != growths_of(table, default, keys)[:2]
+
+
+def test_a_growth_that_cannot_be_hashed_is_computed_uncached() -> None:
+    from dataclasses import dataclass as plain_dataclass
+
+    @plain_dataclass  # eq without frozen: unhashable
+    class Sqrt:
+        scale: float
+
+        def volume_m3_per_ha(self, age_yr):  # type: ignore[no-untyped-def]
+            return self.scale * np.sqrt(np.asarray(age_yr, dtype=float))
+
+    params = load_bundle().carbon_parameters.replace(growth=Sqrt(20.0))
+    path = pd.DataFrame({"period_start_yr": [0.0, 5.0], "planted_area_10k_ha": [1.0, 2.0]})
+    total = planted_sink_mt_co2(path["period_start_yr"].to_numpy(), path["planted_area_10k_ha"].to_numpy(), params,
+                                (0.0, 0.05), 1.0)
+    for rate in (0.0, 0.05):
+        expected = float(cumulative_sink(cohort_sink(path, params, rate), params.horizon_yr)["discounted_sink_mt_co2"].sum())
+        assert _same(total[rate], expected)
+    assert per_hectare_pool_totals_t_co2(params, 0.05).tolist() == per_hectare_totals(params, 0.05).tolist()
