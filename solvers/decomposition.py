@@ -76,7 +76,8 @@ def _prox(
     # (B up, u down, and rounding is monotone), so the count of the i that qualify is that index plus one: one
     # comparison table where it is small, a bisection per period otherwise (the same index either way).
     if len(v) * (m + 1) <= _DENSE_PROX_ENTRIES:
-        lo = np.count_nonzero(bounds[None, :] - step[:, None] * slopes[None, : m + 1] <= v[:, None], axis=1) - 1
+        qualify = bounds[None, :] - step[:, None] * slopes[None, : m + 1] <= v[:, None]
+        lo = np.maximum(np.count_nonzero(qualify, axis=1) - 1, 0)  # 0 where nothing compares (NaN), as the bisection
     else:
         lo = np.zeros(len(v), dtype=np.int64)
         hi = np.full(len(v), m, dtype=np.int64)
@@ -276,7 +277,7 @@ def solve_master(
         if start is None:
             guess = _smooth_guess(gamma, diag, off, bounds, slopes)
         else:
-            guess = np.clip(np.asarray(start, dtype=float), 0.0, total)
+            guess = np.clip(np.nan_to_num(np.asarray(start, dtype=float)), 0.0, total)
         exact, steps = _active_set(gamma, diag, off, bounds, slopes, guess)
         if exact is not None:
             return MasterSolution(exact, steps, True)
