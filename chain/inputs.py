@@ -10,8 +10,9 @@ classes model too large for this machine.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,19 +109,15 @@ def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, b
     carbon = scenario.carbon.parameters((bundle or scenario_bundle(scenario)).carbon_parameters)
     # Money is discounted at the planner's rate, so the carbon a hectare stores over the accounting horizon
     # is valued at the financial rate, whatever r_c the carbon report uses.
+    def compute() -> float:
+        return float(per_hectare_totals(carbon, financial_discount_rate).sum())
+
     key = (carbon, financial_discount_rate)  # frozen dataclasses of numbers: a key by value
     try:
-        pv = _carbon_pv_cache.get(key)
+        hash(key)
     except TypeError:  # a growth curve of the user's that cannot be hashed: not cached
-        return float(per_hectare_totals(carbon, financial_discount_rate).sum())
-    if pv is None:
-        pv = float(per_hectare_totals(carbon, financial_discount_rate).sum())
-        _carbon_pv_cache[key] = pv
-        while len(_carbon_pv_cache) > CARBON_PV_CACHE_SIZE:
-            _carbon_pv_cache.popitem(last=False)
-    else:
-        _carbon_pv_cache.move_to_end(key)
-    return pv
+        return compute()
+    return _cached(_carbon_pv_cache, key, compute, CARBON_PV_CACHE_SIZE)
 
 
 def load_carbon_price_series(path: str | Path) -> pd.Series:
@@ -180,26 +177,30 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
         terminal_value=scenario.numerics.terminal_value,
     )
     area = bundle.afforestable_area
+    area_key = _frame_key(area)
     if scenario.landuse.esv_source == "equivalent_factors":
         # the cached table itself, not a copy: nothing below changes it (the merit order builds new frames)
         esv_key, esv = _equivalent_factor_esv_entry(files.equivalent_factors_file, files.standard_equivalent_file,
                                                     bundle)
     else:
-        esv_key, esv = None, bundle.esv
+        esv = bundle.esv
+        esv_key = _frame_key(esv)
     if curves_mode(scenario, bundle) == "fitted":
-        curves = _fitted_curves(area, esv, _frame_key(esv) if esv_key is None else esv_key)
-        params = _with_fitted_curves(params, area, curves, scenario)
-    check_area_against_initial_area(area, params.initial_area_10k_ha, file=files.afforestable_area_file)
+        params = _with_fitted_curves(params, area, _fitted_curves(area, area_key, esv, esv_key), scenario)
+    _check_area_once(area, area_key, params.initial_area_10k_ha, files.afforestable_area_file)
     transforms = registered_input_transforms()
+    table = area
     for transform in transforms:
         if transform.stage == "afforestable_area":
             area = transform.transform_area(area, scenario)
+    if area is not table or any(t.is_active(scenario) for t in transforms if t.stage == "afforestable_area"):
+        area_key = _frame_key(area)  # the table the merit order reads
     areas_10k_ha = area["area_10k_ha"].to_numpy()
     positive = areas_10k_ha[areas_10k_ha > 0]
     cap = scenario.classes.max_class_area_10k_ha
     check_model_size(scenario, int(np.ceil(positive / cap).sum()) if cap else len(positive), grid.periods)
-    classes = _classes_for_keys(area, _frame_key(area), esv, _frame_key(esv) if esv_key is None else esv_key, params,
-                                scenario.classes.post_planting_rule, scenario.classes.max_class_area_10k_ha)
+    classes = _classes_for_keys(area, area_key, esv, esv_key, params, scenario.classes.post_planting_rule,
+                                scenario.classes.max_class_area_10k_ha)
     for transform in transforms:
         if transform.stage == "classes":
             params, classes = transform.transform_classes(params, classes, scenario)
@@ -221,9 +222,11 @@ _esv_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 _classes_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 _curves_cache: OrderedDict[tuple[Any, ...], tuple[tuple[float, ...], tuple[float, ...]]] = OrderedDict()
 CARBON_PV_CACHE_SIZE = 256
-"""Entries of the cache of :func:`carbon_pv_t_co2_per_ha` (a float each, ~0.6 ms to compute): a grid sweep
-repeats each discount rate across its other keys; a Sobol design never does and only pays the lookup."""
+"""Entries of the cache of :func:`carbon_pv_t_co2_per_ha` (a float each, ~0.6 ms to compute): a grid sweep repeats
+each discount rate across its other keys, and so does a Saltelli design (each rate of matrix A returns in every
+A_B^(i) but one: 19 rates in the 97 points of the ``sensitivity`` scenario's N = 8)."""
 _carbon_pv_cache: OrderedDict[tuple[Any, float], float] = OrderedDict()
+_area_checks: OrderedDict[tuple[Any, ...], bool] = OrderedDict()
 
 
 MISSING_FILE_STAT = -1
@@ -258,19 +261,32 @@ def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
     return tuple(key)
 
 
-def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], frame: Any) -> None:
-    cache[key] = frame
-    while len(cache) > INPUT_CACHE_SIZE:
-        cache.popitem(last=False)
+_cache_lock = threading.Lock()
+"""Guards the caches' dict operations (a Dask worker's threads share them); values are computed outside it."""
+
+
+def _cached(cache: OrderedDict[Any, Any], key: Any, compute: Callable[[], Any], size: int = INPUT_CACHE_SIZE) -> Any:
+    """``cache[key]``, else ``compute()`` remembered there; the least recently used entries beyond ``size`` go."""
+    with _cache_lock:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+            return value
+    value = compute()
+    with _cache_lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return value
 
 
 def clear_input_caches() -> None:
-    """Forget the cached ESV tables, merit-order classes, fitted curves and carbon values (tests compare cached
-    and uncached answers)."""
-    _esv_cache.clear()
-    _classes_cache.clear()
-    _curves_cache.clear()
-    _carbon_pv_cache.clear()
+    """Forget the cached ESV tables, merit-order classes, fitted curves, carbon values and passed area checks
+    (tests compare cached and uncached answers)."""
+    with _cache_lock:
+        for cache in (_esv_cache, _classes_cache, _curves_cache, _carbon_pv_cache, _area_checks):
+            cache.clear()
 
 
 def equivalent_factor_esv(
@@ -293,18 +309,16 @@ def _equivalent_factor_esv_entry(
                       tuple(sorted((name, _file_signature(path)) for name, path in region.files.items())))
     key = ("equivalent_factors", _file_signature(equivalent_factors_file), _file_signature(standard_equivalent_file),
            region_key)
-    esv = _esv_cache.get(key)
-    if esv is None:
+
+    def compute() -> pd.DataFrame:
         equivalents, standard_values = EquivalentFactorInputs(
             factors=load_equivalent_factors(equivalent_factors_file) if equivalent_factors_file else None,
             standard_values=load_standard_equivalent_values(standard_equivalent_file) if standard_equivalent_file else None,
             region=region,
         ).resolve()
-        esv = esv_table(equivalents, standard_values)
-        _remember(_esv_cache, key, esv)
-    else:
-        _esv_cache.move_to_end(key)
-    return key, esv
+        return esv_table(equivalents, standard_values)
+
+    return key, _cached(_esv_cache, key, compute)
 
 
 def cached_landuse_classes(
@@ -322,27 +336,26 @@ def _classes_for_keys(
     """:func:`cached_landuse_classes` with the tables' keys given: the content (:func:`_frame_key`), or for a table
     of the ESV cache, that cache's key (the files it was computed from)."""
     key = (area_key, esv_key, str(rule), max_class_area_10k_ha, params.afforested_esv_coefficients)
-    classes = _classes_cache.get(key)
-    if classes is None:
-        classes = landuse_classes(area, esv, params, rule=rule, max_class_area_10k_ha=max_class_area_10k_ha)
-        _remember(_classes_cache, key, classes)
-    else:
-        _classes_cache.move_to_end(key)
-    return classes.copy()
+    return _cached(_classes_cache, key, lambda: landuse_classes(
+        area, esv, params, rule=rule, max_class_area_10k_ha=max_class_area_10k_ha)).copy()
 
 
-def _fitted_curves(area: pd.DataFrame, esv: pd.DataFrame, esv_key: tuple[Any, ...]
+def _fitted_curves(area: pd.DataFrame, area_key: tuple[Any, ...], esv: pd.DataFrame, esv_key: tuple[Any, ...]
                    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """:func:`afforest.chain.bundle.region_fitted_curves` (a least-squares fit, tens of ms), cached per process by
-    the area table's content and the ESV table's key (as in :func:`_classes_for_keys`); tuples, so never changed."""
-    key = (_frame_key(area), esv_key)
-    curves = _curves_cache.get(key)
-    if curves is None:
-        curves = region_fitted_curves(area, esv)
-        _remember(_curves_cache, key, curves)
-    else:
-        _curves_cache.move_to_end(key)
-    return curves
+    the tables' keys (as in :func:`_classes_for_keys`); tuples, so never changed."""
+    return _cached(_curves_cache, (area_key, esv_key), lambda: region_fitted_curves(area, esv))
+
+
+def _check_area_once(area: pd.DataFrame, area_key: tuple[Any, ...], initial_area_10k_ha: float,
+                     file: str | Path | None) -> None:
+    """:func:`afforest.data.check_area_against_initial_area` with the default tolerance, remembered when it passes:
+    the verdict depends on the table's content (its key) and A0 only (``file`` names the table in an error)."""
+    def check() -> bool:
+        check_area_against_initial_area(area, initial_area_10k_ha, file=file)  # raises: nothing remembered
+        return True
+
+    _cached(_area_checks, (area_key, initial_area_10k_ha), check)
 
 
 def scenario_bundle(scenario: Scenario) -> InputBundle:

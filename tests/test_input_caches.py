@@ -28,6 +28,7 @@ from afforest.chain.inputs import (
     scenario_bundle,
 )
 from afforest.data import data_path
+from afforest.errors import InputError
 from afforest.model.carbon import per_hectare_totals
 from afforest.model.esv import EquivalentFactorInputs, esv_table
 from afforest.model.formulations import exclude_provinces
@@ -223,3 +224,13 @@ def test_an_edited_or_replaced_file_is_read_again(tmp_path: Path) -> None:
     esv_after = equivalent_factor_esv(None, None, changed)
     pd.testing.assert_frame_equal(esv_after, esv_table(*EquivalentFactorInputs(region=changed.region).resolve()))
     assert not esv_after.equals(esv_before)
+
+
+@pytest.mark.unit
+def test_a_passed_area_check_does_not_pass_another_a0() -> None:
+    clear_input_caches()
+    resolve_inputs(_scenario(None, {}))  # passes: remembered for this table and A0
+    for _ in range(2):  # refused every time, the check's verdict for the same table and another A0
+        with pytest.raises(InputError, match="sum to"):
+            resolve_inputs(_scenario(None, {"landuse.initial_area_10k_ha": 5000.0}))
+    resolve_inputs(_scenario(None, {}))
