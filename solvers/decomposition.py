@@ -178,6 +178,8 @@ def _smooth_guess(
     middle = (bounds[:-1] + bounds[1:]) / 2
     unit = slopes[1:-1]
     weight = float(width.sum())
+    if not weight > 0:
+        return np.zeros(len(diag))
     mean_z, mean_u = float(width @ middle) / weight, float(width @ unit) / weight
     spread = float(width @ (middle - mean_z) ** 2)
     fall = max(-float(width @ ((middle - mean_z) * (unit - mean_u))) / spread, 0.0) if spread > 0 else 0.0
@@ -260,9 +262,9 @@ def solve_master(
     """Cumulative areas Z of the master problem (see the module docstring).
 
     ``method="active_set"`` (the default) tries :func:`_active_set` from ``start`` (a guess of Z; if None,
-    :func:`_smooth_guess`)
-    and falls back to the proximal gradient method if it does not settle; ``"proximal_gradient"`` runs that method
-    alone. Both return a pattern verified by :func:`_polish`, so they agree to its rounding."""
+    :func:`_smooth_guess`) and falls back to the proximal gradient method if it does not settle;
+    ``"proximal_gradient"`` runs that method alone. Both return a pattern verified by :func:`_polish`, so they agree
+    to its rounding."""
     if method not in MASTER_METHODS:
         raise ValueError(f"unknown master method {method!r}: expected one of {MASTER_METHODS}")
     total = bounds[-1]
