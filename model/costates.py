@@ -56,6 +56,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -109,12 +110,12 @@ class PontryaginCertificate:
     planting_cost_shift_yuan_per_ha: float = 0.0
     detail: dict[str, float] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def max_optimality(self) -> float:
         """Largest residual of (a), PV, relative to the scale."""
         return _max_abs(self.periods["optimality_pv_yuan_per_ha"]) / self.scale_yuan_per_ha
 
-    @property
+    @cached_property
     def max_costate_equation(self) -> float:
         """Largest residual of (b), PV, relative to the scale."""
         return _max_abs(self.periods["costate_equation_pv_yuan_per_ha"]) / self.scale_yuan_per_ha
@@ -124,9 +125,10 @@ class PontryaginCertificate:
         """Residual of (c), PV, relative to the scale."""
         return float(abs(self.terminal_pv_yuan_per_ha) / self.scale_yuan_per_ha)
 
-    @property
+    @cached_property
     def max_residual(self) -> float:
-        """The certificate: the largest of the three, relative (NaN if a residual is not finite)."""
+        """The certificate: the largest of the three, relative (NaN if a residual is not finite). The maxima are
+        computed once (the checks, the JSON summary and a sweep row each read them)."""
         values = (self.max_optimality, self.max_costate_equation, self.terminal)
         return float("nan") if not all(np.isfinite(values)) else max(values)
 
