@@ -5,14 +5,15 @@ Run: `.venv/bin/python bench/fast_path.py [--scenario sensitivity] [--repeat 10]
 [--engines fast,pyomo] [--tables]` (docs/sensitivity.md, "Speed", records a run).
 
 1. Per-stage cost (one process, one BLAS thread, as a sweep worker): ``--repeat`` points of the scenario's Sobol'
-   design are evaluated stage by stage as :func:`afforest.chain.sweep.solve_point` does, on each engine (Pyomo:
-   models built once and updated per point, as a worker keeps them): the row-only chain (``run_chain(...,
-   tables=False)``: carbon and the supply curve at the scenario's r_c, the planned path, no cost-effectiveness
-   stage, which is then 0), or with ``--tables`` every table of the full chain. The per-process caches of the
-   inputs and of Eq. 3's roots are warm after the first point (not counted), as in a worker. Medians in ms. Beside
-   each stage, its
-   **floor**: the stage's arithmetic alone on arrays already in memory, i.e. what no implementation of that stage
-   can beat in this process:
+   design are evaluated as :func:`afforest.chain.sweep.solve_point` does (the overrides validated, the inputs
+   resolved, :func:`~afforest.chain.stages.run_chain`, the sweep row), on each engine (Pyomo: models built once and
+   updated per point, as a worker keeps them); the chain's stages are timed by ``run_chain`` itself
+   (``timings=``), so this script runs the chain's own code, not a copy of it. By default the row-only chain
+   (``tables=False``: the carbon and supply totals at every r_c from arrays, the cost-effective areas asked of the
+   supply curve by the row, hence no cost-effectiveness stage, shown as 0), or with ``--tables`` every table of the
+   full chain. The per-process caches are warm after the first point (not counted), as in a worker. Medians in
+   ms. Beside each stage, its **floor**: the stage's arithmetic alone on arrays already in memory, i.e. what no
+   implementation of that stage can beat in this process:
    land use: the two numeric kernels (:func:`afforest.model.fast_landuse.solve_curves_fast`, the classes master of
    :func:`~afforest.model.fast_landuse.solve_classes_fast`) without assembling tables or certifying;
    carbon: the planned path's cohorts times a tabulated sink-by-horizon per hectare (one dot product per rate);
@@ -40,26 +41,21 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from afforest.chain.bundle import load_bundle  # noqa: E402
-from afforest.chain.fast_path import solve_landuse_stage  # noqa: E402
 from afforest.chain.inputs import resolve_inputs  # noqa: E402
 from afforest.chain.landuse import build_models, update_models  # noqa: E402
 from afforest.chain.sensitivity import ChainEvaluator, build_design, evaluate_design  # noqa: E402
-from afforest.chain.stages import (  # noqa: E402
-    POLICY_CARBON_PRICE_BENCHMARK,
-    ChainResult,
-    carbon_stage,
-    cost_effectiveness_stage,
-    esv_stage,
-    supply_curve_stage,
-)
+from afforest.chain.stages import CHAIN_STAGE_NAMES, run_chain  # noqa: E402
 from afforest.chain.sweep import chain_outputs, resolve_key  # noqa: E402
 from afforest.model.carbon import per_hectare_totals  # noqa: E402
 from afforest.model.fast_landuse import solve_classes_fast, solve_curves_fast  # noqa: E402
 from afforest.model.problem import LandUseProblem  # noqa: E402
 from afforest.scenarios import load_scenario  # noqa: E402
 
-STAGES = ("scenario (validate overrides)", "inputs (resolve)", "land use (solve, certify)", "ESV table",
-          "carbon", "supply curve", "cost-effectiveness", "sweep row")
+STAGES = ("scenario (validate overrides)", "inputs (resolve)", "ESV table", "land use (solve, certify)", "carbon",
+          "supply curve", "cost-effectiveness", "sweep row")
+"""Printed stages; the chain's own are timed by run_chain (``timings``, keys CHAIN_STAGE_NAMES) in this order."""
+_CHAIN_STAGES = dict(zip(CHAIN_STAGE_NAMES, ("ESV table", "land use (solve, certify)", "carbon", "supply curve",
+                                            "cost-effectiveness")))
 
 
 def _median_ms(values: list[float]) -> float:
@@ -79,36 +75,35 @@ def _floors(inputs, chain) -> dict[str, float]:  # type: ignore[no-untyped-def]
     out["land use (solve, certify)"] = time.perf_counter() - start
     # carbon: cohorts x a tabulated per-hectare sink by the horizon, for each rate and planting
     carbon = chain.bundle.carbon_parameters
-    rates = chain.carbon.carbon_discount_rates
+    rates = sorted({*chain.bundle.carbon_discount_rates, float(inputs.scenario.carbon.carbon_discount_rate or 0.0)})
     cohorts = chain.landuse.classes_planting
     planted = cohorts["planted_area_10k_ha"].to_numpy()
     age = carbon.horizon_yr - cohorts["period_start_yr"].to_numpy()
     table = {r: np.linspace(0.0, float(per_hectare_totals(carbon, r).sum()), int(carbon.horizon_yr) + 1) for r in rates}
     start = time.perf_counter()
     for r in rates:
-        for _ in range(3):  # the three plantings
-            float(planted @ np.interp(age, np.arange(table[r].size), table[r]))
+        float(planted @ np.interp(age, np.arange(table[r].size), table[r]))
     out["carbon"] = time.perf_counter() - start
     # supply curve and cost-effectiveness: sort by marginal cost, cumulative sums, a search per benchmark
     area = inputs.classes["area_10k_ha"].to_numpy()
     cost = inputs.classes["esv_yuan_per_ha_yr"].to_numpy()
-    # the row-only chain has no cost-effectiveness stage: nothing to floor
-    prices = np.array(list(chain.cost_effectiveness.benchmarks.values())) if chain.cost_effectiveness else None
+    prices = np.arange(len(chain.bundle.power_technologies) + 1, dtype=float)  # one per option and the carbon price
     start = time.perf_counter()
     for _ in rates:
         order = np.argsort(cost)
         cumulative = np.cumsum(area[order])
-        np.searchsorted(cumulative, chain.supply.plan_area_10k_ha)
+        np.searchsorted(cumulative, chain.landuse.headline_afforested_area_10k_ha)
     out["supply curve"] = time.perf_counter() - start
     start = time.perf_counter()
-    for _ in rates if prices is not None else ():
+    for _ in rates:
         np.searchsorted(np.sort(cost), prices)
     out["cost-effectiveness"] = time.perf_counter() - start
     return out
 
 
 def stages(scenario_name: str, repeat: int, engines: list[str], tables: bool = False) -> None:
-    """Per-stage medians of each engine beside the floors (module docstring, part 1)."""
+    """Per-stage medians of each engine beside the floors (module docstring, part 1): the steps of
+    :func:`afforest.chain.sweep.solve_point`, the chain's stages timed by :func:`run_chain` itself."""
     base = load_scenario(scenario_name)
     design = build_design(base.sensitivity.inputs, "sobol", 4, seed=base.sensitivity.seed)
     keys = {k: resolve_key(k) for k in design.keys}
@@ -127,44 +122,23 @@ def stages(scenario_name: str, repeat: int, engines: list[str], tables: bool = F
             t = time.perf_counter()
             inputs = resolve_inputs(scenario, bundle)
             lap["inputs (resolve)"] = time.perf_counter() - t
-            t = time.perf_counter()
             if models is not None:
                 update_models(models, inputs)
-            landuse, welfare, _ = solve_landuse_stage(inputs, engine, models=models)
-            lap["land use (solve, certify)"] = time.perf_counter() - t
-            paths[engine].append(landuse.landuse_path)
+            timings: dict[str, float] = {}
+            chain = run_chain(scenario, bundle=bundle, inputs=inputs, models=models, engine=engine, tables=tables,
+                              timings=timings)
+            lap.update({_CHAIN_STAGES[name]: value for name, value in timings.items()})
+            lap.setdefault("cost-effectiveness", 0.0)  # the row-only chain has no such table: the row asks the curve
+            paths[engine].append(chain.landuse.landuse_path)
             t = time.perf_counter()
-            esv = esv_stage(inputs)
-            lap["ESV table"] = time.perf_counter() - t
-            result = ChainResult(scenario=scenario, inputs=inputs, esv=esv, landuse=landuse,
-                                 welfare_terms_10e8_yuan=welfare, bundle=bundle)
-            rate = float(scenario.carbon.carbon_discount_rate or 0.0)
-            t = time.perf_counter()
-            if tables:
-                result.carbon = carbon_stage(landuse, bundle, tuple(sorted({*bundle.carbon_discount_rates, rate})), rate)
-            else:  # as run_chain(..., tables=False)
-                result.carbon = carbon_stage(landuse, bundle, (rate,), rate, plantings=("planned_path",), by_class=False)
-            lap["carbon"] = time.perf_counter() - t
-            t = time.perf_counter()
-            result.supply = supply_curve_stage(inputs.classes, inputs.params.financial_discount_rate,
-                                               landuse.headline_afforested_area_10k_ha, result.carbon, bundle,
-                                               scenario.carbon.parameters(bundle.carbon_parameters))
-            lap["supply curve"] = time.perf_counter() - t
-            price = scenario.policy.carbon_price_yuan_per_t_co2
-            t = time.perf_counter()
-            if tables:
-                result.cost_effectiveness = cost_effectiveness_stage(
-                    result.supply, bundle, {POLICY_CARBON_PRICE_BENCHMARK: price} if price > 0 else {})
-            lap["cost-effectiveness"] = time.perf_counter() - t
-            t = time.perf_counter()
-            chain_outputs(result)
+            chain_outputs(chain)
             lap["sweep row"] = time.perf_counter() - t
             if n == 0:  # the first point pays for imports and first loads: not counted
                 continue
             for name, value in lap.items():
                 times[engine].setdefault(name, []).append(value)
             if engine == engines[0]:
-                for name, value in _floors(inputs, result).items():
+                for name, value in _floors(inputs, chain).items():
                     floors.setdefault(name, []).append(value)
     mode = "full chain, every table" if tables else "row-only chain, as solve_point"
     print(f"one evaluation of {scenario_name!r} ({mode}), median of {repeat} Sobol' design points, 1 process, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from afforest.model.supply_curve import (
 from afforest.scenarios import Scenario, load_scenario
 
 __all__ = [
+    "CHAIN_STAGE_NAMES",
     "PLANTINGS",
     "CARBON_PRICE_BENCHMARK",
     "CarbonStage",
@@ -648,6 +650,7 @@ def run_chain(
     until: str = "cost_effectiveness",
     engine: str = "pyomo",
     tables: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> ChainResult:
     """Run the chain for ``scenario`` and return every stage's result.
 
@@ -660,7 +663,8 @@ def run_chain(
     (:mod:`afforest.chain.fast_path`; ``result.landuse.landuse_path`` says which ran). ``tables=False``: only
     what a sweep row reads (:func:`afforest.chain.sweep.chain_outputs`), with the same values: the totals of the
     planned path's carbon and of the supply curve at each r_c (:mod:`afforest.chain.row_stages`, arrays, no
-    tables), no cost-effectiveness table (a row asks the supply curve its cost-effective areas).
+    tables), no cost-effectiveness table (a row asks the supply curve its cost-effective areas). ``timings``: a dict
+    that receives each stage's wall time in seconds, keyed by :data:`CHAIN_STAGE_NAMES` (bench/fast_path.py reads it).
     """
     from afforest.chain.fast_path import solve_landuse_stage
 
@@ -672,8 +676,11 @@ def run_chain(
     bundle = bundle_for(scenario, bundle)  # the scenario's region's data, whatever a caller passed
     if inputs is None:
         inputs = resolve_inputs(scenario, bundle)
+    clock = _StageClock(timings)
     esv = esv_stage(inputs)
+    clock.lap("esv")
     landuse, welfare, _ = solve_landuse_stage(inputs, engine, models=models, tee=tee, allow_nonoptimal=allow_nonoptimal)
+    clock.lap("landuse")
     result = ChainResult(
         scenario=scenario,
         inputs=inputs,
@@ -690,6 +697,7 @@ def run_chain(
         result.carbon = carbon_stage(landuse, bundle, rates, scenario_rate)
     else:
         result.carbon = carbon_totals(landuse, bundle, rates, scenario_rate)
+    clock.lap("carbon")
     if until == "carbon":
         return result
     supply = supply_curve_stage if tables else supply_totals
@@ -697,11 +705,30 @@ def run_chain(
         inputs.classes, inputs.params.financial_discount_rate, landuse.headline_afforested_area_10k_ha, result.carbon, bundle,
         scenario.carbon.parameters(bundle.carbon_parameters),
     )
+    clock.lap("supply_curve")
     if until == "supply_curve" or not tables:
         return result
     price = scenario.policy.carbon_price_yuan_per_t_co2
     extra = {POLICY_CARBON_PRICE_BENCHMARK: price} if price > 0 else {}
     result.cost_effectiveness = cost_effectiveness_stage(result.supply, bundle, extra)
+    clock.lap("cost_effectiveness")
     return result
+
+
+CHAIN_STAGE_NAMES = ("esv", "landuse", "carbon", "supply_curve", "cost_effectiveness")
+"""The keys of :func:`run_chain`'s ``timings``: its stages in order (the inputs are resolved before them)."""
+
+
+class _StageClock:
+    """Wall time of each stage of :func:`run_chain` into a caller's dict (nothing when there is none)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings, self.since = timings, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = now - self.since
+            self.since = now
 
 

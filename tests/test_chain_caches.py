@@ -22,7 +22,7 @@ from afforest.chain.inputs import (
 )
 from afforest.chain.results import path_summary
 from afforest.chain.row_stages import clear_row_caches, power_benchmarks, supply_totals
-from afforest.chain.stages import cost_effectiveness_stage, run_chain, supply_curve_stage
+from afforest.chain.stages import CHAIN_STAGE_NAMES, cost_effectiveness_stage, run_chain, supply_curve_stage
 from afforest.chain.sweep import chain_outputs, load_results
 from afforest.model.carbon import RichardsGrowth, cohort_sink, cumulative_sink, per_hectare_totals
 from afforest.model.carbon_schedule import (
@@ -152,7 +152,10 @@ def test_row_only_chain_equals_full_chain(overrides: dict[str, object], region: 
 
 
 def test_row_only_chain_has_no_tables() -> None:
-    chain = run_chain(load_scenario("baseline"), engine="fast", tables=False)
+    timings: dict[str, float] = {}
+    chain = run_chain(load_scenario("baseline"), engine="fast", tables=False, timings=timings)
+    # the chain times its own stages for bench/fast_path.py: the row-only chain has no cost-effectiveness table
+    assert list(timings) == list(CHAIN_STAGE_NAMES[:-1]) and all(v >= 0 for v in timings.values())
     with pytest.raises(InputError, match="tables=True"):
         chain.tables()
     with pytest.raises(InputError, match="planned_path alone"):
