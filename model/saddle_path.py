@@ -326,10 +326,11 @@ def saddle_paths(params: LandUseParameters, planting_cost_intercept_yuan_per_ha:
     return list(cached)
 
 
-PATHS_CACHE_SIZE = 16
+PATHS_CACHE_SIZE = 64
 """Entries of :func:`saddle_paths`' per-process cache, keyed by value (the frozen parameters, tau(0), the upper
 end): the manifolds are the same for the same ODE, and a sensitivity design repeats the curves' parameters
-whenever only inputs they do not read change (the classes' ESV, carbon). 16 manifolds are ~1 MB."""
+whenever only inputs they do not read change (the classes' ESV, carbon). A manifold's dense output is ~50 steps of
+7 x 2 coefficients (~10 kB), so the cache holds < 1 MB, as many entries as the roots cache of model/steady_state.py."""
 _paths_cache: OrderedDict[tuple[LandUseParameters, float, float], tuple[SaddlePath, ...]] = OrderedDict()
 
 
