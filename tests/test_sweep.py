@@ -16,6 +16,7 @@ from afforest.scenarios import load_scenario
 from afforest.chain.sweep import (
     PROGRESS_FILE,
     SweepPoint,
+    compact_shadow_prices,
     grid_points,
     load_results,
     model_cache,
@@ -327,3 +328,22 @@ def test_progress_rows_are_flushed_each_and_fsynced_at_most_every_interval(tmp_p
     sweep.run_sweep(load_scenario("baseline"), points, tmp_path / "out", workers=1, progress=False)
     assert lines_at_row == list(range(12))  # each earlier row was in the file before the next point started
     assert synced.count(progress.stat().st_ino) == 1  # the interval never elapsed: only the final fsync
+
+
+@pytest.mark.unit
+def test_row_shadow_prices_are_the_solve_list_without_its_zeros() -> None:
+    """The row's shadow_prices_json (compact: one record per constraint, its non-zero entries) expands back to
+    solve --json's list: lossless, and the cap's per-period prices of both programs are there."""
+    from afforest.chain.stages import run_chain
+
+    lu = run_chain(load_scenario("planting_capacity"), engine="fast", until="landuse").landuse
+    compact = json.loads(json.dumps(compact_shadow_prices(lu.shadow_prices)))
+    assert {r["representation"] for r in compact} == {"curves", "classes"}
+    expanded = []
+    for record in compact:
+        values = dict(zip(record["index"], record["value"]))
+        assert 0 < len(values) < record["count"]  # the cap binds early, not in every period
+        expanded += [{"representation": record["representation"], "constraint": record["constraint"], "index": k,
+                      "value": values.get(k, 0.0), "unit": record["unit"]} for k in range(record["count"])]
+    key = lambda p: (p["representation"], p["constraint"], p["index"])  # noqa: E731
+    assert sorted(expanded, key=key) == sorted(({**p, "value": float(p["value"])} for p in lu.shadow_prices), key=key)
