@@ -38,7 +38,6 @@ Units: areas in 10^4 ha, rates in 10^4 ha/yr, ESV in yuan/(ha yr), costs and lam
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +47,7 @@ from afforest.data import LandUseParameters
 from afforest.errors import InputError
 from afforest.model.manifold_ode import integrate_manifold
 from afforest.model.steady_state import Stability, net_marginal_gain, steady_state_roots
+from afforest.model.value_cache import ValueCache
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
@@ -312,18 +312,13 @@ def saddle_paths(params: LandUseParameters, planting_cost_intercept_yuan_per_ha:
     to ``upper_10k_ha`` (default A0) or to where its R falls back to zero."""
     tau0 = _tau0(params, planting_cost_intercept_yuan_per_ha)
     upper = params.initial_area_10k_ha if upper_10k_ha is None else float(upper_10k_ha)
-    key = (params, tau0, upper)
-    cached = _paths_cache.get(key)
-    if cached is None:
+
+    def trace() -> tuple[SaddlePath, ...]:
         roots = steady_state_roots(params, planting_cost_intercept_yuan_per_ha=tau0)
-        cached = tuple(_trace_manifold(params, tau0, root.unconverted_area_10k_ha, root.net_gain_slope, upper)
-                       for root in roots if root.stability is Stability.SADDLE and root.unconverted_area_10k_ha < upper)
-        _paths_cache[key] = cached
-        while len(_paths_cache) > PATHS_CACHE_SIZE:
-            _paths_cache.popitem(last=False)
-    else:
-        _paths_cache.move_to_end(key)
-    return list(cached)
+        return tuple(_trace_manifold(params, tau0, root.unconverted_area_10k_ha, root.net_gain_slope, upper)
+                     for root in roots if root.stability is Stability.SADDLE and root.unconverted_area_10k_ha < upper)
+
+    return list(_paths_cache.get((params, tau0, upper), trace))
 
 
 PATHS_CACHE_SIZE = 64
@@ -331,7 +326,7 @@ PATHS_CACHE_SIZE = 64
 end): the manifolds are the same for the same ODE, and a sensitivity design repeats the curves' parameters
 whenever only inputs they do not read change (the classes' ESV, carbon). A manifold's dense output is ~50 steps of
 7 x 2 coefficients (~10 kB), so the cache holds < 1 MB, as many entries as the roots cache of model/steady_state.py."""
-_paths_cache: OrderedDict[tuple[LandUseParameters, float, float], tuple[SaddlePath, ...]] = OrderedDict()
+_paths_cache: ValueCache[tuple[SaddlePath, ...]] = ValueCache(PATHS_CACHE_SIZE)
 
 
 def clear_paths_cache() -> None:

@@ -17,7 +17,6 @@ intervals where g is monotone; each interval with a sign change is bisected, for
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from afforest.data import LandUseParameters
 from afforest.errors import InputError
+from afforest.model.value_cache import ValueCache
 
 __all__ = [
     "Stability",
@@ -69,17 +69,11 @@ def net_marginal_gain(params: LandUseParameters) -> np.polynomial.Polynomial:
     """P(A) = C'(A0 - A) - B'(A), yuan/(ha yr), as a polynomial in A (10^4 ha).
 
     Cached per process by value (the frozen parameters; a copy is returned): an evaluation composes it ~5 times."""
-    cached = _gain_cache.get(params)
-    if cached is None:
+    def compose() -> np.polynomial.Polynomial:
         a0 = params.initial_area_10k_ha
-        c_of_a = params.afforested_marginal_esv(np.polynomial.Polynomial([a0, -1.0]))
-        cached = c_of_a - params.unconverted_marginal_esv
-        _gain_cache[params] = cached
-        while len(_gain_cache) > ROOTS_CACHE_SIZE:
-            _gain_cache.popitem(last=False)
-    else:
-        _gain_cache.move_to_end(params)
-    return cached.copy()
+        return params.afforested_marginal_esv(np.polynomial.Polynomial([a0, -1.0])) - params.unconverted_marginal_esv
+
+    return _gain_cache.get(params, compose).copy()
 
 
 def _breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
@@ -87,15 +81,7 @@ def _breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
     polynomial of the default window: an evaluation asks for them at ~3 shifts of one P)."""
     if not _default_window(p):
         return _find_breakpoints(p, a0)
-    key = (tuple(p.coef.tolist()), float(a0))
-    cached = _breakpoints_cache.get(key)
-    if cached is None:
-        cached = _breakpoints_cache[key] = _find_breakpoints(p, a0)
-        while len(_breakpoints_cache) > ROOTS_CACHE_SIZE:
-            _breakpoints_cache.popitem(last=False)
-    else:
-        _breakpoints_cache.move_to_end(key)
-    return cached.copy()
+    return _breakpoints_cache.get((tuple(p.coef.tolist()), float(a0)), lambda: _find_breakpoints(p, a0)).copy()
 
 
 def _find_breakpoints(p: np.polynomial.Polynomial, a0: float) -> NDArray[np.float64]:
@@ -159,14 +145,8 @@ def _solve(
     if not (scalar and shift.size == 1):
         return _solve_uncached(p, a0, shift, scalar)
     key = (tuple(p.coef.tolist()), float(a0), float(shift[0]))
-    cached = _solve_cache.get(key)
-    if cached is None:
-        cached = _solve_cache[key] = _solve_uncached(p, a0, shift, scalar)
-        while len(_solve_cache) > ROOTS_CACHE_SIZE:
-            _solve_cache.popitem(last=False)
-    else:
-        _solve_cache.move_to_end(key)
-    return cached[0].copy(), cached[1].copy()
+    roots, slopes = _solve_cache.get(key, lambda: _solve_uncached(p, a0, shift, scalar))
+    return roots.copy(), slopes.copy()
 
 
 def _solve_uncached(
@@ -256,11 +236,11 @@ def _reached_index(roots: NDArray[np.float64], p: np.polynomial.Polynomial, a0: 
 ROOTS_CACHE_SIZE = 64
 """Entries of :func:`steady_state_roots`'s per-process cache: an evaluation asks for the roots at ~3 values of
 tau(0) (the scenario's, the hurdle-adjusted one of the checks, the saddle path's), so 64 spans ~20 evaluations."""
-_roots_cache: OrderedDict[tuple[LandUseParameters, float | None], tuple[SteadyStateRoot, ...]] = OrderedDict()
-_long_run_cache: OrderedDict[tuple[LandUseParameters, float | None], NDArray[np.float64]] = OrderedDict()
-_gain_cache: OrderedDict[LandUseParameters, np.polynomial.Polynomial] = OrderedDict()
-_solve_cache: OrderedDict[tuple[tuple[float, ...], float, float], tuple[NDArray[np.float64], NDArray[np.float64]]] = OrderedDict()
-_breakpoints_cache: OrderedDict[tuple[tuple[float, ...], float], NDArray[np.float64]] = OrderedDict()
+_roots_cache: ValueCache[tuple[SteadyStateRoot, ...]] = ValueCache(ROOTS_CACHE_SIZE)
+_long_run_cache: ValueCache[NDArray[np.float64]] = ValueCache(ROOTS_CACHE_SIZE)
+_gain_cache: ValueCache[np.polynomial.Polynomial] = ValueCache(ROOTS_CACHE_SIZE)
+_solve_cache: ValueCache[tuple[NDArray[np.float64], NDArray[np.float64]]] = ValueCache(ROOTS_CACHE_SIZE)
+_breakpoints_cache: ValueCache[NDArray[np.float64]] = ValueCache(ROOTS_CACHE_SIZE)
 
 
 def steady_state_roots(
@@ -271,16 +251,7 @@ def steady_state_roots(
     Cached per process by value (the frozen parameters and tau(0)): the chain asks for the same roots several
     times per evaluation (the checks, the targets, the saddle path)."""
     tau = None if planting_cost_intercept_yuan_per_ha is None else float(planting_cost_intercept_yuan_per_ha)
-    key = (params, tau)
-    cached = _roots_cache.get(key)
-    if cached is None:
-        cached = tuple(_steady_state_roots(params, tau))
-        _roots_cache[key] = cached
-        while len(_roots_cache) > ROOTS_CACHE_SIZE:
-            _roots_cache.popitem(last=False)
-    else:
-        _roots_cache.move_to_end(key)
-    return list(cached)
+    return list(_roots_cache.get((params, tau), lambda: tuple(_steady_state_roots(params, tau))))
 
 
 def clear_roots_cache() -> None:
@@ -376,16 +347,7 @@ def long_run_afforested_area(
     if financial_discount_rate is None and (planting_cost_intercept_yuan_per_ha is None
                                             or np.ndim(planting_cost_intercept_yuan_per_ha) == 0):
         tau = None if planting_cost_intercept_yuan_per_ha is None else float(planting_cost_intercept_yuan_per_ha)
-        key = (params, tau)
-        cached = _long_run_cache.get(key)
-        if cached is None:
-            cached = _long_run_afforested_area(params, None, tau)
-            _long_run_cache[key] = cached
-            while len(_long_run_cache) > ROOTS_CACHE_SIZE:
-                _long_run_cache.popitem(last=False)
-        else:
-            _long_run_cache.move_to_end(key)
-        return cached.copy()
+        return _long_run_cache.get((params, tau), lambda: _long_run_afforested_area(params, None, tau)).copy()
     return _long_run_afforested_area(params, financial_discount_rate, planting_cost_intercept_yuan_per_ha)
 
 

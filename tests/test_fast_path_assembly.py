@@ -131,3 +131,37 @@ def test_the_fast_paths_deferred_tables_are_the_tables_and_survive_a_pickle() ->
     pd.testing.assert_frame_equal(copy.classes_costates, costates)
     result.classes_costates = None  # an assigned value replaces a deferred one
     assert result.classes_costates is None
+
+
+@pytest.mark.unit
+def test_the_value_cache_keeps_the_recently_used_and_is_shared_by_threads() -> None:
+    import threading
+
+    from afforest.model.value_cache import ValueCache
+
+    cache: ValueCache[int] = ValueCache(2)
+    calls: list[int] = []
+
+    def square(x: int):
+        return lambda: calls.append(x) or x * x
+
+    assert [cache.get(1, square(1)), cache.get(2, square(2)), cache.get(1, square(1))] == [1, 4, 1]
+    assert cache.get(3, square(3)) == 9  # drops 2, the least recently used
+    assert cache.get(1, square(1)) == 1 and cache.get(2, square(2)) == 4
+    assert calls == [1, 2, 3, 2] and len(cache) == 2
+    errors: list[BaseException] = []
+
+    def hammer(offset: int) -> None:
+        try:
+            for i in range(3000):
+                key = (i * 7 + offset) % 5
+                assert cache.get(key, square(key)) == key * key
+        except BaseException as exc:  # noqa: BLE001 - any failure in a thread fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(cache) <= 2
