@@ -798,7 +798,7 @@ def _run(
             raise SweepInterrupted(kept, len(points), folder.path if folder else None, stopped)
         frame = pd.DataFrame([rows[i] for i in sorted(rows)])
         if folder is not None:
-            write_results(frame, folder.path, provenance(base, points, engine))
+            write_results(frame, folder.path, provenance(base, points, engine, digests))
         return frame
     finally:
         for sig, handler in saved.items():
