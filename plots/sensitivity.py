@@ -26,6 +26,16 @@ _FLAT = 1e-7
 (the same bound as afforest.chain.sensitivity.ROUND_OFF_SPREAD)."""
 
 
+_TWO_COLUMNS_UP_TO = 8
+_THREE_COLUMNS_UP_TO = 18
+"""Panels per figure up to which 2 (then 3) columns are used, 4 above: issue 14's 24 outputs in 6 rows of 4 instead of
+12 rows of 2 (a figure one can read on a screen)."""
+
+
+_SUPTITLE_IN = 0.45
+"""Height kept free for the figure's title, inches (one line of the default title size, with its padding)."""
+
+
 def _short(key: str) -> str:
     return label(key.rpartition(".")[2])
 
@@ -36,7 +46,7 @@ def _grid(n: int) -> tuple[Any, np.ndarray]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cols = 1 if n == 1 else 2
+    cols = 1 if n == 1 else 2 if n <= _TWO_COLUMNS_UP_TO else 3 if n <= _THREE_COLUMNS_UP_TO else 4
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 0.9 + 3.2 * rows), squeeze=False)
     for ax in axes.flat[n:]:
@@ -47,7 +57,7 @@ def _grid(n: int) -> tuple[Any, np.ndarray]:
 def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - _SUPTITLE_IN / fig.get_figheight()))  # the panels below the title
     fig.savefig(path, dpi=_DPI)
     plt.close(fig)
     return path
