@@ -216,8 +216,9 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
 
 # ------------------------------------------------------------------------ per-process caches of the inputs
 INPUT_CACHE_SIZE = 16
-"""Entries of each cache below: a sensitivity run varies the ESV source and the post-planting rule (two values
-each) and nothing else these tables depend on, so 16 holds every combination with room for a few regions."""
+"""Entries of each cache below but the carbon values': a sensitivity run varies the ESV source and the post-planting
+rule (two values each) and nothing else these tables depend on, so 16 holds every combination with room for a few
+regions (the fitted curves and the passed checks of the area table against A0 are fewer still)."""
 _esv_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 _classes_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
 _curves_cache: OrderedDict[tuple[Any, ...], tuple[tuple[float, ...], tuple[float, ...]]] = OrderedDict()
