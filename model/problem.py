@@ -51,6 +51,7 @@ __all__ = [
     "discount_weights",
     "UnitKind",
     "CLASS_COLUMNS",
+    "UNIT_ARRAY_PROPERTIES",
     "LandUseProblem",
 ]
 
@@ -213,11 +214,17 @@ class LandUseProblem:
         missing = [c for c in CLASS_COLUMNS if c not in classes.columns]
         if missing:
             raise InputError(f"classes table lacks columns {missing}", field="classes")
-        units = _class_units(classes, float(params.planting_cost_intercept_yuan_per_ha))
-        if units is None:
-            units = _class_units_by_pandas(classes, float(params.planting_cost_intercept_yuan_per_ha))
-        return cls(units, "classes", params, grid, float(carbon_price_yuan_per_t_co2),
-                   discount_weights(params.financial_discount_rate, grid))
+        tau0 = float(params.planting_cost_intercept_yuan_per_ha)
+        built = _class_units(classes, tau0)
+        units = _class_units_by_pandas(classes, tau0) if built is None else built[0]
+        problem = cls(units, "classes", params, grid, float(carbon_price_yuan_per_t_co2),
+                      discount_weights(params.financial_discount_rate, grid))
+        if built is not None:  # the unit arrays in hand: each cached property's value, without reading units again
+            for name, values in built[1].items():
+                frozen = values.copy()
+                frozen.flags.writeable = False  # as the frame's own to_numpy views are
+                problem.__dict__[name] = frozen
+        return problem
 
     @classmethod
     def from_cells(
@@ -361,10 +368,22 @@ _CLASS_NUMBER_COLUMNS = CLASS_COLUMNS[4:]
 """The columns of a classes table that must be positive (the area) or known (all three)."""
 
 
-def _class_units(classes: pd.DataFrame, planting_cost_yuan_per_ha: float) -> pd.DataFrame | None:
+UNIT_ARRAY_PROPERTIES: dict[str, str] = {
+    "area_10k_ha": "area_10k_ha",
+    "current_esv_yuan_per_ha_yr": "esv_yuan_per_ha_yr",
+    "afforested_esv_yuan_per_ha_yr": "afforested_esv_yuan_per_ha_yr",
+    "planting_cost_yuan_per_ha": "planting_cost_yuan_per_ha",
+    "carbon_t_co2_per_ha": "carbon_t_co2_per_ha",
+}
+"""The cached unit arrays of :class:`LandUseProblem` and the units' column each reads (``to_numpy(float)``)."""
+
+
+def _class_units(classes: pd.DataFrame, planting_cost_yuan_per_ha: float
+                 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]] | None:
     """:meth:`LandUseProblem.from_classes`'s units table on the arrays (a sweep builds one per point): the same
     table as :func:`_class_units_by_pandas`, for the classes tables ``landuse_classes`` makes (int64 rank and
-    slice, float64 numbers); None for any other dtypes, which that function handles."""
+    slice, float64 numbers), with the float64 arrays of :data:`UNIT_ARRAY_PROPERTIES` by property; None for any
+    other dtypes, which that function handles."""
     if not classes.columns.is_unique:
         return None
     values = {name: classes[name].to_numpy() for name in CLASS_COLUMNS}
@@ -376,18 +395,17 @@ def _class_units(classes: pd.DataFrame, planting_cost_yuan_per_ha: float) -> pd.
         raise InputError("classes need positive areas and finite ESVs", field="classes")
     order = np.lexsort((values["slice"], values["rank"]))  # stable, like sort_values(["rank", "slice"])
     n = len(order)
-    return pd.DataFrame(
-        {
-            "land_type": values["land_type"][order],
-            "province": values["province"][order],
-            "slice": values["slice"][order],
-            "area_10k_ha": values["area_10k_ha"][order],
-            "esv_yuan_per_ha_yr": values["esv_yuan_per_ha_yr"][order],
-            "afforested_esv_yuan_per_ha_yr": values["afforested_esv_yuan_per_ha_yr"][order],
-            "planting_cost_yuan_per_ha": np.full(n, planting_cost_yuan_per_ha),
-            "carbon_t_co2_per_ha": np.full(n, np.nan),
-        }
-    )
+    columns = {
+        "land_type": values["land_type"][order],
+        "province": values["province"][order],
+        "slice": values["slice"][order],
+        "area_10k_ha": values["area_10k_ha"][order],
+        "esv_yuan_per_ha_yr": values["esv_yuan_per_ha_yr"][order],
+        "afforested_esv_yuan_per_ha_yr": values["afforested_esv_yuan_per_ha_yr"][order],
+        "planting_cost_yuan_per_ha": np.full(n, planting_cost_yuan_per_ha),
+        "carbon_t_co2_per_ha": np.full(n, np.nan),
+    }
+    return pd.DataFrame(columns), {name: columns[column] for name, column in UNIT_ARRAY_PROPERTIES.items()}
 
 
 def _class_units_by_pandas(classes: pd.DataFrame, planting_cost_yuan_per_ha: float) -> pd.DataFrame:

@@ -33,7 +33,7 @@ from afforest.model.carbon import per_hectare_totals
 from afforest.model.esv import EquivalentFactorInputs, esv_table
 from afforest.model.formulations import exclude_provinces
 from afforest.model.merit_order import landuse_classes
-from afforest.model.problem import LandUseProblem
+from afforest.model.problem import UNIT_ARRAY_PROPERTIES, LandUseProblem
 from afforest.scenarios import Scenario, load_scenario
 
 POINTS: list[tuple[str | None, dict[str, Any]]] = [
@@ -184,9 +184,19 @@ def test_units_from_classes_equal_the_pandas_construction(case: str) -> None:
     if case == "other_index":
         classes = classes.set_index(pd.Index(np.arange(len(classes))[::-1] * 7))
     tau0 = inputs.params.planting_cost_intercept_yuan_per_ha
-    problem = LandUseProblem.from_classes(classes, inputs.params, inputs.grid)
+    problem = LandUseProblem.from_classes(classes, inputs.params, inputs.grid, carbon_price_yuan_per_t_co2=60.0)
     pd.testing.assert_frame_equal(problem.units, _units_by_pandas(classes, float(tau0)), check_exact=True)
     assert problem.keys[0][2] == 0 and problem.n_units == len(classes)
+    # the unit arrays (given by the array construction, read from the units otherwise) are the units' columns
+    lazy = LandUseProblem(problem.units.copy(), "classes", problem.params, problem.grid, 60.0, problem.weights)
+    for name, column in UNIT_ARRAY_PROPERTIES.items():
+        given = getattr(problem, name)
+        np.testing.assert_array_equal(given, problem.units[column].to_numpy(float), strict=True)
+        assert not given.flags.writeable
+    for name in ("esv_gain_yuan_per_ha_yr", "net_cost_yuan_per_ha"):
+        np.testing.assert_array_equal(getattr(problem, name), getattr(lazy, name), strict=True)
+    np.testing.assert_array_equal(problem.planting_value(), lazy.planting_value(), strict=True)
+    assert problem.baseline_welfare_10e8_yuan == lazy.baseline_welfare_10e8_yuan
 
 
 @pytest.mark.unit
