@@ -10,9 +10,7 @@ classes model too large for this machine.
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from afforest.model.formulations import (
     switch_values,
 )
 from afforest.model.problem import LandUseProblem, TimeGrid
+from afforest.model.value_cache import ValueCache
 from afforest.model.merit_order import landuse_classes
 from afforest.scenarios import Scenario, load_scenario
 
@@ -117,7 +116,7 @@ def carbon_pv_t_co2_per_ha(scenario: Scenario, financial_discount_rate: float, b
         hash(key)
     except TypeError:  # a growth curve of the user's that cannot be hashed: not cached
         return compute()
-    return _cached(_carbon_pv_cache, key, compute, CARBON_PV_CACHE_SIZE)
+    return _carbon_pv_cache.get(key, compute)
 
 
 def load_carbon_price_series(path: str | Path) -> pd.Series:
@@ -219,15 +218,15 @@ INPUT_CACHE_SIZE = 16
 """Entries of each cache below but the carbon values': a sensitivity run varies the ESV source and the post-planting
 rule (two values each) and nothing else these tables depend on, so 16 holds every combination with room for a few
 regions (the fitted curves and the passed checks of the area table against A0 are fewer still)."""
-_esv_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
-_classes_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
-_curves_cache: OrderedDict[tuple[Any, ...], tuple[tuple[float, ...], tuple[float, ...]]] = OrderedDict()
+_esv_cache: ValueCache[pd.DataFrame] = ValueCache(INPUT_CACHE_SIZE)
+_classes_cache: ValueCache[pd.DataFrame] = ValueCache(INPUT_CACHE_SIZE)
+_curves_cache: ValueCache[tuple[tuple[float, ...], tuple[float, ...]]] = ValueCache(INPUT_CACHE_SIZE)
 CARBON_PV_CACHE_SIZE = 256
 """Entries of the cache of :func:`carbon_pv_t_co2_per_ha` (a float each, ~0.6 ms to compute): a grid sweep repeats
 each discount rate across its other keys, and so does a Saltelli design (each rate of matrix A returns in every
 A_B^(i) but one: 19 rates in the 97 points of the ``sensitivity`` scenario's N = 8)."""
-_carbon_pv_cache: OrderedDict[tuple[Any, float], float] = OrderedDict()
-_area_checks: OrderedDict[tuple[Any, ...], bool] = OrderedDict()
+_carbon_pv_cache: ValueCache[float] = ValueCache(CARBON_PV_CACHE_SIZE)
+_area_checks: ValueCache[bool] = ValueCache(INPUT_CACHE_SIZE)
 
 
 MISSING_FILE_STAT = -1
@@ -262,32 +261,11 @@ def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
     return tuple(key)
 
 
-_cache_lock = threading.Lock()
-"""Guards the caches' dict operations (a Dask worker's threads share them); values are computed outside it."""
-
-
-def _cached(cache: OrderedDict[Any, Any], key: Any, compute: Callable[[], Any], size: int = INPUT_CACHE_SIZE) -> Any:
-    """``cache[key]``, else ``compute()`` remembered there; the least recently used entries beyond ``size`` go."""
-    with _cache_lock:
-        value = cache.get(key)
-        if value is not None:
-            cache.move_to_end(key)
-            return value
-    value = compute()
-    with _cache_lock:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > size:
-            cache.popitem(last=False)
-    return value
-
-
 def clear_input_caches() -> None:
     """Forget the cached ESV tables, merit-order classes, fitted curves, carbon values and passed area checks
     (tests compare cached and uncached answers)."""
-    with _cache_lock:
-        for cache in (_esv_cache, _classes_cache, _curves_cache, _carbon_pv_cache, _area_checks):
-            cache.clear()
+    for cache in (_esv_cache, _classes_cache, _curves_cache, _carbon_pv_cache, _area_checks):
+        cache.clear()
 
 
 def equivalent_factor_esv(
@@ -319,7 +297,7 @@ def _equivalent_factor_esv_entry(
         ).resolve()
         return esv_table(equivalents, standard_values)
 
-    return key, _cached(_esv_cache, key, compute)
+    return key, _esv_cache.get(key, compute)
 
 
 def cached_landuse_classes(
@@ -337,7 +315,7 @@ def _classes_for_keys(
     """:func:`cached_landuse_classes` with the tables' keys given: the content (:func:`_frame_key`), or for a table
     of the ESV cache, that cache's key (the files it was computed from)."""
     key = (area_key, esv_key, str(rule), max_class_area_10k_ha, params.afforested_esv_coefficients)
-    return _cached(_classes_cache, key, lambda: landuse_classes(
+    return _classes_cache.get(key, lambda: landuse_classes(
         area, esv, params, rule=rule, max_class_area_10k_ha=max_class_area_10k_ha)).copy()
 
 
@@ -345,7 +323,7 @@ def _fitted_curves(area: pd.DataFrame, area_key: tuple[Any, ...], esv: pd.DataFr
                    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """:func:`afforest.chain.bundle.region_fitted_curves` (a least-squares fit, tens of ms), cached per process by
     the tables' keys (as in :func:`_classes_for_keys`); tuples, so never changed."""
-    return _cached(_curves_cache, (area_key, esv_key), lambda: region_fitted_curves(area, esv))
+    return _curves_cache.get((area_key, esv_key), lambda: region_fitted_curves(area, esv))
 
 
 def _check_area_once(area: pd.DataFrame, area_key: tuple[Any, ...], initial_area_10k_ha: float,
@@ -356,7 +334,7 @@ def _check_area_once(area: pd.DataFrame, area_key: tuple[Any, ...], initial_area
         check_area_against_initial_area(area, initial_area_10k_ha, file=file)  # raises: nothing remembered
         return True
 
-    _cached(_area_checks, (area_key, initial_area_10k_ha), check)
+    _area_checks.get((area_key, initial_area_10k_ha), check)
 
 
 def scenario_bundle(scenario: Scenario) -> InputBundle:
