@@ -111,12 +111,34 @@ def _initial_step(rhs: Rhs, y0: tuple[float, float], f0: tuple[float, float], in
 
 
 def _stage_sum(row: list[tuple[int, float]], k0: list[float], k1: list[float]) -> tuple[float, float]:
-    """sum_j a_j k_j for both components, in the order of j (the hot loop: ~1000 calls an integration)."""
+    """sum_j a_j k_j for both components, in the order of j (the reference of :func:`_compiled_sum`)."""
     s0 = s1 = 0.0
     for j, a in row:
         s0 += k0[j] * a
         s1 += k1[j] * a
     return s0, s1
+
+
+StageSum = Callable[[list[float], list[float]], tuple[float, float]]
+"""(k0, k1) -> (sum_j a_j k0[j], sum_j a_j k1[j]) for one row of the tableau."""
+
+
+def _compiled_sum(row: list[tuple[int, float]]) -> StageSum:
+    """:func:`_stage_sum` of one fixed row as one expression, ``0.0 + k0[j1] * a1 + k0[j2] * a2 + ...``: Python adds
+    left to right, so the operations and their order are the loop's (the same floats, bit for bit: ``repr`` of a
+    float reads back exactly), without the loop's interpretation (the hot path: ~1000 sums an integration)."""
+    def terms(k: str) -> str:
+        return "".join(f" + {k}[{j}] * {a!r}" for j, a in row)
+
+    namespace: dict[str, StageSum] = {}
+    exec(f"def stage_sum(k0, k1):\n    return 0.0{terms('k0')}, 0.0{terms('k1')}\n", namespace)  # noqa: S102 (tableau constants)
+    return namespace["stage_sum"]
+
+
+_A_SUMS = [_compiled_sum(row) for row in _A]
+_B_SUM, _E3_SUM, _E5_SUM = (_compiled_sum(row) for row in (_B, _E3, _E5))
+_A_EXTRA_SUMS = [_compiled_sum(row) for row in _A_EXTRA]
+_D_SUMS = [_compiled_sum(row) for row in _D]
 
 
 def integrate_manifold(rhs: Rhs, y0: tuple[float, float], t_bound: float, upper: float, rtol: float,
@@ -147,16 +169,16 @@ def integrate_manifold(rhs: Rhs, y0: tuple[float, float], t_bound: float, upper:
             h_abs = abs(h)
             k0[0], k1[0] = f
             for s in range(1, STAGES):
-                d0, d1 = _stage_sum(_A[s], k0, k1)
+                d0, d1 = _A_SUMS[s](k0, k1)
                 k0[s], k1[s] = rhs(a + d0 * h, r + d1 * h)
-            b0, b1 = _stage_sum(_B, k0, k1)
+            b0, b1 = _B_SUM(k0, k1)
             a_new, r_new = a + h * b0, r + h * b1
             f_new = rhs(a_new, r_new)
             k0[STAGES], k1[STAGES] = f_new
             scale0 = atol + max(abs(a), abs(a_new)) * rtol
             scale1 = atol + max(abs(r), abs(r_new)) * rtol
-            e5 = _stage_sum(_E5, k0, k1)
-            e3 = _stage_sum(_E3, k0, k1)
+            e5 = _E5_SUM(k0, k1)
+            e3 = _E3_SUM(k0, k1)
             e5_2 = _norm_2(e5[0] / scale0, e5[1] / scale1)
             e3_2 = _norm_2(e3[0] / scale0, e3[1] / scale1)
             error = 0.0 if e5_2 == 0 and e3_2 == 0 else abs(h) * e5_2 / math.sqrt((e5_2 + 0.01 * e3_2) * 2)
@@ -167,14 +189,14 @@ def integrate_manifold(rhs: Rhs, y0: tuple[float, float], t_bound: float, upper:
             h_abs *= max(MIN_FACTOR, SAFETY * error**ERROR_EXPONENT)
             rejected = True
         # the dense output of the step (scipy's DOP853._dense_output_impl)
-        for i, row in enumerate(_A_EXTRA):
-            d0, d1 = _stage_sum(row, k0, k1)
+        for i, extra_sum in enumerate(_A_EXTRA_SUMS):
+            d0, d1 = extra_sum(k0, k1)
             k0[STAGES + 1 + i], k1[STAGES + 1 + i] = rhs(a + d0 * h, r + d1 * h)
         delta = (a_new - a, r_new - r)
         poly = [delta, (h * f[0] - delta[0], h * f[1] - delta[1]),
                 (2 * delta[0] - h * (f_new[0] + f[0]), 2 * delta[1] - h * (f_new[1] + f[1]))]
-        for row in _D:
-            d0, d1 = _stage_sum(row, k0, k1)
+        for d_sum in _D_SUMS:
+            d0, d1 = d_sum(k0, k1)
             poly.append((h * d0, h * d1))
         t_olds.append(t)
         hs.append(t_new - t)
