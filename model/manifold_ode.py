@@ -110,7 +110,7 @@ def _initial_step(rhs: Rhs, y0: tuple[float, float], f0: tuple[float, float], in
     return min(100 * h0, h1, interval)
 
 
-def _stage_sum(row: list[tuple[int, float]], k0: list[float], k1: list[float]) -> tuple[float, float]:
+def stage_sum(row: list[tuple[int, float]], k0: list[float], k1: list[float]) -> tuple[float, float]:
     """sum_j a_j k_j for both components, in the order of j (the reference of :func:`_compiled_sum`)."""
     s0 = s1 = 0.0
     for j, a in row:
@@ -124,7 +124,7 @@ StageSum = Callable[[list[float], list[float]], tuple[float, float]]
 
 
 def _compiled_sum(row: list[tuple[int, float]]) -> StageSum:
-    """:func:`_stage_sum` of one fixed row as one expression, ``0.0 + k0[j1] * a1 + k0[j2] * a2 + ...``: Python adds
+    """:func:`stage_sum` of one fixed row as one expression, ``0.0 + k0[j1] * a1 + k0[j2] * a2 + ...``: Python adds
     left to right, so the operations and their order are the loop's (the same floats, bit for bit: ``repr`` of a
     float reads back exactly), without the loop's interpretation (the hot path: ~1000 sums an integration)."""
     def terms(k: str) -> str:
@@ -139,6 +139,13 @@ _A_SUMS = [_compiled_sum(row) for row in _A]
 _B_SUM, _E3_SUM, _E5_SUM = (_compiled_sum(row) for row in (_B, _E3, _E5))
 _A_EXTRA_SUMS = [_compiled_sum(row) for row in _A_EXTRA]
 _D_SUMS = [_compiled_sum(row) for row in _D]
+
+
+def tableau_sums() -> list[tuple[list[tuple[int, float]], StageSum]]:
+    """Every row of the tableau the integration sums, with its compiled sum (tests hold each to :func:`stage_sum`)."""
+    rows = [*_A, _B, _E3, _E5, *_A_EXTRA, *_D]
+    sums = [*_A_SUMS, _B_SUM, _E3_SUM, _E5_SUM, *_A_EXTRA_SUMS, *_D_SUMS]
+    return list(zip(rows, sums, strict=True))
 
 
 def integrate_manifold(rhs: Rhs, y0: tuple[float, float], t_bound: float, upper: float, rtol: float,
