@@ -74,6 +74,7 @@ __all__ = [
     "AT_BOUND_SHARE",
     "YUAN_PER_HA_PER_OBJECTIVE_UNIT_PER_10K_HA",
     "PontryaginCertificate",
+    "ColumnCertificate",
     "state_costates",
     "unit_costates",
     "pontryagin_certificate",
@@ -143,9 +144,53 @@ class PontryaginCertificate:
         }
 
 
+class ColumnCertificate(PontryaginCertificate):
+    """A :class:`PontryaginCertificate` given by its columns (the fast path's, :mod:`afforest.model.fast_landuse`):
+    ``periods`` is the same table, built when first read (a sweep row reads only the maxima, which come from the
+    same arrays: a maximum of |x| is exact whatever holds the numbers, so they are the table's bit for bit)."""
+
+    def __init__(self, representation: str, scale_yuan_per_ha: float, columns: dict[str, np.ndarray],
+                 terminal_pv_yuan_per_ha: float, planting_cost_shift_yuan_per_ha: float = 0.0,
+                 detail: dict[str, float] | None = None) -> None:
+        """``columns``: the columns of :attr:`periods`, in order, as :class:`PontryaginCertificate` documents them."""
+        for name, value in (("representation", representation), ("scale_yuan_per_ha", scale_yuan_per_ha),
+                            ("terminal_pv_yuan_per_ha", terminal_pv_yuan_per_ha),
+                            ("planting_cost_shift_yuan_per_ha", planting_cost_shift_yuan_per_ha),
+                            ("detail", {} if detail is None else detail), ("columns", columns)):
+            object.__setattr__(self, name, value)  # frozen, as the dataclass sets its fields
+
+    @cached_property
+    def periods(self) -> pd.DataFrame:  # type: ignore[override]
+        """The per-period table (built once, when first read)."""
+        return pd.DataFrame(self.columns)
+
+    @cached_property
+    def max_optimality(self) -> float:
+        """Largest residual of (a), PV, relative to the scale (from the column, as the table gives it)."""
+        return _max_abs_values(self.columns["optimality_pv_yuan_per_ha"]) / self.scale_yuan_per_ha
+
+    @cached_property
+    def max_costate_equation(self) -> float:
+        """Largest residual of (b), PV, relative to the scale (from the column, as the table gives it)."""
+        return _max_abs_values(self.columns["costate_equation_pv_yuan_per_ha"]) / self.scale_yuan_per_ha
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with its table (a copy, a worker's result): every reader sees the same certificate."""
+        self.periods  # noqa: B018 (builds and keeps it)
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
 def _max_abs(column: pd.Series) -> float:
     """Largest |value| of a residual column; NaN marks a condition not asked of that row (none there)."""
-    values = np.abs(column.to_numpy(dtype=float))
+    return _max_abs_values(column.to_numpy(dtype=float))
+
+
+def _max_abs_values(values: np.ndarray) -> float:
+    """:func:`_max_abs` of the column's float64 values."""
+    values = np.abs(np.asarray(values, dtype=float))
     return float(values[~np.isnan(values)].max(initial=0.0))
 
 

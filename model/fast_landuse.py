@@ -40,7 +40,12 @@ from scipy.linalg.lapack import dpotrs
 
 from afforest.data import LandUseParameters
 from afforest.solvers.decomposition import plan_from_cumulative, solve_master
-from afforest.model.costates import AT_BOUND_SHARE, PontryaginCertificate, YUAN_PER_HA_PER_OBJECTIVE_UNIT_PER_10K_HA
+from afforest.model.costates import (
+    AT_BOUND_SHARE,
+    YUAN_PER_HA_PER_OBJECTIVE_UNIT_PER_10K_HA,
+    ColumnCertificate,
+    PontryaginCertificate,
+)
 from afforest.model.problem import (
     YUAN_10K_IN_OBJECTIVE_UNIT,
     Discounting,
@@ -451,8 +456,6 @@ def array_certificate(representation: str, grid: TimeGrid, rate: float, tau0: fl
     ``states``/``slope``: (units x N+1) A and F'(A) (objective units per 10^4 ha per yr); ``duals``: (units x N)
     y of the land balances; ``unit_planted``: (units x N) areas planted (units' planting condition), None for the
     curves."""
-    import pandas as pd
-
     d, omega, terminal = _state_weights(grid, rate)
     n, dt = grid.periods, float(grid.step_yr)
     g = region_cv + tau_eff + 2 * tau1 * rates + cap_cv
@@ -470,15 +473,13 @@ def array_certificate(representation: str, grid: TimeGrid, rate: float, tau0: fl
     e_n = duals[:, -1] - (omega[n] + terminal) * slope[:, n]
     terminal_pv = float(np.abs(np.where(at_bound[:, n], np.minimum(e_n, 0.0), e_n)).max(initial=0.0)) * _PER_HA
     starts = np.arange(n) * dt
-    frame = pd.DataFrame(
-        {
-            "period_start_yr": starts,
-            "discount_weight": d,
-            "optimality_pv_yuan_per_ha": optimality * d,
-            "optimality_cv_yuan_per_ha": optimality,
-            "costate_equation_pv_yuan_per_ha": by_state,
-            "costate_equation_cv_yuan_per_ha": by_state / d,
-        }
-    )
+    columns = {
+        "period_start_yr": starts,
+        "discount_weight": d,
+        "optimality_pv_yuan_per_ha": optimality * d,
+        "optimality_cv_yuan_per_ha": optimality,
+        "costate_equation_pv_yuan_per_ha": by_state,
+        "costate_equation_cv_yuan_per_ha": by_state / d,
+    }
     scale = float(max(abs(tau_eff + 2 * tau1 * rates[0]), tau0))
-    return PontryaginCertificate(representation, scale, frame, terminal_pv, tau_eff - tau0, detail)
+    return ColumnCertificate(representation, scale, columns, terminal_pv, tau_eff - tau0, detail)

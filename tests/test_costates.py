@@ -260,3 +260,32 @@ def test_cells_costates_and_certificate_with_site_costs_and_a_carbon_price():
             expected = -(params.planting_cost_intercept_yuan_per_ha + 2 * tau1 * rate)
             assert region["costate_cv_yuan_per_ha"].iloc[k] == pytest.approx(expected, rel=1e-6)
     assert len(unit_costates(m, result.duals)) == 200 * 40
+
+
+@pytest.mark.unit
+def test_column_certificate_is_the_table_certificate() -> None:
+    """The fast path's ColumnCertificate (table built when read, maxima from the arrays) equals a
+    PontryaginCertificate of the same table: the table itself, every maximum bit for bit (NaN rows skipped), and
+    after a pickle round trip."""
+    import pickle
+
+    import pandas as pd
+
+    from afforest.model.costates import ColumnCertificate, PontryaginCertificate
+
+    rng = np.random.default_rng(3)
+    d = np.exp(-0.05 * np.arange(6))
+    opt, by_state = rng.normal(size=6) * 10.0, rng.normal(size=6) * 1e-3
+    by_state[0] = np.nan
+    columns = {"period_start_yr": np.arange(6.0), "discount_weight": d, "optimality_pv_yuan_per_ha": opt * d,
+               "optimality_cv_yuan_per_ha": opt, "costate_equation_pv_yuan_per_ha": by_state,
+               "costate_equation_cv_yuan_per_ha": by_state / d}
+    reference = PontryaginCertificate("classes", 1234.5, pd.DataFrame(columns), 0.25, -10.0, {"x": 1.0})
+    fast = ColumnCertificate("classes", 1234.5, columns, 0.25, -10.0, {"x": 1.0})
+    for cert in (fast, pickle.loads(pickle.dumps(ColumnCertificate("classes", 1234.5, columns, 0.25, -10.0, {"x": 1.0})))):
+        for name in ("max_optimality", "max_costate_equation", "terminal", "max_residual"):
+            assert getattr(cert, name).hex() == getattr(reference, name).hex(), name
+        assert cert.as_dict() == reference.as_dict()
+        pd.testing.assert_frame_equal(cert.periods, reference.periods, check_exact=True)
+        assert (cert.representation, cert.scale_yuan_per_ha, cert.planting_cost_shift_yuan_per_ha, cert.detail) == (
+            "classes", 1234.5, -10.0, {"x": 1.0})
