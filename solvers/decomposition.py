@@ -63,20 +63,33 @@ class MasterSolution:
         self.polished = polished
 
 
+def _prox_thresholds(step: np.ndarray, bounds: np.ndarray, slopes: np.ndarray) -> np.ndarray | None:
+    """The table B_i - step_j u_i (periods x boundaries) that :func:`_prox` compares v with when it is small enough to
+    compare at once (None otherwise): it depends only on the step, which an iteration keeps, so the iterations
+    compute it once (the same products and differences, so the same table bit for bit)."""
+    m = len(bounds) - 1
+    if len(step) * (m + 1) > _DENSE_PROX_ENTRIES:
+        return None
+    return bounds[None, :] - step[:, None] * slopes[None, : m + 1]
+
+
 def _prox(
-    v: np.ndarray, step: np.ndarray, bounds: np.ndarray, slopes: np.ndarray
+    v: np.ndarray, step: np.ndarray, bounds: np.ndarray, slopes: np.ndarray, thresholds: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """argmin_z (z - v_j)^2 / 2 - step_j F(z) on [0, B_M], for every j at once.
 
-    ``bounds`` = B_0..B_M (B_0 = 0), ``slopes`` = +inf, u_1..u_M, -inf. Returns z, whether z sits on a
-    boundary, and the boundary index (on a boundary) or the cell index (inside a cell).
+    ``bounds`` = B_0..B_M (B_0 = 0), ``slopes`` = +inf, u_1..u_M, -inf; ``thresholds``: :func:`_prox_thresholds` of
+    the same step, bounds and slopes if the caller holds it. Returns z, whether z sits on a boundary, and the boundary
+    index (on a boundary) or the cell index (inside a cell).
     """
     m = len(bounds) - 1
     # lo: the largest i in 0..M with B_i - step u_i <= v (i = 0 always qualifies). B_i - step u_i rises with i
     # (B up, u down, and rounding is monotone), so the count of the i that qualify is that index plus one: one
     # comparison table where it is small, a bisection per period otherwise (the same index either way).
     if len(v) * (m + 1) <= _DENSE_PROX_ENTRIES:
-        qualify = bounds[None, :] - step[:, None] * slopes[None, : m + 1] <= v[:, None]
+        if thresholds is None:
+            thresholds = _prox_thresholds(step, bounds, slopes)
+        qualify = thresholds <= v[:, None]
         lo = np.maximum(np.count_nonzero(qualify, axis=1) - 1, 0)  # 0 where nothing compares (NaN), as the bisection
     else:
         lo = np.zeros(len(v), dtype=np.int64)
@@ -214,6 +227,7 @@ def _active_set(
     the iteration goes on. (None, steps) when that fails or after ``_ACTIVE_SET_LIMIT`` patterns; the caller then
     runs the proximal gradient method."""
     step = gamma / diag
+    thresholds = _prox_thresholds(step, bounds, slopes)
     z = start
     seen: set[bytes] = set()
     previous = np.full(len(z), -1, dtype=np.int64)
@@ -221,7 +235,7 @@ def _active_set(
         grad = diag * z
         grad[1:] += off * z[:-1]
         grad[:-1] += off * z[1:]
-        _, on_boundary, index = _prox(z - grad / diag, step, bounds, slopes)
+        _, on_boundary, index = _prox(z - grad / diag, step, bounds, slopes, thresholds)
         place = _positions(on_boundary, index)
         key = place.tobytes()
         if key in seen:
@@ -295,6 +309,7 @@ def solve_master(
     momentum = (np.sqrt(lipschitz) - np.sqrt(convexity)) / (np.sqrt(lipschitz) + np.sqrt(convexity))
     metric = lipschitz * diag
     step = gamma / metric
+    thresholds = _prox_thresholds(step, bounds, slopes)
 
     def gradient(z: np.ndarray) -> np.ndarray:
         g = diag * z
@@ -305,7 +320,7 @@ def solve_master(
     z = np.zeros(n)
     w = z.copy()
     for iteration in range(1, max_iterations + 1):
-        z_next, on_boundary, index = _prox(w - gradient(w) / metric, step, bounds, slopes)
+        z_next, on_boundary, index = _prox(w - gradient(w) / metric, step, bounds, slopes, thresholds)
         w = z_next + momentum * (z_next - z)
         z = z_next
         if iteration % _CHECK_EVERY == 0:
