@@ -347,3 +347,15 @@ def test_row_shadow_prices_are_the_solve_list_without_its_zeros() -> None:
                       "value": values.get(k, 0.0), "unit": record["unit"]} for k in range(record["count"])]
     key = lambda p: (p["representation"], p["constraint"], p["index"])  # noqa: E731
     assert sorted(expanded, key=key) == sorted(({**p, "value": float(p["value"])} for p in lu.shadow_prices), key=key)
+
+
+@pytest.mark.unit
+def test_batch_size_follows_the_cost_of_a_point() -> None:
+    """Pool tasks carry ~BATCH_TARGET_S of work: one slow (Pyomo) point, a dozen fast ones, never more than MAX_BATCH,
+    one while nothing is known."""
+    from afforest.chain.sweep import BATCH_TARGET_S, MAX_BATCH, batch_size
+
+    assert batch_size(None) == batch_size(float("nan")) == batch_size(0.0) == 1
+    assert batch_size(0.4) == 1 and batch_size(BATCH_TARGET_S) == 1
+    assert batch_size(0.02) == int(BATCH_TARGET_S // 0.02) == 12
+    assert batch_size(1e-7) == MAX_BATCH
