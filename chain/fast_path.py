@@ -115,17 +115,18 @@ def _solve_result(algorithm: str, problem_class: ProblemClass, seconds: float, o
 
 def _path(starts: np.ndarray, rates: np.ndarray, remaining: np.ndarray, initial: float, costate_cv: np.ndarray,
           discount: np.ndarray) -> pd.DataFrame:
-    """A planting path as :func:`afforest.model.landuse.planting_path` gives it, with the costate columns."""
-    return pd.DataFrame(
-        {
-            "period_start_yr": starts,
-            "planting_rate_10k_ha_per_yr": rates,
-            "unconverted_area_10k_ha": remaining,
-            "afforested_area_10k_ha": initial - remaining,
-            "costate_pv_yuan_per_ha": costate_cv * discount,
-            "costate_cv_yuan_per_ha": costate_cv,
-        }
-    )
+    """A planting path as :func:`afforest.model.landuse.planting_path` gives it, with the costate columns.
+
+    Built from one (columns x periods) float block, the layout a table of these float columns consolidates to (the
+    same table as from a dict of the columns, ~40 us cheaper)."""
+    block = np.vstack([starts, rates, remaining, initial - remaining, costate_cv * discount, costate_cv])
+    return pd.DataFrame(block.T, columns=PATH_COLUMNS)
+
+
+PATH_COLUMNS = pd.Index(["period_start_yr", "planting_rate_10k_ha_per_yr", "unconverted_area_10k_ha",
+                         "afforested_area_10k_ha", "costate_pv_yuan_per_ha", "costate_cv_yuan_per_ha"])
+"""The columns of a fast path's planting path, in order: one immutable Index every path shares (pandas would infer
+the same one from the names on every table, ~0.1 ms)."""
 
 
 def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str, float]], str]:
@@ -166,14 +167,14 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
     cumulative = np.cumsum(classes.planted_10k_ha, axis=1)
     classes_path = _path(starts, classes.rates_10k_ha_per_yr, total - cumulative.sum(axis=0), total,
                          classes.region_costate_cv_yuan_per_ha, d)
-    units = problem.units
+    keys = problem.key_columns  # the units' land type, province and slice, without the units table
     afforested_by_unit = cumulative[:, -1] if n else np.zeros(len(areas))
     unit_index, period_index = np.nonzero(classes.planted_10k_ha > 1e-9)  # class_planting_path's threshold
     planting = pd.DataFrame(
         {
-            "land_type": units["land_type"].to_numpy()[unit_index],
-            "province": units["province"].to_numpy()[unit_index],
-            "slice": units["slice"].to_numpy()[unit_index],
+            "land_type": keys["land_type"][unit_index],
+            "province": keys["province"][unit_index],
+            "slice": keys["slice"][unit_index],
             "period_start_yr": starts[period_index],
             "planted_area_10k_ha": classes.planted_10k_ha[unit_index, period_index],
         }
@@ -214,7 +215,7 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
         curves_path=curves_path,
         classes_path=classes_path,
         allocation=Deferred(_merit_order_allocation(inputs.classes, analytic)),
-        classes_allocation=Deferred(_classes_allocation(units, afforested_by_unit)),
+        classes_allocation=Deferred(_classes_allocation(problem, afforested_by_unit)),
         classes_planting=planting,
         curves_solver=_solve_result("projected-newton", ProblemClass.NLP, curves_s, objective["curves"],
                                     curves.iterations, True),
@@ -224,7 +225,7 @@ def solve_fast(inputs: Inputs) -> tuple[LandUseResult | None, dict[str, dict[str
         effective_planting_cost_yuan_per_ha=tau_eff,
         pontryagin=certificates,
         shadow_prices=shadow_prices,
-        classes_costates=Deferred(_classes_costates(units, starts, unit_pv, d)),
+        classes_costates=Deferred(_classes_costates(keys, starts, unit_pv, d)),
         saddle_path=_saddle_path(inputs, curves_path, shadow_prices),
         landuse_path="fast",
     )
@@ -238,12 +239,12 @@ def _merit_order_allocation(classes: pd.DataFrame, analytic_10k_ha: float) -> Ca
     return lambda: fill_merit_order(table, min(analytic_10k_ha, float(table["area_10k_ha"].sum())))
 
 
-def _classes_allocation(units: pd.DataFrame, afforested_by_unit: np.ndarray) -> Callable[[], pd.DataFrame]:
+def _classes_allocation(problem: LandUseProblem, afforested_by_unit: np.ndarray) -> Callable[[], pd.DataFrame]:
     """Builds ``LandUseResult.classes_allocation`` when read: the area afforested by the horizon per land type and
     province, as :func:`afforest.model.landuse.class_allocation` gives it."""
-    land_type, province = units["land_type"], units["province"]
 
     def build() -> pd.DataFrame:
+        land_type, province = problem.units["land_type"], problem.units["province"]
         allocation = pd.DataFrame({"land_type": land_type, "province": province, "area_10k_ha": afforested_by_unit})
         allocation = allocation.groupby(["land_type", "province"], as_index=False, sort=False)["area_10k_ha"].sum()
         return allocation[allocation["area_10k_ha"] > 1e-6].reset_index(drop=True)  # class_allocation's threshold
@@ -251,11 +252,12 @@ def _classes_allocation(units: pd.DataFrame, afforested_by_unit: np.ndarray) -> 
     return build
 
 
-def _classes_costates(units: pd.DataFrame, starts: np.ndarray, unit_pv: np.ndarray,
+def _classes_costates(keys: dict[str, np.ndarray], starts: np.ndarray, unit_pv: np.ndarray,
                       discount: np.ndarray) -> Callable[[], pd.DataFrame]:
     """Builds ``LandUseResult.classes_costates`` when read: the costate per class and period, present and current
-    value (:func:`afforest.model.costates.unit_costates`)."""
-    land_type, province, slices = (units[c].to_numpy() for c in ("land_type", "province", "slice"))
+    value (:func:`afforest.model.costates.unit_costates`). ``keys``: the units' ``land_type``, ``province`` and
+    ``slice`` arrays (:attr:`afforest.model.problem.LandUseProblem.key_columns`)."""
+    land_type, province, slices = (keys[c] for c in ("land_type", "province", "slice"))
     n = starts.size
     return lambda: pd.DataFrame(
         {

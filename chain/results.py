@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 import math
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 import afforest
 from afforest.data import LandUseParameters
 from afforest.model.costates import PontryaginCertificate
+from afforest.model.deferred import DeferrableField, Deferred
 from afforest.model.formulations import ignored_by_representation
 from afforest.model.merit_order import shares
 from afforest.model.steady_state import SteadyStateRoot
@@ -63,45 +63,6 @@ def ignored_switches(scenario: Scenario) -> dict[str, list[str]]:
     return {"analytic": classes_only, "curves": list(classes_only), "classes": classes_ignore}
 
 
-class Deferred:
-    """A value given to :class:`LandUseResult` as the function that computes it: the result computes it when the
-    attribute is first read, then keeps it. The fast path defers the tables a sweep row never reads (the merit-order
-    allocation, the classes' allocation and per-class costates), each built from the same arrays as it would have
-    been at once, so every reader sees the same table."""
-
-    __slots__ = ("build",)
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self.build = build
-
-
-_NO_DEFAULT = object()
-
-
-class _DeferrableField:
-    """A :class:`LandUseResult` field that accepts a :class:`Deferred` (a dataclass field given as a descriptor: its
-    ``__get__`` on the class gives the default, or AttributeError for none)."""
-
-    def __init__(self, default: Any = _NO_DEFAULT) -> None:
-        self.default = default
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        if obj is None:
-            if self.default is _NO_DEFAULT:
-                raise AttributeError(self.name)
-            return self.default
-        value = obj.__dict__[self.name]
-        if isinstance(value, Deferred):
-            value = obj.__dict__[self.name] = value.build()
-        return value
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.name] = value
-
-
 @dataclass
 class LandUseResult:
     """Analytic and numerical answers for one scenario, with the checks that certify them."""
@@ -118,11 +79,11 @@ class LandUseResult:
     """The classes dynamic program's area by the horizon."""
     curves_path: pd.DataFrame
     classes_path: pd.DataFrame
-    allocation: pd.DataFrame = _DeferrableField()  # type: ignore[assignment]
+    allocation: pd.DataFrame = DeferrableField()  # type: ignore[assignment]
     """The analytic desirable area filled into the merit order (the study's allocation rule)."""
-    classes_allocation: pd.DataFrame = _DeferrableField()  # type: ignore[assignment]
+    classes_allocation: pd.DataFrame = DeferrableField()  # type: ignore[assignment]
     """Where the classes dynamic program plants by the end of the horizon."""
-    classes_planting: pd.DataFrame = _DeferrableField()  # type: ignore[assignment]
+    classes_planting: pd.DataFrame = DeferrableField()  # type: ignore[assignment]
     """Cohorts of the classes dynamic program: area planted per class and period."""
     curves_solver: SolveResult
     classes_solver: SolveResult
@@ -138,7 +99,7 @@ class LandUseResult:
     program that ended without an optimum (no duals)."""
     shadow_prices: list[dict[str, Any]] = field(default_factory=list)
     """Every active policy constraint of both programs: ``{representation, constraint, index, value, unit}``."""
-    classes_costates: pd.DataFrame | None = _DeferrableField(None)  # type: ignore[assignment]
+    classes_costates: pd.DataFrame | None = DeferrableField(None)  # type: ignore[assignment]
     """The classes program's costate per class and period (:func:`afforest.model.costates.unit_costates`); the
     region-level one is in ``classes_path``."""
     saddle_path: dict[str, Any] = field(default_factory=dict)

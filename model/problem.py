@@ -40,6 +40,7 @@ import pandas as pd
 
 from afforest.data import LandUseParameters
 from afforest.errors import InputError
+from afforest.model.deferred import DeferrableField, Deferred
 
 __all__ = [
     "OBJECTIVE_UNIT_YUAN",
@@ -192,7 +193,9 @@ class LandUseProblem:
     ``carbon_price`` of :mod:`afforest.model.formulations`).
     """
 
-    units: pd.DataFrame
+    units: pd.DataFrame = DeferrableField()  # type: ignore[assignment]
+    """Given as a table, or by :meth:`from_classes` as a :class:`~afforest.model.deferred.Deferred` built when first
+    read (the fast path reads only the unit arrays and :attr:`key_columns`)."""
     unit_kind: UnitKind
     params: LandUseParameters
     grid: TimeGrid
@@ -216,14 +219,19 @@ class LandUseProblem:
             raise InputError(f"classes table lacks columns {missing}", field="classes")
         tau0 = float(params.planting_cost_intercept_yuan_per_ha)
         built = _class_units(classes, tau0)
-        units = _class_units_by_pandas(classes, tau0) if built is None else built[0]
-        problem = cls(units, "classes", params, grid, float(carbon_price_yuan_per_t_co2),
+        if built is None:
+            units: pd.DataFrame | Deferred = _class_units_by_pandas(classes, tau0)
+        else:
+            columns = built[0]
+            units = Deferred(lambda: pd.DataFrame(columns))
+        problem = cls(units, "classes", params, grid, float(carbon_price_yuan_per_t_co2),  # type: ignore[arg-type]
                       discount_weights(params.financial_discount_rate, grid))
         if built is not None:  # the unit arrays in hand: each cached property's value, without reading units again
             for name, values in built[1].items():
                 frozen = values.copy()
                 frozen.flags.writeable = False  # as the frame's own to_numpy views are
                 problem.__dict__[name] = frozen
+            problem.__dict__["key_columns"] = {name: columns[name] for name in ("land_type", "province", "slice")}
         return problem
 
     @classmethod
@@ -250,6 +258,17 @@ class LandUseProblem:
         """(land_type, province, id) of every unit, in model order."""
         return list(zip(self.units["land_type"].tolist(), self.units["province"].tolist(),
                         self.units[self.unit_id_column].tolist()))
+
+    @cached_property
+    def key_columns(self) -> dict[str, np.ndarray]:
+        """``land_type``, ``province`` and the id column of the units as arrays (``units[c].to_numpy()``; from the
+        arrays :meth:`from_classes` built the table from, without the table)."""
+        return {c: self.units[c].to_numpy() for c in ("land_type", "province", self.unit_id_column)}
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled with its units table built (a :class:`~afforest.model.deferred.Deferred` holds a closure)."""
+        self.units  # noqa: B018 (builds and keeps it)
+        return dict(self.__dict__)
 
     @property
     def n_units(self) -> int:
@@ -379,9 +398,9 @@ UNIT_ARRAY_PROPERTIES: dict[str, str] = {
 
 
 def _class_units(classes: pd.DataFrame, planting_cost_yuan_per_ha: float
-                 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]] | None:
-    """:meth:`LandUseProblem.from_classes`'s units table on the arrays (a sweep builds one per point): the same
-    table as :func:`_class_units_by_pandas`, for the classes tables ``landuse_classes`` makes (int64 rank and
+                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """:meth:`LandUseProblem.from_classes`'s units table on the arrays (a sweep builds one per point): the columns
+    of the same table as :func:`_class_units_by_pandas`, for the classes tables ``landuse_classes`` makes (int64 rank and
     slice, float64 numbers), with the float64 arrays of :data:`UNIT_ARRAY_PROPERTIES` by property; None for any
     other dtypes, which that function handles."""
     if not classes.columns.is_unique:
@@ -405,7 +424,7 @@ def _class_units(classes: pd.DataFrame, planting_cost_yuan_per_ha: float
         "planting_cost_yuan_per_ha": np.full(n, planting_cost_yuan_per_ha),
         "carbon_t_co2_per_ha": np.full(n, np.nan),
     }
-    return pd.DataFrame(columns), {name: columns[column] for name, column in UNIT_ARRAY_PROPERTIES.items()}
+    return columns, {name: columns[column] for name, column in UNIT_ARRAY_PROPERTIES.items()}
 
 
 def _class_units_by_pandas(classes: pd.DataFrame, planting_cost_yuan_per_ha: float) -> pd.DataFrame:

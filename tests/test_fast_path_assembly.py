@@ -134,6 +134,30 @@ def test_the_fast_paths_deferred_tables_are_the_tables_and_survive_a_pickle() ->
 
 
 @pytest.mark.unit
+def test_the_classes_problems_units_table_is_built_when_read_and_is_the_table() -> None:
+    """LandUseProblem.from_classes defers its units table: the fast path reads only the unit arrays and the key
+    columns, which equal the table's columns bit for bit (and dtype); the table is the one the pandas form builds,
+    also after a pickle round trip."""
+    from afforest.model.problem import LandUseProblem
+
+    scenario = load_scenario("baseline").with_overrides({"policy.annual_planting_cap_10k_ha_per_yr": 12.0})
+    inputs = resolve_inputs(scenario, load_bundle())
+    problem = LandUseProblem.from_classes(inputs.classes, inputs.params, inputs.grid)
+    assert isinstance(problem.__dict__["units"], Deferred)
+    keys = problem.key_columns
+    copy = pickle.loads(pickle.dumps(problem))
+    table = problem.units
+    for column, values in keys.items():
+        expected = table[column].to_numpy()
+        assert values.dtype == expected.dtype and np.array_equal(values, expected), column
+    reference = inputs.classes.sort_values(["rank", "slice"])
+    assert table["land_type"].tolist() == reference["land_type"].tolist()
+    assert table["slice"].tolist() == reference["slice"].astype(int).tolist()
+    pd.testing.assert_frame_equal(copy.units, table, check_exact=True)
+    assert problem.units is table  # built once, then kept
+
+
+@pytest.mark.unit
 def test_the_value_cache_keeps_the_recently_used_and_is_shared_by_threads() -> None:
     import threading
 
@@ -165,3 +189,18 @@ def test_the_value_cache_keeps_the_recently_used_and_is_shared_by_threads() -> N
     for thread in threads:
         thread.join()
     assert not errors and len(cache) <= 2
+
+
+@pytest.mark.unit
+def test_the_fast_paths_planting_paths_are_the_tables_of_their_columns() -> None:
+    """The fast path builds its planting paths from one float block: each equals the table of a dict of its columns
+    (values, dtypes, index, column names) and has the layout that table consolidates to (one C-ordered block)."""
+    scenario = load_scenario("baseline").with_overrides({"policy.annual_planting_cap_10k_ha_per_yr": 12.0})
+    result, _, note = solve_fast(resolve_inputs(scenario, load_bundle()))
+    assert result is not None, note
+    for path in (result.curves_path, result.classes_path):
+        reference = pd.DataFrame({c: path[c].to_numpy().copy() for c in path.columns})
+        pd.testing.assert_frame_equal(path, reference, check_exact=True)
+        assert path.columns.equals(reference.columns) and path.index.equals(reference.index)
+        (block,) = path._mgr.blocks
+        assert block.values.flags["C_CONTIGUOUS"] and block.values.shape == reference._mgr.blocks[0].values.shape
