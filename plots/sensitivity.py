@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ _MARGIN_IN = {"left": 2.8, "right": 0.25, "top": 0.8, "bottom": 0.55, "between_c
 figure's title and the first row's panel titles on top, a panel's x label below it and the next row's title. Fixed
 rather than measured (``tight_layout`` measures every text of every panel: ~1-2 s of the ~3 s a 24-panel figure takes,
 paid at the end of every analysis)."""
+
+
+_NOTE_CHARACTERS = 75
+"""Characters per line of a panel's note (7 pt in a 4.3 in wide panel)."""
 
 
 def _short(key: str) -> str:
@@ -75,8 +80,9 @@ def _save(fig: Any, path: Path) -> Path:
 
 def _note(ax: Any, frame: pd.DataFrame) -> None:
     note = str(frame["note"].iloc[0]) if "note" in frame and len(frame) else ""
-    if note:
-        ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=7, color=OTHER_COLOUR, va="bottom")
+    if note:  # wrapped to the panel's width (~75 characters of 7 pt in 4.3 in)
+        ax.text(0.01, 0.01, textwrap.fill(note, _NOTE_CHARACTERS), transform=ax.transAxes, fontsize=7,
+                color=OTHER_COLOUR, va="bottom")
 
 
 def plot_sobol(indices: pd.DataFrame, path: Path, title: str = "", conf_level: float = 0.95) -> Path:
