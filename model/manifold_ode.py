@@ -162,7 +162,7 @@ def integrate_manifold(rhs: Rhs, y0: tuple[float, float], t_bound: float, upper:
     k0 = [0.0] * (STAGES + 4)  # the stages' dA/ds
     k1 = [0.0] * (STAGES + 4)  # the stages' dR/ds
     while t < t_bound:
-        min_step = 10 * abs(np.nextafter(t, np.inf) - t)
+        min_step = 10 * abs(math.nextafter(t, math.inf) - t)  # np.nextafter's value, as a float
         h_abs = max(h_abs, min_step)
         rejected = False
         while True:

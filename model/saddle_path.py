@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import math
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ __all__ = [
     "PathGap",
     "SaddlePath",
     "StartOutcome",
+    "backward_rhs",
     "canonical_rhs",
     "clear_paths_cache",
     "ContinuationTarget",
@@ -120,7 +122,7 @@ def canonical_rhs(
     return rhs
 
 
-def _backward_rhs(params: LandUseParameters, tau0: float) -> Callable[[float, float], tuple[float, float]]:
+def backward_rhs(params: LandUseParameters, tau0: float) -> Callable[[float, float], tuple[float, float]]:
     """-f of :func:`canonical_rhs` (the system in backward time) on floats, (A, R) -> (dA/ds, dR/ds), bit for bit:
     g by Horner's rule in the same operations and order as ``Polynomial.__call__`` (whose default domain maps x to
     0 + 1 x = x), several times cheaper per call than the array polynomial (the integration makes ~800 calls)."""
@@ -140,7 +142,18 @@ def _backward_rhs(params: LandUseParameters, tau0: float) -> Callable[[float, fl
             value = c + value * area
         return rate, -(r * rate - value / two_tau1)
 
-    return backward
+    constants = [lead, *rest, float(r), two_tau1]
+    if not all(math.isfinite(c) for c in constants):
+        return backward
+    # the same Horner steps as one expression with the constants written in (repr reads a float back exactly):
+    # the same operations in the same order, so the same floats, without the loop (~800 calls an integration)
+    value = f"({lead!r} + area * 0)"
+    for c in rest:
+        value = f"({c!r} + {value} * area)"
+    namespace: dict[str, Callable[[float, float], tuple[float, float]]] = {}
+    exec(f"def backward(area, rate):\n    return rate, -({float(r)!r} * rate - {value} / {two_tau1!r})\n",  # noqa: S102
+         namespace)
+    return namespace["backward"]
 
 
 def saddle_eigenvalue_per_yr(params: LandUseParameters, net_gain_slope: float) -> float:
@@ -286,7 +299,7 @@ def _trace_manifold(params: LandUseParameters, tau0: float, root_10k_ha: float, 
     tau1 = _tau1(params)
     scale = params.initial_area_10k_ha
     step = MANIFOLD_START_OFFSET_FRACTION * scale
-    backward = _backward_rhs(params, tau0)
+    backward = backward_rhs(params, tau0)
     if upper_10k_ha <= root_10k_ha + step:
         raise InputError("must lie above the root plus the manifold's start step", field="upper_10k_ha", value=upper_10k_ha)
     sol = integrate_manifold(backward, (root_10k_ha + step, -mu * step), MAX_MANIFOLD_TIME_CONSTANTS / -mu,

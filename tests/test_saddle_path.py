@@ -339,3 +339,19 @@ def test_compiled_stage_sums_match_the_loop_bit_for_bit() -> None:
         for row, compiled in pairs:
             expected, got = ode.stage_sum(row, k0, k1), compiled(k0, k1)
             assert [float(x).hex() for x in got] == [float(x).hex() for x in expected]
+
+
+@pytest.mark.unit
+def test_backward_rhs_is_minus_the_canonical_rhs_bit_for_bit() -> None:
+    """The manifold's right-hand side on floats (a generated Horner expression) is -f of canonical_rhs (numpy's
+    Polynomial) to the bit, at random states, for several planting costs (signs of g)."""
+    from afforest.model.saddle_path import backward_rhs
+
+    params = load_landuse_parameters()
+    rng = np.random.default_rng(11)
+    for tau0 in (params.planting_cost_intercept_yuan_per_ha, 0.0, 3.0 * params.planting_cost_intercept_yuan_per_ha):
+        backward, forward = backward_rhs(params, tau0), canonical_rhs(params, tau0)
+        for area, rate in zip(rng.uniform(0.0, params.initial_area_10k_ha, 50), rng.normal(0.0, 30.0, 50)):
+            expected = -forward(0.0, np.array([area, rate]))
+            got = backward(float(area), float(rate))
+            assert [float(x).hex() for x in got] == [float(x).hex() for x in expected]
