@@ -90,7 +90,9 @@ def _prox(
         if thresholds is None:
             thresholds = _prox_thresholds(step, bounds, slopes)
         qualify = thresholds <= v[:, None]
-        lo = np.maximum(np.count_nonzero(qualify, axis=1) - 1, 0)  # 0 where nothing compares (NaN), as the bisection
+        # the count of the i that qualify (np.count_nonzero's, by the ufunc directly: ~3 us less a call); 0 where
+        # nothing compares (NaN), as the bisection
+        lo = np.maximum(np.add.reduce(qualify, axis=1, dtype=np.intp) - 1, 0)
     else:
         lo = np.zeros(len(v), dtype=np.int64)
         hi = np.full(len(v), m, dtype=np.int64)
