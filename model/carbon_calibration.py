@@ -18,14 +18,17 @@ theta in :class:`~afforest.model.carbon.CarbonParameters` (docs/carbon_calibrati
 from __future__ import annotations
 
 import functools
+import math
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from afforest.data import data_path
 from afforest.errors import InputError
 from afforest.model.carbon import (
     CarbonParameters,
     SoilCalibration,
+    SoilSchedule,
     calibrate_from_provenance,
     check_buffer_share,
     check_loss_hazard,
@@ -116,14 +119,28 @@ def carbon_parameters_for(
     calibration: Calibration | str = Calibration.EQUATIONS,
     loss_hazard_per_yr: float | None = None,
     buffer_share: float | None = None,
+    survival_rate: float | None = None,
+    soil_scale: float | None = None,
 ) -> CarbonParameters:
     """The carbon parameters a scenario's carbon section asks for: ``calibration`` applied to ``base``, then the
-    hazard h (1/yr, in [0, 1)) and the buffer share b (in [0, 1)) where given (None: ``base``'s, from
-    ``data/carbon_parameters.toml``). A value outside its bounds raises :class:`InputError` naming it."""
-    changes = {}
+    hazard h (1/yr, in [0, 1)), the buffer share b (in [0, 1)) and the survival rate theta (in (0, 1]) where given
+    (None: ``base``'s, from ``data/carbon_parameters.toml``), and the calibration's soil rates times ``soil_scale``
+    (> 0; None: 1). A value outside its bounds raises :class:`InputError` naming it."""
+    changes: dict[str, Any] = {}
     if loss_hazard_per_yr is not None:
         changes["loss_hazard_per_yr"] = check_loss_hazard(loss_hazard_per_yr, "carbon.loss_hazard_per_yr")
     if buffer_share is not None:
         changes["buffer_share"] = check_buffer_share(buffer_share, "carbon.buffer_share")
+    if survival_rate is not None:
+        if isinstance(survival_rate, bool) or not 0 < survival_rate <= 1:
+            raise InputError("must be in (0, 1] (a share of the planted area)", field="carbon.survival_rate",
+                             value=survival_rate)
+        changes["survival_rate"] = float(survival_rate)
     params = calibrated_parameters(base, calibration)
+    if soil_scale is not None:
+        if isinstance(soil_scale, bool) or not (math.isfinite(soil_scale) and soil_scale > 0):
+            raise InputError("must be a finite factor > 0", field="carbon.soil_scale", value=soil_scale)
+        soil = params.soil
+        changes["soil"] = SoilSchedule(soil.period_start_yr, soil.period_end_yr,
+                                       tuple(float(soil_scale) * w for w in soil.rate_t_c_per_ha_yr))
     return params.replace(**changes) if changes else params

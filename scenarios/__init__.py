@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from afforest.data import (
     MAX_AREA_10K_HA,
     MAX_CARBON_PRICE_YUAN_PER_T_CO2,
+    MAX_SOIL_SCALE,
     MAX_PLANTING_COST_YUAN_PER_HA,
     check_input_file,
     read_toml,
@@ -158,13 +159,18 @@ class CarbonSection(_Section):
         "pool (None: data/carbon_parameters.toml, 0)",
         json_schema_extra=_unit("-"),
     )
+    survival_rate: float | None = Field(None, gt=0.0, le=1.0, json_schema_extra=_unit("-"), description="theta, share "
+        "of the planted area that becomes a surviving stand; scales every pool (None: the data's, the study's 0.77)")
+    soil_scale: float | None = Field(None, gt=0.0, le=MAX_SOIL_SCALE, json_schema_extra=_unit("-"), description="factor "
+        "on the soil carbon rates omega_i of the calibration in use, the least certain pool (None: 1)")
 
     def parameters(self, base: Any) -> Any:
         """``base`` (:class:`~afforest.model.carbon.CarbonParameters`, the equations as loaded) under this section's
-        calibration, hazard and buffer."""
+        calibration, hazard, buffer, survival and soil scale."""
         from afforest.model.carbon_calibration import carbon_parameters_for
 
-        return carbon_parameters_for(base, self.calibration, self.loss_hazard_per_yr, self.buffer_share)
+        return carbon_parameters_for(base, self.calibration, self.loss_hazard_per_yr, self.buffer_share,
+                                     self.survival_rate, self.soil_scale)
 
 
 class PolicySection(_Section):
@@ -752,7 +758,8 @@ class Scenario(_Section):
         for section, name in (("inputs", "region"), ("landuse", "curves")):  # issue 11's fields at default (None)
             if payload[section].get(name) is None:
                 payload[section].pop(name, None)
-        for name, default in (("calibration", "equations"), ("loss_hazard_per_yr", None), ("buffer_share", None)):
+        for name, default in (("calibration", "equations"), ("loss_hazard_per_yr", None), ("buffer_share", None),
+                              ("survival_rate", None), ("soil_scale", None)):
             if payload["carbon"].get(name, default) == default:  # issue 13's carbon fields at default: older scenarios
                 payload["carbon"].pop(name, None)
         for name, default in CARBON_POLICY_FIELD_DEFAULTS.items():  # issue 13's fields at default: every older scenario

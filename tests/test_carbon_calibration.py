@@ -158,7 +158,9 @@ def test_a_hazard_or_buffer_outside_zero_one_is_named(base, field, value):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("key", "value"), [("loss_hazard_per_yr", 1.0), ("buffer_share", -0.1), ("calibration", "paper")])
+@pytest.mark.parametrize(("key", "value"), [("loss_hazard_per_yr", 1.0), ("buffer_share", -0.1), ("calibration", "paper"),
+                                            ("survival_rate", 0.0), ("survival_rate", 1.2), ("soil_scale", 0.0),
+                                            ("soil_scale", -1.0), ("soil_scale", 11.0)])
 def test_a_scenario_names_a_bad_carbon_field_and_its_value(key, value):
     with pytest.raises(InputError) as err:
         load_scenario().with_overrides({f"carbon.{key}": value})
@@ -172,8 +174,44 @@ def test_the_new_carbon_fields_leave_every_digest_alone_at_their_defaults(tmp_pa
     explicit.write_text('extends = "baseline"\n[carbon]\ncalibration = "equations"\n')
     assert load_scenario(explicit).digest() == baseline.digest()
     for key, value in (("calibration", "study"), ("loss_hazard_per_yr", 0.01), ("buffer_share", 0.1),
-                       ("loss_hazard_per_yr", 0.0)):
+                       ("loss_hazard_per_yr", 0.0), ("survival_rate", 0.5), ("soil_scale", 1.0)):
         assert baseline.with_overrides({f"carbon.{key}": value}).digest() != baseline.digest(), key
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("calibration", ["equations", "study"])
+def test_survival_scales_every_pool_and_the_soil_scale_the_soil_alone(base, calibration):
+    """carbon.survival_rate and carbon.soil_scale (sensitivity inputs on the carbon accounts): theta enters every pool
+    as a factor (Eq. 7), so halving it halves each pool; the soil factor multiplies the soil pool and nothing else."""
+    theta = base.survival_rate
+    reference = carbon_parameters_for(base, calibration)
+    for rate in (0.0, 0.05):
+        pools = per_hectare_totals(reference, rate)
+        halved = per_hectare_totals(carbon_parameters_for(base, calibration, survival_rate=theta / 2), rate)
+        np.testing.assert_allclose(halved.to_numpy(), pools.to_numpy() / 2, rtol=1e-13)
+        doubled = per_hectare_totals(carbon_parameters_for(base, calibration, soil_scale=2.0), rate)
+        np.testing.assert_allclose(doubled["soil"], 2 * pools["soil"], rtol=1e-13)
+        np.testing.assert_allclose(doubled.drop("soil").to_numpy(), pools.drop("soil").to_numpy(), rtol=0, atol=0)
+    assert carbon_parameters_for(base, calibration, survival_rate=theta, soil_scale=1.0) == reference
+
+
+@pytest.mark.integration
+def test_the_chain_carries_survival_and_the_soil_scale_into_carbon_not_the_area():
+    """Through the whole chain (a sweep row, as a sensitivity evaluation): the desirable area is unchanged, its carbon
+    halves with theta at both r_c, and the cost per tonne doubles."""
+    from afforest.chain.stages import run_chain
+    from afforest.chain.sweep import chain_outputs
+
+    baseline = load_scenario()
+    theta = load_carbon_parameters().survival_rate
+    rows = [chain_outputs(run_chain(s, engine="fast", tables=False))
+            for s in (baseline, baseline.with_overrides({"carbon.survival_rate": theta / 2}))]
+    assert rows[1]["analytic_afforested_area_10k_ha"] == rows[0]["analytic_afforested_area_10k_ha"]
+    for tag in ("rc0", "rc5"):
+        assert rows[1][f"desirable_carbon_{tag}_mt_co2"] == pytest.approx(rows[0][f"desirable_carbon_{tag}_mt_co2"] / 2,
+                                                                            rel=1e-12)
+        assert rows[1][f"average_carbon_cost_{tag}_yuan_per_t_co2"] == pytest.approx(
+            2 * rows[0][f"average_carbon_cost_{tag}_yuan_per_t_co2"], rel=1e-12)
 
 
 # -- the study calibration ------------------------------------------------------------------------------------
