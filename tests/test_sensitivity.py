@@ -125,8 +125,11 @@ def test_the_section_changes_no_digest_and_the_shipped_analysis_loads(tmp_path):
     assert len(shipped.sensitivity.inputs) >= 8
     kinds = {d.distribution for d in shipped.sensitivity.inputs.values()}
     assert kinds == {"uniform", "normal", "triangular", "log_uniform", "discrete"}
+    carbon = load_scenario("sensitivity_carbon")  # the same analysis with the carbon accounts' inputs added
+    assert set(carbon.sensitivity.inputs) == {*shipped.sensitivity.inputs, "carbon.survival_rate", "carbon.soil_scale"}
+    assert carbon.digest() == baseline.digest()
     for name in shipped_scenarios():  # every other scenario: no section, digest as before (tests/test_golden.py)
-        if name != "sensitivity":
+        if not name.startswith("sensitivity"):
             assert not load_scenario(name).sensitivity.inputs
     # with_overrides (every sweep point) keeps the section valid
     assert shipped.with_overrides({"landuse.financial_discount_rate": 0.04}).sensitivity == shipped.sensitivity
