@@ -52,7 +52,7 @@ ENGINES = ("auto", "fast", "pyomo")
 FAST_SWITCHES = frozenset({"planting_cap", "carbon_price"})
 """Built-in switches the fast path honours exactly: a bound on R_k, and a shift of tau(0) (the carbon value)."""
 
-FAST_INPUT_TRANSFORMS = frozenset({"excluded_provinces", "opportunity_cost_share"})
+FAST_INPUT_TRANSFORMS = frozenset({"excluded_provinces", "opportunity_cost_share", "esv_multiplier_by_land_type"})
 """Built-in input transforms: they act on the inputs before any model, so every engine sees the same data."""
 
 CAP_CONSTRAINT = "planting_cap.annual_planting_cap"

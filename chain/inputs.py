@@ -167,7 +167,8 @@ def resolve_inputs(scenario: Scenario | str = "baseline", bundle: InputBundle | 
     files = scenario.inputs
     bundle = bundle_for(scenario, bundle)
     params = bundle.landuse_parameters
-    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share", "esv_source", "curves"})
+    landuse = scenario.landuse.model_dump(exclude={"opportunity_cost_share", "esv_source", "curves",
+                                                   "esv_multiplier_by_land_type"})
     params = params.replace(**{k: v for k, v in landuse.items() if v is not None})
     grid = TimeGrid(
         horizon_yr=scenario.numerics.horizon_yr,

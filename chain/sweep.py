@@ -107,8 +107,10 @@ to a crash of the machine, never to a kill of the sweep."""
 
 
 def resolve_key(key: str) -> str:
-    """``financial_discount_rate`` or ``landuse.financial_discount_rate`` -> the dotted scenario key."""
+    """``financial_discount_rate`` or ``landuse.financial_discount_rate`` -> the dotted scenario key; an entry of a
+    dict field (``afforest.scenarios.ENTRY_SWEEP_FIELDS``) is written in full, ``landuse.esv_multiplier_by_land_type.<land type>``."""
     from afforest.scenarios import (
+        ENTRY_SWEEP_FIELDS,
         CarbonSection,
         ClassesSection,
         LandUseSection,
@@ -125,7 +127,9 @@ def resolve_key(key: str) -> str:
     }
     if "." in key:
         section, _, name = key.partition(".")
-        if section in sections and name in sections[section].model_fields:
+        name, dot, entry = name.partition(".")
+        if section in sections and name in sections[section].model_fields and (
+                not dot or (entry and f"{section}.{name}" in ENTRY_SWEEP_FIELDS)):
             return key
     else:
         owners = [s for s, cls in sections.items() if key in cls.model_fields]

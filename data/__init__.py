@@ -108,6 +108,9 @@ MAX_CARBON_PRICE_YUAN_PER_T_CO2: float = _bound("max_carbon_price")
 MAX_SOIL_SCALE: float = _bound("max_soil_scale")
 """Largest factor on the soil carbon rates a scenario may set (``data/input_bounds.toml``)."""
 
+MAX_ESV_MULTIPLIER: float = _bound("max_esv_multiplier")
+"""Largest factor on one land type's current-use ESV a scenario may set (``data/input_bounds.toml``)."""
+
 _UNIT_SLIP_HINT = (
     f"larger than China's land area ({MAX_AREA_10K_HA:g} x 10^4 ha = {MAX_AREA_10K_HA * 1e4:.1e} ha, "
     "data/input_bounds.toml), "

@@ -18,8 +18,8 @@ growing or yearly carbon price) and ``carbon_target`` (all: sequestration at lea
 carbon; both issue 13, maths in :mod:`afforest.model.carbon_policy`).
 
 Data-level switches act on the inputs before a model is built: :class:`InputTransform` (built-ins
-``excluded_provinces``, on the afforestable-area table, and ``opportunity_cost_share``, on the parameters and the
-classes), applied in order by :func:`afforest.chain.inputs.resolve_inputs`.
+``excluded_provinces``, on the afforestable-area table, ``opportunity_cost_share``, on the parameters and the
+classes, and ``esv_multiplier_by_land_type``, on the classes), applied in order by :func:`afforest.chain.inputs.resolve_inputs`.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ __all__ = [
     "InputTransform",
     "ExcludedProvinces",
     "OpportunityCostShare",
+    "EsvMultiplierByLandType",
     "register_input_transform",
     "registered_input_transforms",
     "ignored_by_representation",
@@ -76,6 +77,7 @@ __all__ = [
     "add_land_type_costs",
     "exclude_provinces",
     "scale_opportunity_cost",
+    "scale_esv_by_land_type",
 ]
 
 REPRESENTATIONS: tuple[Representation, ...] = ("curves", "classes", "cells")
@@ -679,6 +681,25 @@ def scale_opportunity_cost(
     return scaled, classes.assign(esv_yuan_per_ha_yr=esv.to_numpy() * share if esv.dtype == np.float64 else esv * share)
 
 
+def scale_esv_by_land_type(classes: pd.DataFrame, multiplier_by_land_type: Mapping[str, float]) -> pd.DataFrame:
+    """Multiply the current use's ESV (``esv_yuan_per_ha_yr``, what planting gives up) of every class of each listed
+    land type by its factor; unlisted types keep theirs. The merit order's ranks and intervals (hence the curve-average
+    afforested ESV) stay the study's: the classes model values each class by its own ESV, whatever its rank."""
+    known = set(classes["land_type"])
+    for land_type, factor in multiplier_by_land_type.items():
+        if land_type not in known:
+            raise InputError(f"no class of this land type; known: {sorted(known)}",
+                             field="landuse.esv_multiplier_by_land_type", value=land_type)
+        if not (factor > 0 and math.isfinite(factor)):
+            raise InputError("must be a finite number > 0", field=f"landuse.esv_multiplier_by_land_type.{land_type}",
+                             value=factor)
+    if not multiplier_by_land_type:
+        return classes
+    factors = classes["land_type"].map(lambda t: float(multiplier_by_land_type.get(t, 1.0))).to_numpy(dtype=np.float64)
+    esv = classes["esv_yuan_per_ha_yr"]
+    return classes.assign(esv_yuan_per_ha_yr=esv.to_numpy(dtype=np.float64) * factors)
+
+
 class InputTransform(ABC):
     """A data-level switch: changes the inputs before a model is built, at one ``stage`` of
     :func:`afforest.chain.inputs.resolve_inputs`: ``afforestable_area`` (the area table, before the merit order)
@@ -741,6 +762,21 @@ class OpportunityCostShare(InputTransform):
         return scale_opportunity_cost(params, classes, scenario.landuse.opportunity_cost_share)
 
 
+class EsvMultiplierByLandType(InputTransform):
+    """``landuse.esv_multiplier_by_land_type``: the current use's ESV of each listed land type x its factor (the
+    classes only: the curves' alpha, published or fitted, describe the study's land as a whole)."""
+
+    name = "esv_multiplier_by_land_type"
+    stage = "classes"
+    scenario_keys = ("landuse.esv_multiplier_by_land_type",)
+    representations = frozenset({"classes"})
+
+    def transform_classes(
+        self, params: LandUseParameters, classes: pd.DataFrame, scenario: Any
+    ) -> tuple[LandUseParameters, pd.DataFrame]:
+        return params, scale_esv_by_land_type(classes, scenario.landuse.esv_multiplier_by_land_type)
+
+
 def _scenario_value(scenario: Any, key: str) -> Any:
     section, _, name = key.partition(".")
     return getattr(getattr(scenario, section), name)
@@ -785,5 +821,5 @@ def registered_input_transforms() -> tuple[InputTransform, ...]:
     return tuple(_TRANSFORMS.values())
 
 
-for _transform in (ExcludedProvinces(), OpportunityCostShare()):
+for _transform in (ExcludedProvinces(), OpportunityCostShare(), EsvMultiplierByLandType()):
     register_input_transform(_transform)

@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from afforest.data import (
     MAX_AREA_10K_HA,
     MAX_CARBON_PRICE_YUAN_PER_T_CO2,
+    MAX_ESV_MULTIPLIER,
     MAX_SOIL_SCALE,
     MAX_PLANTING_COST_YUAN_PER_HA,
     check_input_file,
@@ -36,29 +37,11 @@ from afforest.data.region import check_policy_names, load_region, region_referen
 from afforest.errors import InputError
 
 __all__ = [
-    "Scenario",
-    "LandUseSection",
-    "NumericsSection",
-    "CarbonSection",
-    "PolicySection",
-    "SweepSection",
-    "SensitivitySection",
-    "SensitivityInput",
-    "SENSITIVITY_OUTPUTS",
-    "NORMAL_TRUNCATION_SD",
-    "check_sensitivity_samples",
-    "ClassesSection",
-    "SolverSection",
-    "InputsSection",
-    "load_scenario",
-    "shipped_scenarios",
-    "PolicyField",
-    "builtin_policy_field",
-    "extend_policy_section",
-    "remove_policy_fields",
-    "policy_extension_fields",
-    "scenario_path",
-    "FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL",
+    "Scenario", "LandUseSection", "NumericsSection", "CarbonSection", "PolicySection", "SweepSection",
+    "SensitivitySection", "SensitivityInput", "ENTRY_SWEEP_FIELDS", "SENSITIVITY_OUTPUTS", "NORMAL_TRUNCATION_SD",
+    "check_sensitivity_samples", "ClassesSection", "SolverSection", "InputsSection", "load_scenario",
+    "shipped_scenarios", "PolicyField", "builtin_policy_field", "extend_policy_section", "remove_policy_fields",
+    "policy_extension_fields", "scenario_path", "FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL",
 ]
 
 FINANCIAL_DISCOUNT_RATE_OPEN_INTERVAL: tuple[float, float] = (0.0, 1.0)
@@ -128,6 +111,16 @@ class LandUseSection(_Section):
     curves: Literal["fitted", "published"] | None = Field(None, json_schema_extra=_unit("-"), description="alpha, "
         "beta of Eq. 3 and the curves model: the region's printed ones, or fitted on the scenario's own classes (A0 = "
         "their total unless set); None: published where the region publishes them (afforest.chain.inputs.curves_mode)")
+    esv_multiplier_by_land_type: dict[str, Annotated[float, Field(gt=0.0, le=MAX_ESV_MULTIPLIER)]] = Field(
+        default_factory=dict, json_schema_extra=_unit("-"), description="classes model: the current use's ESV "
+        "(what planting gives up) x multiplier by land type (unlisted: 1; afforest.model.formulations.scale_esv_by_land_type)")
+
+    @field_validator("esv_multiplier_by_land_type")
+    @classmethod
+    def _known_land_types(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        if info.context is not None:  # else Scenario._names_of_its_region checks them against its inputs.region
+            check_policy_names("landuse.esv_multiplier_by_land_type", value, info.context.get("region"))
+        return value
 
 
 class CarbonSection(_Section):
@@ -458,11 +451,16 @@ class SweepSection(_Section):
         return self
 
 
+ENTRY_SWEEP_FIELDS = frozenset({"landuse.esv_multiplier_by_land_type"})
+"""Dict fields a sweep or sensitivity key may address one entry of, as ``section.field.<name>`` (its values' bounds)."""
+
+
 def _check_sweep_key(key: str) -> None:
     section, _, name = key.partition(".")
-    sections = {"landuse": LandUseSection, "carbon": CarbonSection, "policy": PolicySection,
-                "numerics": NumericsSection, "classes": ClassesSection}
-    if section not in sections or name not in sections[section].model_fields:
+    sections = {"landuse": LandUseSection, "carbon": CarbonSection, "policy": PolicySection, "numerics": NumericsSection, "classes": ClassesSection}
+    name, dot, entry = name.partition(".")
+    if (section not in sections or name not in sections[section].model_fields
+            or dot and (f"{section}.{name}" not in ENTRY_SWEEP_FIELDS or not entry)):
         raise ValueError(f"{key!r} is not a scenario parameter (write section.field, e.g. landuse.financial_discount_rate)")
 
 
@@ -590,9 +588,10 @@ SensitivityInput = Annotated[
 
 def _sweep_field(key: str) -> FieldInfo:
     section, _, name = key.partition(".")
-    sections = {"landuse": LandUseSection, "carbon": CarbonSection, "policy": PolicySection,
-                "numerics": NumericsSection, "classes": ClassesSection}
-    return sections[section].model_fields[name]
+    sections = {"landuse": LandUseSection, "carbon": CarbonSection, "policy": PolicySection, "numerics": NumericsSection, "classes": ClassesSection}
+    name, _, entry = name.partition(".")
+    info = sections[section].model_fields[name]
+    return FieldInfo.from_annotation(info.annotation.__args__[1]) if entry else info  # an entry: its values' field
 
 
 def _bounds_text(bounds: dict[str, float]) -> str:
@@ -726,6 +725,11 @@ class Scenario(_Section):
         if info.context is None:  # validated without naming its region (e.g. model_validate_json): check them now
             for name in ("province_quota_10k_ha", "excluded_provinces", "direct_cost_multiplier_by_land_type"):
                 check_policy_names(f"policy.{name}", getattr(self.policy, name), self.inputs.region)
+            try:
+                check_policy_names("landuse.esv_multiplier_by_land_type", self.landuse.esv_multiplier_by_land_type,
+                                   self.inputs.region)
+            except ValueError as exc:
+                raise ValueError(f"landuse.esv_multiplier_by_land_type: {exc}") from None
         return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> "Scenario":
@@ -737,7 +741,8 @@ class Scenario(_Section):
             except ValueError as exc:
                 raise InputError(str(exc), field=key, value=value) from None
             section, _, name = key.partition(".")
-            data[section][name] = value
+            name, _, entry = name.partition(".")  # landuse.esv_multiplier_by_land_type.<land type>: one entry
+            data[section][name] = {**data[section][name], entry: value} if entry else value
         return _revalidate(data)
 
     def with_region(self, region: str | Path | None) -> "Scenario":
@@ -755,8 +760,8 @@ class Scenario(_Section):
                 del payload["policy"][name]
         if self.numerics.terminal_value == "rest":  # the program of every scenario before the field existed
             del payload["numerics"]["terminal_value"]
-        for section, name in (("inputs", "region"), ("landuse", "curves")):  # issue 11's fields at default (None)
-            if payload[section].get(name) is None:
+        for section, name in (("inputs", "region"), ("landuse", "curves"), ("landuse", "esv_multiplier_by_land_type")):
+            if payload[section].get(name) in (None, {}):  # issue 11's fields and issue 14's ESV factors at default
                 payload[section].pop(name, None)
         for name, default in (("calibration", "equations"), ("loss_hazard_per_yr", None), ("buffer_share", None),
                               ("survival_rate", None), ("soil_scale", None)):
