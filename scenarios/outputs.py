@@ -12,8 +12,12 @@ equal to every shipped region's).
 
 from __future__ import annotations
 
+import csv
 import re
+import tomllib
 from collections.abc import Iterable
+
+from afforest.data import data_path
 
 __all__ = [
     "CATALOGUE_BENCHMARKS",
@@ -28,18 +32,20 @@ __all__ = [
 PERCENT = 100.0
 """A rate of 0.05 per year is tagged ``rc5``: the tag is in percent."""
 
-CATALOGUE_CARBON_RATES: tuple[float, ...] = (0.0, 0.05)
-"""The study's carbon discount rates (``carbon_discount_rates`` of data/carbon_parameters.toml and of every shipped
-region's): the rates of the catalogue's per-rate columns."""
+CARBON_PRICE_MEANING = "the carbon market's price"
+"""The benchmark beside the power-sector options (``carbon_price``, data/cost_effectiveness.toml)."""
 
-CATALOGUE_BENCHMARKS: dict[str, str] = {
-    "cut_thermal": "the abatement cost of cutting thermal output (its feed-in price lost)",
-    "solar_pv": "the abatement cost of solar PV replacing thermal output",
-    "onshore_wind": "the abatement cost of onshore wind replacing thermal output",
-    "carbon_price": "the carbon market's price",
-}
-"""Benchmarks of the cost-effectiveness stage in the shipped data (the options of data/power_technologies.csv,
-gross abatement cost, and the carbon market's price of data/cost_effectiveness.toml), slugged, with their meaning."""
+
+def _shipped_carbon_rates() -> tuple[float, ...]:
+    with data_path("carbon_parameters.toml").open("rb") as fh:
+        return tuple(float(r) for r in tomllib.load(fh)["carbon_discount_rates"]["value"])
+
+
+def _shipped_benchmarks() -> dict[str, str]:
+    with data_path("power_technologies.csv").open(newline="") as fh:
+        options = {row["option"]: row["description"] for row in csv.DictReader(fh)}
+    return {**{benchmark_slug(name): f"the abatement cost where {text}" for name, text in options.items()},
+            "carbon_price": CARBON_PRICE_MEANING}
 
 
 def rate_tag(rate: float) -> str:
@@ -50,6 +56,15 @@ def rate_tag(rate: float) -> str:
 def benchmark_slug(name: str) -> str:
     """A benchmark's name as a column fragment: lower case, runs of other characters as one ``_``."""
     return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+
+
+CATALOGUE_CARBON_RATES: tuple[float, ...] = _shipped_carbon_rates()
+"""The study's carbon discount rates, read from data/carbon_parameters.toml (``carbon_discount_rates``; every shipped
+region's are the same, which a test holds): the rates of the catalogue's per-rate columns."""
+
+CATALOGUE_BENCHMARKS: dict[str, str] = _shipped_benchmarks()
+"""Benchmarks of the cost-effectiveness stage in the shipped data, slugged, with their meaning: the options of
+data/power_technologies.csv (gross abatement cost) and the carbon market's price."""
 
 
 def rate_column(stem: str, rate: float, unit: str) -> str:
