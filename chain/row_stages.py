@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from afforest.chain.bundle import InputBundle
 from afforest.errors import InputError
-from afforest.model.carbon import before_horizon
+from afforest.model.carbon import MT_PER_10K_T, before_horizon
 from afforest.model.carbon_schedule import (
     cached_by_value,
     clear_carbon_caches,
@@ -53,8 +53,6 @@ CARBON_PRICE_BENCHMARK = "carbon_price"
 """Name of the carbon-market benchmark beside the power-sector options in the cost-effectiveness table."""
 PLANNED_PATH = "planned_path"
 """The one planting a row accounts (:data:`afforest.chain.stages.PLANTINGS`)."""
-MT_PER_10K_T = 1e-2
-"""10^4 ha x t/ha = 0.01 Mt (as model/supply_curve.py)."""
 YUAN_PER_10E8_YUAN = 1e8
 HA_PER_10K_HA = 1e4
 """ha in 10^4 ha: 10^4 ha x yuan/ha = 10^4 yuan (cost_summary's conversion, in its order: x 1e4 / 1e8)."""

@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 __all__ = [
+    "MT_PER_10K_T",
     "GROWTH_PARAMETERS",
     "load_growth_by_zone",
     "growth_of",
@@ -82,8 +83,8 @@ __all__ = [
     "calibrate_from_provenance",
 ]
 
-_MT_PER_10K_T = 1e-2
-"""10^4 ha x t/ha = 10^4 t = 0.01 Mt."""
+MT_PER_10K_T = 1e-2
+"""10^4 ha x t/ha = 10^4 t = 0.01 Mt (the one definition: supply curve, carbon policy and row stages import it)."""
 _GAUSS_NODES = 24
 """Gauss-Legendre nodes per accounting step for int v e^{-rt}: v is smooth (C^1 at t = 0 for c > 1), the
 rule is exact to ~1e-12 on one-year steps (checked against scipy.integrate.quad in the tests)."""
@@ -565,7 +566,7 @@ def cohort_sink(
     for curve, weights in ((undiscounted, planted), (discounted, planted * cohort_discount)):
         toeplitz = np.where(valid[None, :, :], curve[:, lag], 0.0)  # (pool, t, s): curve[p, t - s]
         by_source = toeplitz.transpose(2, 0, 1).reshape(n, pools * n)  # (s, pool x t), one BLAS product
-        sinks.append(_MT_PER_10K_T * (weights @ by_source).reshape(len(keys), pools, n))
+        sinks.append(MT_PER_10K_T * (weights @ by_source).reshape(len(keys), pools, n))
 
     g, p, t = (ix.ravel() for ix in np.indices(sinks[0].shape))
     out = keys.iloc[g].reset_index(drop=True) if by else pd.DataFrame(index=range(g.size))
@@ -720,7 +721,7 @@ def soil_target_from_total(
     """
     _positive("total_sink_mt_co2", total_sink_mt_co2)
     _positive("area_10k_ha", area_10k_ha)
-    per_ha_t_c = total_sink_mt_co2 / _MT_PER_10K_T / area_10k_ha / params.t_co2_per_t_c_surviving
+    per_ha_t_c = total_sink_mt_co2 / MT_PER_10K_T / area_10k_ha / params.t_co2_per_t_c_surviving
     if soil_share is not None:
         if not 0 < soil_share < 1:
             raise InputError("must be in (0, 1)", field="soil_share", value=soil_share)
@@ -866,5 +867,5 @@ def _biomass_scale_from(entry: Any, params: CarbonParameters, file: Path) -> flo
         rate = check_discount_rate(entry["carbon_discount_rate"])
     except InputError as exc:
         raise InputError(exc.reason, file=file, field=f"biomass.{exc.field}", value=exc.value) from exc
-    wanted_t_c = share * total / _MT_PER_10K_T / area / params.t_co2_per_t_c_surviving
+    wanted_t_c = share * total / MT_PER_10K_T / area / params.t_co2_per_t_c_surviving
     return params.biomass_scale * wanted_t_c / biomass_carbon_t_c_per_ha(params, rate)

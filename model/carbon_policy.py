@@ -41,7 +41,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from afforest.errors import InputError
-from afforest.model.carbon import CarbonParameters, per_hectare_sink, per_hectare_totals
+from afforest.model.carbon import MT_PER_10K_T, CarbonParameters, per_hectare_sink, per_hectare_totals
 
 __all__ = [
     "TARGET_CONSTRAINT",
@@ -60,8 +60,6 @@ __all__ = [
 
 TARGET_CONSTRAINT = "carbon_target.carbon_target"
 """Full name of the target's constraint on a land-use model (its dual: the marginal cost of carbon)."""
-MT_PER_10K_T = 1e-2
-"""Mt CO2 per 10^4 t CO2 (10^4 ha x t CO2/ha = 10^4 t CO2)."""
 
 
 def stream_pv_t_co2_per_ha(params: CarbonParameters, rate: float, *, field: str = "carbon_discount_rate") -> float:

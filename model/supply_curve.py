@@ -28,6 +28,7 @@ import pandas as pd
 
 from afforest.data import check_unique, parse_number, read_table, data_path, load_quantities
 from afforest.errors import InputError
+from afforest.model.carbon import MT_PER_10K_T
 
 __all__ = [
     "CostFlows",
@@ -54,7 +55,6 @@ _10K_T_PER_KGCE_UNIT = {"10^4 t": 1.0, "10^8 m^3": 10.0}
 10^8 kgce = 10 x 10^4 tce."""
 _MWH_PER_10E8_KWH = 1e5
 _T_PER_10K_T = 1e4
-_MT_PER_10K_T = 1e-2
 _REFERENCE_OPTION = "cut_thermal"
 """The option whose cost is the thermal generation the other options replace (net convention)."""
 
@@ -155,7 +155,7 @@ def supply_curve(
     curve["pv_cost_yuan_per_ha"] = curve["pv_direct_cost_yuan_per_ha"] + curve["pv_lost_esv_yuan_per_ha"]
     curve["carbon_t_co2_per_ha"] = carbon.to_numpy()
     curve["marginal_cost_yuan_per_t_co2"] = curve["pv_cost_yuan_per_ha"] / curve["carbon_t_co2_per_ha"]
-    curve["carbon_mt_co2"] = _MT_PER_10K_T * curve["area_10k_ha"] * curve["carbon_t_co2_per_ha"]
+    curve["carbon_mt_co2"] = MT_PER_10K_T * curve["area_10k_ha"] * curve["carbon_t_co2_per_ha"]
     curve = curve.sort_values(["marginal_cost_yuan_per_t_co2", "rank"], kind="stable").reset_index(drop=True)
     curve["area_end_10k_ha"] = curve["area_10k_ha"].cumsum()
     curve["area_start_10k_ha"] = curve["area_end_10k_ha"] - curve["area_10k_ha"]
@@ -172,7 +172,7 @@ def fill_supply_curve(curve: pd.DataFrame, area_10k_ha: float) -> pd.DataFrame:
         raise InputError(f"must lie in [0, {total:g}] (the curve's total area)", field="area_10k_ha", value=area_10k_ha)
     taken = np.clip(area_10k_ha - curve["area_start_10k_ha"].to_numpy(), 0.0, curve["area_10k_ha"].to_numpy())
     out = curve.assign(area_10k_ha=taken)
-    out["carbon_mt_co2"] = _MT_PER_10K_T * out["area_10k_ha"] * out["carbon_t_co2_per_ha"]
+    out["carbon_mt_co2"] = MT_PER_10K_T * out["area_10k_ha"] * out["carbon_t_co2_per_ha"]
     return out[out["area_10k_ha"] > 0].reset_index(drop=True)
 
 
